@@ -1,0 +1,109 @@
+use thiserror::Error;
+
+/// What is wrong with a refused value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Problem {
+    /// Empty or missing.
+    Required,
+    /// Not 1-16 digits.
+    NotExtension,
+    /// Not digits, `*`, `#` with an optional leading `+` (≤ 32).
+    NotNumber,
+    /// A number outside `min..=max`.
+    OutOfRange {
+        /// Smallest allowed.
+        min: u64,
+        /// Largest allowed.
+        max: u64,
+    },
+    /// Not an `http(s)://` URL.
+    NotUrl,
+}
+
+/// A value refused before any request was sent, naming the field.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{field}: {}", self.reason_en())]
+pub struct InvalidInput {
+    /// The field (as named in the JS API, e.g. `dest`).
+    pub field: &'static str,
+    /// What is wrong.
+    pub problem: Problem,
+    /// The refused value, for the message.
+    pub value: String,
+}
+
+impl InvalidInput {
+    /// A refusal of `value` in `field`.
+    pub fn new(field: &'static str, problem: Problem, value: &str) -> Self {
+        // Cap what we echo back: the value came from outside.
+        let value: String = value.chars().take(40).collect();
+        Self { field, problem, value }
+    }
+
+    /// The reason in English.
+    pub fn reason_en(&self) -> String {
+        let v = &self.value;
+        match &self.problem {
+            Problem::Required => "is required".into(),
+            Problem::NotExtension => format!("{v:?} is not an extension (1-16 digits)"),
+            Problem::NotNumber => format!("{v:?} is not a phone number (digits, * and #, optional leading +)"),
+            Problem::OutOfRange { min, max } => format!("{v:?} must be {min}-{max}"),
+            Problem::NotUrl => format!("{v:?} is not an http(s) URL"),
+        }
+    }
+
+    /// The reason in Chinese.
+    pub fn reason_zh(&self) -> String {
+        let v = &self.value;
+        match &self.problem {
+            Problem::Required => "不能为空".into(),
+            Problem::NotExtension => format!("“{v}”不是有效的分机号（1-16位数字）"),
+            Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）"),
+            Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
+            Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
+        }
+    }
+}
+
+/// Errors of the api layer: bad input, vendor error codes, HTTP failures and
+/// undecodable replies.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// Refused before sending.
+    #[error("invalid input: {0}")]
+    InvalidInput(#[from] InvalidInput),
+    /// The vendor answered with an error code (e.g. `600000`).
+    #[error("vendor error {code}: {message}")]
+    Vendor {
+        /// The vendor's code, as sent.
+        code: String,
+        /// The vendor's own message (may be empty).
+        message: String,
+    },
+    /// A non-success HTTP status without a usable envelope.
+    #[error("HTTP {status}: {message}")]
+    Http {
+        /// The status.
+        status: u16,
+        /// A message from the body, if it had one.
+        message: String,
+    },
+    /// The body was not what the documents describe.
+    #[error("could not decode reply: {0}")]
+    Decode(String),
+}
+
+impl ApiError {
+    /// The stable code embedders switch on: the vendor code, `http_<status>`,
+    /// `decode` or `invalid_input`.
+    pub fn code(&self) -> String {
+        match self {
+            ApiError::InvalidInput(_) => "invalid_input".into(),
+            ApiError::Vendor { code, .. } => code.clone(),
+            ApiError::Http { status, .. } => format!("http_{status}"),
+            ApiError::Decode(_) => "decode".into(),
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! A transport-neutral description of one HTTP exchange, built by the request
+//! builders and carried out by whatever transport the caller has.
+
+/// HTTP method of a vendor call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+        }
+    }
+}
+
+/// A request ready to send: full URL, headers and an optional body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL, query string included.
+    pub url: String,
+    /// Header name/value pairs.
+    pub headers: Vec<(String, String)>,
+    /// Body text (JSON for the PBX).
+    pub body: Option<String>,
+}
+
+impl HttpRequest {
+    /// The value of header `name` (case-insensitive), if set.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets (or replaces) a header.
+    pub fn set_header(&mut self, name: &str, value: impl Into<String>) {
+        self.headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        self.headers.push((name.to_string(), value.into()));
+    }
+}
+
+/// What came back: status and body bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Raw body.
+    pub body: Vec<u8>,
+}
+
+/// Percent-encodes a query component (RFC 3986 unreserved characters pass).
+pub fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// Builds `base + path + ?query`, skipping nothing: callers leave out optional
+/// parameters by not passing them.
+pub fn url_with_query(base: &str, path: &str, query: &[(&str, String)]) -> String {
+    let mut url = String::with_capacity(base.len() + path.len() + 32);
+    url.push_str(base.trim_end_matches('/'));
+    url.push_str(path);
+    for (i, (k, v)) in query.iter().enumerate() {
+        url.push(if i == 0 { '?' } else { '&' });
+        url.push_str(&encode_component(k));
+        url.push('=');
+        url.push_str(&encode_component(v));
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_is_encoded() {
+        assert_eq!(
+            url_with_query("http://h/p/", "/x", &[("a", "1 2".into()), ("b", "#+".into())]),
+            "http://h/p/x?a=1%202&b=%23%2B"
+        );
+    }
+}

@@ -1,0 +1,75 @@
+//! The PBX reply envelope `{code, msg, data, total}`.
+
+use crate::api::de::{string_lenient, u64_lenient};
+use crate::api::{ApiError, HttpResponse};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+/// A successful reply: the decoded `data` plus `total` and `msg`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply<T> {
+    /// The payload.
+    pub data: T,
+    /// `total` (record count for lists; 0 otherwise).
+    pub total: u64,
+    /// The vendor's message (`成功`).
+    pub msg: String,
+}
+
+#[derive(Deserialize)]
+struct RawEnvelope {
+    // Strict where it matters: a reply without a code is not a success.
+    #[serde(deserialize_with = "string_lenient")]
+    code: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    msg: String,
+    #[serde(default)]
+    data: Option<serde_json::Value>,
+    #[serde(default, deserialize_with = "u64_lenient")]
+    total: u64,
+}
+
+/// Messages a non-envelope error body may carry (Laravel / Passport style).
+#[derive(Deserialize, Default)]
+struct RawHttpError {
+    #[serde(default, deserialize_with = "string_lenient")]
+    message: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    error_description: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    msg: String,
+}
+
+/// A message from an error body, if it has one.
+pub(crate) fn http_error(resp: &HttpResponse) -> ApiError {
+    let raw: RawHttpError = serde_json::from_slice(&resp.body).unwrap_or_default();
+    let message = [raw.error_description, raw.message, raw.msg]
+        .into_iter()
+        .find(|m| !m.is_empty())
+        .unwrap_or_default();
+    ApiError::Http { status: resp.status, message }
+}
+
+/// Decodes an envelope reply: non-2xx statuses become [`ApiError::Http`]
+/// (unless the body is an envelope with an error code), `code != "200"`
+/// becomes [`ApiError::Vendor`], and `data` decodes into `T` (missing or
+/// `null` data decodes as JSON `null`, so `Option`/`Empty` payloads work).
+pub fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<T>, ApiError> {
+    let env: Result<RawEnvelope, _> = serde_json::from_slice(&resp.body);
+    let env = match env {
+        Ok(env) => env,
+        Err(e) if (200..300).contains(&resp.status) => {
+            return Err(ApiError::Decode(format!("not a PBX envelope: {e}")))
+        }
+        Err(_) => return Err(http_error(resp)),
+    };
+    if env.code.trim() != "200" {
+        return Err(ApiError::Vendor { code: env.code.trim().to_string(), message: env.msg });
+    }
+    if !(200..300).contains(&resp.status) {
+        return Err(http_error(resp));
+    }
+    let data = env.data.unwrap_or(serde_json::Value::Null);
+    let data = T::deserialize(data).map_err(|e| ApiError::Decode(format!("data: {e}")))?;
+    Ok(Reply { data, total: env.total, msg: env.msg })
+}

@@ -1,0 +1,71 @@
+//! The Asterisk-based call-centre REST API of seed 003 ("dscom-api").
+//!
+//! [`PbxApi`] builds each documented request (without the bearer token,
+//! which the session adds), and each module decodes its replies into typed
+//! models. Every path hangs off the interface prefix
+//! `https://HOST:PORT/dscom-api/public`.
+
+pub mod auth;
+pub mod call;
+pub mod codes;
+pub mod envelope;
+pub mod status;
+pub mod types;
+
+pub use auth::{Credentials, TokenGrant, TokenResponse};
+pub use call::{Dial, Dialled, Hangup};
+pub use envelope::{decode, Reply};
+pub use status::{EndpointFilter, EndpointState, EndpointStatus};
+pub use types::{Extension, Page, PhoneNumber, Uniqueid};
+
+use crate::api::http::url_with_query;
+use crate::api::{HttpRequest, InvalidInput, Method, Problem};
+
+/// Where a PBX lives and how to talk to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxApi {
+    base_url: String,
+    language: String,
+}
+
+impl PbxApi {
+    /// `base_url` is the interface prefix (`https://HOST:PORT/dscom-api/public`);
+    /// `language` goes out as `Accept-Language` (`zh-CN`).
+    pub fn new(base_url: &str, language: &str) -> Result<Self, InvalidInput> {
+        let base = base_url.trim().trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
+            return Err(InvalidInput::new("baseUrl", Problem::NotUrl, base_url));
+        }
+        let language = if language.trim().is_empty() { "zh-CN" } else { language.trim() };
+        Ok(Self { base_url: base.to_string(), language: language.to_string() })
+    }
+
+    /// The interface prefix, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    fn request(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<serde_json::Value>) -> HttpRequest {
+        let mut headers = vec![
+            ("Accept".to_string(), "application/json".to_string()),
+            ("Accept-Language".to_string(), self.language.clone()),
+        ];
+        if body.is_some() {
+            headers.push(("Content-Type".to_string(), "application/json".to_string()));
+        }
+        HttpRequest {
+            method,
+            url: url_with_query(&self.base_url, path, query),
+            headers,
+            body: body.map(|b| b.to_string()),
+        }
+    }
+
+    pub(crate) fn post(&self, path: &str, body: serde_json::Value) -> HttpRequest {
+        self.request(Method::Post, path, &[], Some(body))
+    }
+
+    pub(crate) fn get(&self, path: &str, query: &[(&str, String)]) -> HttpRequest {
+        self.request(Method::Get, path, query, None)
+    }
+}

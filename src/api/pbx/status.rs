@@ -1,0 +1,95 @@
+//! `GET status/endpoint`: registration and busy state of extensions.
+
+use super::types::{Extension, Page};
+use super::PbxApi;
+use crate::api::de::string_lenient;
+use crate::api::HttpRequest;
+use serde::{Deserialize, Deserializer};
+
+/// Query of `status/endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointFilter {
+    /// Which page.
+    pub page: Page,
+    /// Only this extension.
+    pub endpoint: Option<Extension>,
+}
+
+/// An extension's state as the PBX reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndpointState {
+    /// `Unavailable`: not registered (离线).
+    Unavailable,
+    /// `Not in use`: idle (空闲).
+    NotInUse,
+    /// `In use`: on a call (忙线中).
+    InUse,
+    /// Any other Asterisk device state (`Ringing`, `On Hold`, …), kept as sent.
+    Other(String),
+}
+
+impl EndpointState {
+    /// Maps the wire text; unknown values are kept, not refused.
+    pub fn from_wire(s: &str) -> Self {
+        match s.trim() {
+            "Unavailable" => Self::Unavailable,
+            "Not in use" => Self::NotInUse,
+            "In use" => Self::InUse,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// Whether the extension is busy with a call.
+    pub fn is_busy(&self) -> bool {
+        !matches!(self, Self::Unavailable | Self::NotInUse)
+    }
+}
+
+impl<'de> Deserialize<'de> for EndpointState {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::from_wire(&string_lenient(d)?))
+    }
+}
+
+/// One row of `status/endpoint`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndpointStatus {
+    /// The extension.
+    #[serde(deserialize_with = "string_lenient")]
+    pub endpoint: String,
+    /// Its state.
+    pub state: EndpointState,
+    /// Channel use (`0 of inf`).
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub channels: String,
+    /// Caller id.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub cid: String,
+    /// Where the phone registered from.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub register_ip: String,
+    /// Its port.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub register_port: String,
+}
+
+impl PbxApi {
+    /// `GET /api/v1/status/endpoint?page&pageSize&endpoint`.
+    pub fn endpoint_status(&self, f: &EndpointFilter) -> HttpRequest {
+        let mut q = vec![("page", f.page.page.to_string()), ("pageSize", f.page.page_size.to_string())];
+        if let Some(e) = &f.endpoint {
+            q.push(("endpoint", e.to_string()));
+        }
+        self.get("/api/v1/status/endpoint", &q)
+    }
+}
+
+/// Decodes a `status/endpoint` reply (`data: []` or `null` → no rows).
+pub fn decode_endpoints(resp: &crate::api::HttpResponse) -> Result<super::Reply<Vec<EndpointStatus>>, crate::api::ApiError> {
+    #[derive(Deserialize)]
+    #[serde(transparent)]
+    struct Rows(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<EndpointStatus>);
+    let r = super::decode::<Rows>(resp)?;
+    Ok(super::Reply { data: r.data.0, total: r.total, msg: r.msg })
+}

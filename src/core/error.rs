@@ -1,0 +1,46 @@
+use crate::api::ApiError;
+use crate::i18n::Lang;
+use thiserror::Error;
+
+/// Errors of a session: an api-layer error, or a request that never got an
+/// answer.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Refused input, vendor code, HTTP status or undecodable reply.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    /// No answer: offline, DNS, CORS, connection reset.
+    #[error("network error: {0}")]
+    Network(String),
+}
+
+impl From<crate::api::InvalidInput> for Error {
+    fn from(e: crate::api::InvalidInput) -> Self {
+        Error::Api(ApiError::InvalidInput(e))
+    }
+}
+
+impl Error {
+    /// The stable code embedders switch on (`"600000"`, `"http_401"`,
+    /// `"network"`, `"decode"`, `"invalid_input"`).
+    pub fn code(&self) -> String {
+        match self {
+            Error::Api(e) => e.code(),
+            Error::Network(_) => "network".into(),
+        }
+    }
+
+    /// The field a refused input names, if this is one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            Error::Api(ApiError::InvalidInput(i)) => Some(i.field),
+            _ => None,
+        }
+    }
+
+    /// A message for a person, in `lang`.
+    pub fn message(&self, lang: Lang) -> String {
+        crate::i18n::error_message(self, lang)
+    }
+}

@@ -1,0 +1,149 @@
+//! A PBX session: the token machine driven over an injected [`HttpClient`]
+//! and clock. No I/O of its own, so it runs the same in a browser (fetch)
+//! and in native tests (a scripted client).
+
+use super::time::Instant;
+use super::token::TokenManager;
+use super::Error;
+use crate::api::pbx::{self, Credentials, Dial, Dialled, EndpointFilter, EndpointStatus, Hangup, PbxApi, Reply, TokenResponse};
+use crate::api::{ApiError, HttpRequest, HttpResponse};
+use futures::lock::Mutex;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Sends one HTTP request. `Err` means no HTTP answer at all (network).
+#[allow(async_fn_in_trait)] // single-threaded (wasm) by design: no Send bound wanted
+pub trait HttpClient {
+    /// Sends `req` and returns the status and body.
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String>;
+}
+
+impl<T: HttpClient> HttpClient for Rc<T> {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        (**self).send(req).await
+    }
+}
+
+/// A clock on the caller's monotonic scale.
+pub type Clock = Rc<dyn Fn() -> Instant>;
+
+/// One PBX account's session: token lifecycle plus the typed calls.
+pub struct PbxSession<C> {
+    api: PbxApi,
+    creds: Credentials,
+    http: C,
+    clock: Clock,
+    tokens: RefCell<TokenManager>,
+    // Callers queue here while one of them fetches a token: never two token
+    // requests at once, and the others reuse the result.
+    token_gate: Mutex<()>,
+}
+
+impl<C: HttpClient> PbxSession<C> {
+    /// A session for `creds` at `api`, sending through `http`.
+    pub fn new(api: PbxApi, creds: Credentials, http: C, clock: Clock) -> Self {
+        Self { api, creds, http, clock, tokens: RefCell::new(TokenManager::new()), token_gate: Mutex::new(()) }
+    }
+
+    /// The request builder this session uses.
+    pub fn api(&self) -> &PbxApi {
+        &self.api
+    }
+
+    /// A valid access token: the held one, or a fresh one.
+    pub async fn token(&self) -> Result<String, Error> {
+        let now = (self.clock)();
+        {
+            let t = self.tokens.borrow();
+            if !t.wants_token(now) {
+                if let Some(tok) = t.valid_token(now) {
+                    return Ok(tok.to_string());
+                }
+            }
+        }
+        let _gate = self.token_gate.lock().await;
+        let now = (self.clock)();
+        self.tokens.borrow_mut().handle_timeout(now);
+        let mut last_err = None;
+        // At most two rounds: a refused refresh falls back to the password grant.
+        for _ in 0..2 {
+            let ticket = self.tokens.borrow_mut().poll_request(now);
+            let Some(ticket) = ticket else { break };
+            let req = self.api.token(&self.creds, &ticket.grant);
+            let outcome = match self.http.send(req).await {
+                Ok(resp) => TokenResponse::decode(&resp).map_err(Error::Api),
+                Err(e) => Err(Error::Network(e)),
+            };
+            let mut tokens = self.tokens.borrow_mut();
+            match outcome {
+                Ok(t) => {
+                    tokens.handle_response(ticket, Ok(t));
+                    break;
+                }
+                Err(e) => {
+                    let refresh = matches!(ticket.grant, pbx::TokenGrant::Refresh(_));
+                    tokens.handle_response(ticket, Err(e.clone()));
+                    last_err = Some(e);
+                    // Only a refused refresh is worth a second (password) round.
+                    if !refresh {
+                        break;
+                    }
+                }
+            }
+        }
+        let now = (self.clock)();
+        let tokens = self.tokens.borrow();
+        match (tokens.valid_token(now), last_err) {
+            (Some(tok), _) => Ok(tok.to_string()),
+            (None, Some(e)) => Err(e),
+            (None, None) => Err(Error::Api(ApiError::Http { status: 401, message: "no token".into() })),
+        }
+    }
+
+    /// Signs in: makes sure a valid token is held.
+    pub async fn login(&self) -> Result<(), Error> {
+        self.token().await.map(|_| ())
+    }
+
+    /// Forgets the tokens.
+    pub fn logout(&self) {
+        self.tokens.borrow_mut().logout();
+    }
+
+    /// Sends an authenticated request; after a 401 it drops the token,
+    /// fetches a fresh one and retries once.
+    pub async fn send(&self, req: HttpRequest) -> Result<HttpResponse, Error> {
+        let mut retried = false;
+        loop {
+            let token = self.token().await?;
+            let mut r = req.clone();
+            r.set_header("Authorization", format!("Bearer {token}"));
+            let resp = self.http.send(r).await.map_err(Error::Network)?;
+            if resp.status == 401 && !retried {
+                self.tokens.borrow_mut().handle_unauthorized(&token);
+                retried = true;
+                continue;
+            }
+            return Ok(resp);
+        }
+    }
+
+    /// `call/dial`.
+    pub async fn dial(&self, d: &Dial) -> Result<Dialled, Error> {
+        let resp = self.send(self.api.dial(d)).await?;
+        Ok(pbx::call::decode_dial(&resp)?.data)
+    }
+
+    /// `call/hangup`.
+    pub async fn hangup(&self, h: &Hangup) -> Result<(), Error> {
+        let resp = self.send(self.api.hangup(h)).await?;
+        pbx::call::decode_empty(&resp)?;
+        Ok(())
+    }
+
+    /// `status/endpoint`: one page of rows plus the total.
+    pub async fn endpoint_status(&self, f: &EndpointFilter) -> Result<Reply<Vec<EndpointStatus>>, Error> {
+        let resp = self.send(self.api.endpoint_status(f)).await?;
+        Ok(pbx::status::decode_endpoints(&resp)?)
+    }
+}

@@ -1,0 +1,171 @@
+//! Chinese (default) and English texts for people: error messages and the
+//! console's labels. Kept beside the core so every layer renders the same
+//! words.
+
+use crate::api::pbx::codes;
+use crate::api::ApiError;
+use crate::core::Error;
+
+/// A display language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// 简体中文 (the default).
+    #[default]
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// From a BCP-47-ish tag (`zh-CN`, `en`); anything not English is Chinese.
+    pub fn from_tag(tag: &str) -> Self {
+        if tag.trim().to_ascii_lowercase().starts_with("en") {
+            Lang::En
+        } else {
+            Lang::Zh
+        }
+    }
+
+    /// The tag sent as `Accept-Language`.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The person-facing message of `e`.
+pub fn error_message(e: &Error, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    match e {
+        Error::Network(detail) => {
+            if zh {
+                format!("网络错误，无法连接服务器，请检查网络后重试（{detail}）")
+            } else {
+                format!("Network error: the server could not be reached. Check the connection and try again ({detail}).")
+            }
+        }
+        Error::Api(ApiError::InvalidInput(i)) => {
+            if zh {
+                format!("输入有误（{}）：{}", i.field, i.reason_zh())
+            } else {
+                format!("Invalid input ({}): {}", i.field, i.reason_en())
+            }
+        }
+        Error::Api(ApiError::Vendor { code, message }) => match codes::lookup(code) {
+            Some(c) if zh => format!("{}（错误码 {code}）", c.zh),
+            Some(c) => format!("{} (code {code})", c.en),
+            None if zh => format!("服务器返回错误 {code}：{message}"),
+            None => format!("The server returned error {code}: {message}"),
+        },
+        Error::Api(ApiError::Http { status, message }) => {
+            let hint = match (status, zh) {
+                (401, true) => "认证失败或登录已过期，请检查客户端 ID、密钥或重新登录",
+                (401, false) => "not authorised: check the client id and secret, or sign in again",
+                (400, true) => "请求被拒绝，请检查用户名和密码",
+                (400, false) => "request refused: check the user name and password",
+                (404, true) => "接口不存在，请检查服务器地址",
+                (404, false) => "no such endpoint: check the server URL",
+                (_, true) => "服务器错误",
+                (_, false) => "server error",
+            };
+            if message.is_empty() {
+                format!("HTTP {status}: {hint}")
+            } else {
+                format!("HTTP {status}: {hint} ({message})")
+            }
+        }
+        Error::Api(ApiError::Decode(d)) => {
+            if zh {
+                format!("服务器回复格式无法识别（{d}）")
+            } else {
+                format!("The server's reply could not be understood ({d})")
+            }
+        }
+        // Future variants of the non-exhaustive api error.
+        #[allow(unreachable_patterns)]
+        Error::Api(other) => other.to_string(),
+    }
+}
+
+/// The console's labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Text {
+    Title,
+    Settings,
+    BaseUrl,
+    ClientId,
+    ClientSecret,
+    Username,
+    Password,
+    Extension,
+    SignIn,
+    SigningIn,
+    SignOut,
+    SignedInAs,
+    DialPad,
+    Number,
+    Call,
+    Calling,
+    HangUp,
+    HangingUp,
+    CurrentCall,
+    NoCall,
+    Ringing,
+    Talking,
+    CallEnded,
+    Endpoints,
+    Refreshing,
+    NoEndpoints,
+    StateUnavailable,
+    StateIdle,
+    StateInUse,
+    Dismiss,
+    Language,
+    SignInFirst,
+}
+
+/// The label `t` in `lang`.
+pub fn text(lang: Lang, t: Text) -> &'static str {
+    use Text::*;
+    let (zh, en) = match t {
+        Title => ("坐席工作台", "Agent console"),
+        Settings => ("服务器设置", "Server settings"),
+        BaseUrl => ("接口地址", "API base URL"),
+        ClientId => ("客户端 ID", "Client id"),
+        ClientSecret => ("客户端密钥", "Client secret"),
+        Username => ("用户名", "User name"),
+        Password => ("密码", "Password"),
+        Extension => ("分机号", "Extension"),
+        SignIn => ("登录", "Sign in"),
+        SigningIn => ("正在登录…", "Signing in…"),
+        SignOut => ("退出", "Sign out"),
+        SignedInAs => ("当前分机", "Extension"),
+        DialPad => ("拨号盘", "Dial pad"),
+        Number => ("号码", "Number"),
+        Call => ("呼叫", "Call"),
+        Calling => ("正在呼叫…", "Calling…"),
+        HangUp => ("挂断", "Hang up"),
+        HangingUp => ("正在挂断…", "Hanging up…"),
+        CurrentCall => ("当前通话", "Current call"),
+        NoCall => ("无通话", "No call"),
+        Ringing => ("振铃中", "Ringing"),
+        Talking => ("通话中", "Talking"),
+        CallEnded => ("通话已结束", "The call has ended"),
+        Endpoints => ("分机状态", "Extension status"),
+        Refreshing => ("刷新中…", "Refreshing…"),
+        NoEndpoints => ("没有分机", "No extensions"),
+        StateUnavailable => ("离线", "Offline"),
+        StateIdle => ("空闲", "Idle"),
+        StateInUse => ("忙线中", "In use"),
+        Dismiss => ("关闭", "Dismiss"),
+        Language => ("English", "中文"),
+        SignInFirst => ("请先登录", "Sign in first"),
+    };
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
