@@ -19,6 +19,8 @@ pub enum Problem {
     },
     /// Not an `http(s)://` URL.
     NotUrl,
+    /// Not of the expected shape (the value holds the decoder's words).
+    Malformed,
 }
 
 /// A value refused before any request was sent, naming the field.
@@ -37,7 +39,7 @@ impl InvalidInput {
     /// A refusal of `value` in `field`.
     pub fn new(field: &'static str, problem: Problem, value: &str) -> Self {
         // Cap what we echo back: the value came from outside.
-        let value: String = value.chars().take(40).collect();
+        let value: String = value.chars().take(80).collect();
         Self { field, problem, value }
     }
 
@@ -50,6 +52,7 @@ impl InvalidInput {
             Problem::NotNumber => format!("{v:?} is not a phone number (digits, * and #, optional leading +)"),
             Problem::OutOfRange { min, max } => format!("{v:?} must be {min}-{max}"),
             Problem::NotUrl => format!("{v:?} is not an http(s) URL"),
+            Problem::Malformed => format!("malformed: {v}"),
         }
     }
 
@@ -62,6 +65,7 @@ impl InvalidInput {
             Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）"),
             Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
             Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
+            Problem::Malformed => format!("格式不正确：{v}"),
         }
     }
 }

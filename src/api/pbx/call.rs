@@ -34,7 +34,7 @@ impl Dial {
 }
 
 /// The reply to a dial.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
 pub struct Dialled {
     /// The new call's id.
     #[serde(deserialize_with = "uniqueid")]

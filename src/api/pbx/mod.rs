@@ -40,6 +40,16 @@ impl PbxApi {
         Ok(Self { base_url: base.to_string(), language: language.to_string() })
     }
 
+    /// The origin of the interface prefix (`https://HOST:PORT`): the default
+    /// media root, where relative recording paths live.
+    pub fn origin(&self) -> &str {
+        let after_scheme = self.base_url.find("://").map_or(0, |i| i + 3);
+        match self.base_url[after_scheme..].find('/') {
+            Some(i) => &self.base_url[..after_scheme + i],
+            None => &self.base_url,
+        }
+    }
+
     /// The interface prefix, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
@@ -67,5 +77,19 @@ impl PbxApi {
 
     pub(crate) fn get(&self, path: &str, query: &[(&str, String)]) -> HttpRequest {
         self.request(Method::Get, path, query, None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_of_the_prefix() {
+        let api = PbxApi::new("https://pbx.example:8443/dscom-api/public/", "").unwrap();
+        assert_eq!(api.origin(), "https://pbx.example:8443");
+        assert_eq!(api.base_url(), "https://pbx.example:8443/dscom-api/public");
+        assert_eq!(PbxApi::new("http://h:1", "").unwrap().origin(), "http://h:1");
+        assert_eq!(PbxApi::new("ftp://h/x", "").unwrap_err().field, "baseUrl");
     }
 }

@@ -1,0 +1,123 @@
+//! The sandbox clock: real time plus an adjustable offset.
+//!
+//! Every time-dependent behaviour (token expiry, a ringing call becoming answered, CDR
+//! timestamps) reads this clock instead of the system clock, so tests can jump forward
+//! (`POST /sandbox/clock`) instead of sleeping.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Beijing time (UTC+8), the zone every vendor document writes its timestamps in.
+const CST_OFFSET_SECS: i64 = 8 * 3600;
+
+/// A shared, cheaply clonable clock. Clones share the same offset.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    offset_ms: Arc<AtomicI64>,
+}
+
+impl Clock {
+    /// A clock showing real time (offset 0).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sandbox "now" in milliseconds since the Unix epoch.
+    pub fn now_ms(&self) -> i64 {
+        real_now_ms().saturating_add(self.offset_ms())
+    }
+
+    /// Current offset from real time, in milliseconds.
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms.load(Ordering::SeqCst)
+    }
+
+    /// Moves the clock by `ms` (saturating, so absurd inputs cannot overflow).
+    pub fn advance_ms(&self, ms: i64) {
+        // fetch_update never fails here because the closure always returns Some.
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
+                Some(cur.saturating_add(ms))
+            });
+    }
+}
+
+fn real_now_ms() -> i64 {
+    match SystemTime::now().duration_since(UNIX_EPOCH) {
+        Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+        // A system clock before 1970 is broken; treat it as the epoch rather than panic.
+        Err(_) => 0,
+    }
+}
+
+/// Splits epoch milliseconds into a Beijing-time civil date and time of day.
+fn cst_parts(ms: i64) -> (i64, u32, u32, i64, i64, i64) {
+    let secs = ms.div_euclid(1000).saturating_add(CST_OFFSET_SECS);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    (y, m, d, sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in UTC+8, the format of every PBX timestamp.
+pub fn format_cst(ms: i64) -> String {
+    let (y, m, d, hh, mm, ss) = cst_parts(ms);
+    format!("{y:04}-{m:02}-{d:02} {hh:02}:{mm:02}:{ss:02}")
+}
+
+/// `(YYYYMMDD, HHMMSS)` in UTC+8, as used in the PBX's recording file names.
+pub fn compact_cst(ms: i64) -> (String, String) {
+    let (y, m, d, hh, mm, ss) = cst_parts(ms);
+    (
+        format!("{y:04}{m:02}{d:02}"),
+        format!("{hh:02}{mm:02}{ss:02}"),
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
+/// Howard Hinnant's `civil_from_days`; avoids pulling in a date crate for one format.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days.saturating_add(719_468);
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    // d is in 1..=31 and m in 1..=12 by construction.
+    (y, m as u32, d as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_match_the_seed() {
+        assert_eq!(format_cst(0), "1970-01-01 08:00:00");
+        // The seed's CDR: uniqueid hwd-1731637895.49 has calldate 2024-11-15 10:31:35.
+        assert_eq!(format_cst(1_731_637_895_000), "2024-11-15 10:31:35");
+        // And hwd-1747793950.38 → 2025-05-21 10:19:10.
+        assert_eq!(format_cst(1_747_793_950_999), "2025-05-21 10:19:10");
+        assert_eq!(
+            compact_cst(1_731_637_895_000),
+            ("20241115".to_string(), "103135".to_string())
+        );
+        assert_eq!(format_cst(951_782_400_000), "2000-02-29 08:00:00");
+    }
+
+    #[test]
+    fn advance_moves_now() {
+        let c = Clock::new();
+        let before = c.now_ms();
+        c.advance_ms(3_600_000);
+        assert!(c.now_ms() - before >= 3_600_000);
+        c.advance_ms(i64::MAX);
+        c.advance_ms(i64::MAX);
+        assert_eq!(c.offset_ms(), i64::MAX);
+    }
+}

@@ -1,0 +1,65 @@
+//! The JS layer for embedders: a thin, mechanical wrapper over
+//! [`crate::core::PbxSession`]. It converts JS objects to checked Rust
+//! values, runs the session, and turns every failure into an `Error` with a
+//! stable `code` (see [`crate::core::Error::code`]). No logic lives here.
+//!
+//! ```ts
+//! import init, { PbxClient } from './pkg/agent_console.js';
+//! await init();
+//! const pbx = new PbxClient({
+//!   baseUrl: 'https://pbx.example:8443/dscom-api/public',
+//!   clientId: 4, clientSecret: '…', username: 'api', password: '…',
+//! });
+//! await pbx.login();
+//! const { uniqueid } = await pbx.dial({ extension: '8001', dest: '8002' });
+//! try { await pbx.hangup({ extension: '8001' }); }
+//! catch (e) { console.log(e.code, e.message); } // e.g. "600002"
+//! ```
+
+mod pbx;
+
+pub use pbx::PbxClient;
+
+use crate::api::{ApiError, InvalidInput, Problem};
+use crate::core::Error;
+use crate::i18n::Lang;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_ERROR: &'static str = r#"
+/** Every rejection and throw of this package is an `Error` with these fields. */
+export interface AgentConsoleError extends Error {
+  /** Stable code: a vendor code such as "600000", or "http_401", "network", "decode", "invalid_input". */
+  code: string;
+  /** For "invalid_input": the refused field, as named in the JS API. */
+  field?: string;
+}
+"#;
+
+/// Converts a core error into a JS `Error` with `code` (and `field`).
+pub(crate) fn to_js_error(e: &Error, lang: Lang) -> JsValue {
+    let err = js_sys::Error::new(&e.message(lang));
+    // Reflect::set only fails on frozen objects; a fresh Error is not.
+    let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
+    if let Some(f) = e.field() {
+        let _ = js_sys::Reflect::set(&err, &"field".into(), &f.into());
+    }
+    err.into()
+}
+
+/// Decodes a JS argument object into `T`; a shape error names the argument.
+pub(crate) fn from_js<T: serde::de::DeserializeOwned>(arg: &'static str, v: JsValue) -> Result<T, Error> {
+    serde_wasm_bindgen::from_value(v).map_err(|e| {
+        // serde's text says which field ("missing field `dest`").
+        let mut i = InvalidInput::new(arg, Problem::Required, "");
+        i.value = e.to_string();
+        i.problem = Problem::Malformed;
+        Error::Api(ApiError::InvalidInput(i))
+    })
+}
+
+/// Encodes a result as a plain JS object.
+pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, Error> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::Api(ApiError::Decode(e.to_string())))
+}

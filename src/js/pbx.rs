@@ -1,0 +1,291 @@
+//! `PbxClient` for JS.
+
+use super::{from_js, to_js, to_js_error};
+use crate::api::de::string_lenient;
+use crate::api::pbx::{Credentials, Dial, EndpointFilter, EndpointStatus, Extension, Hangup, Page, PbxApi};
+use crate::core::{Error, PbxSession};
+use crate::i18n::Lang;
+use crate::transport::{self, FetchClient};
+use js_sys::Promise;
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PBX: &'static str = r#"
+/** Settings of a `PbxClient`. */
+export interface PbxSettings {
+  /** The interface prefix: `https://HOST:PORT/dscom-api/public`. */
+  baseUrl: string;
+  clientId: string | number;
+  clientSecret: string;
+  username: string;
+  password: string;
+  /** Root of recording files; default: the origin of `baseUrl`. */
+  mediaUrl?: string;
+  /** `Accept-Language` and the language of error messages; default `zh-CN`. */
+  language?: string;
+}
+export interface DialRequest { extension: string; dest: string; displaycid?: string; }
+export interface DialResult { uniqueid: string; }
+export interface HangupRequest { extension: string; }
+export interface EndpointStatusRequest { page: number; pageSize: number; endpoint?: string; }
+export interface EndpointStatusRow {
+  endpoint: string;
+  /** "Unavailable" | "Not in use" | "In use", or another Asterisk state as sent. */
+  state: string;
+  channels: string;
+  cid: string;
+  registerIp: string;
+  registerPort: string;
+}
+export interface EndpointStatusPage { rows: EndpointStatusRow[]; total: number; }
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `PbxSettings` in TypeScript.
+    #[wasm_bindgen(typescript_type = "PbxSettings")]
+    pub type PbxSettingsArg;
+    /// `DialRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "DialRequest")]
+    pub type DialArg;
+    /// `HangupRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "HangupRequest")]
+    pub type HangupArg;
+    /// `EndpointStatusRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "EndpointStatusRequest")]
+    pub type EndpointStatusArg;
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Settings {
+    #[serde(default, deserialize_with = "string_lenient")]
+    base_url: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    client_id: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    client_secret: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    username: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    password: String,
+    #[serde(default)]
+    media_url: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct DialIn {
+    #[serde(default, deserialize_with = "string_lenient")]
+    extension: String,
+    #[serde(default, deserialize_with = "string_lenient")]
+    dest: String,
+    #[serde(default)]
+    displaycid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HangupIn {
+    #[serde(default, deserialize_with = "string_lenient")]
+    extension: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EndpointStatusIn {
+    #[serde(default)]
+    page: f64,
+    #[serde(default)]
+    page_size: f64,
+    #[serde(default)]
+    endpoint: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EndpointRowOut<'a> {
+    endpoint: &'a str,
+    state: &'a str,
+    channels: &'a str,
+    cid: &'a str,
+    register_ip: &'a str,
+    register_port: &'a str,
+}
+
+#[derive(Serialize)]
+struct EndpointPageOut<'a> {
+    rows: Vec<EndpointRowOut<'a>>,
+    total: u64,
+}
+
+fn state_text(s: &EndpointStatus) -> &str {
+    use crate::api::pbx::EndpointState::*;
+    match &s.state {
+        Unavailable => "Unavailable",
+        NotInUse => "Not in use",
+        InUse => "In use",
+        Other(o) => o,
+    }
+}
+
+/// A whole page number from JS (numbers arrive as f64).
+fn page_number(field: &'static str, v: f64) -> Result<u32, crate::api::InvalidInput> {
+    if v.fract() == 0.0 && v >= 1.0 && v <= u32::MAX as f64 {
+        Ok(v as u32)
+    } else {
+        let max = if field == "pageSize" { Page::MAX_SIZE as u64 } else { u32::MAX as u64 };
+        Err(crate::api::InvalidInput::new(field, crate::api::Problem::OutOfRange { min: 1, max }, &v.to_string()))
+    }
+}
+
+/// A PBX account for embedders: every method returns a Promise that
+/// rejects with an `AgentConsoleError`.
+#[wasm_bindgen]
+pub struct PbxClient {
+    session: Rc<PbxSession<FetchClient>>,
+    media_url: String,
+    lang: Lang,
+}
+
+impl PbxClient {
+    fn run<F, T>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
+    where
+        F: Future<Output = Result<T, Error>> + 'static,
+        T: Serialize,
+    {
+        let lang = self.lang;
+        let fut = f(self.session.clone());
+        future_to_promise(async move {
+            match fut.await.and_then(|v| to_js(&v)) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(to_js_error(&e, lang)),
+            }
+        })
+    }
+
+    fn reject(&self, e: Error) -> Promise {
+        Promise::reject(&to_js_error(&e, self.lang))
+    }
+}
+
+#[wasm_bindgen]
+impl PbxClient {
+    /// Checks the settings; throws an `AgentConsoleError` (`invalid_input`)
+    /// naming the bad field. No request is sent until `login()` or a call.
+    ///
+    /// ```ts
+    /// const pbx = new PbxClient({ baseUrl: '/dscom-api/public', clientId: 4, clientSecret, username: 'api', password });
+    /// ```
+    #[wasm_bindgen(constructor)]
+    pub fn new(settings: PbxSettingsArg) -> Result<PbxClient, JsValue> {
+        Self::build(settings.into()).map_err(|(e, lang)| to_js_error(&e, lang))
+    }
+
+    fn build(v: JsValue) -> Result<PbxClient, (Error, Lang)> {
+        let s: Settings = from_js("settings", v).map_err(|e| (e, Lang::Zh))?;
+        let lang = Lang::from_tag(s.language.as_deref().unwrap_or("zh-CN"));
+        let tag = s.language.clone().unwrap_or_else(|| "zh-CN".into());
+        let base = transport::resolve_url(&s.base_url);
+        let api = PbxApi::new(&base, &tag).map_err(|e| (e.into(), lang))?;
+        let creds = Credentials::new(&s.client_id, &s.client_secret, &s.username, &s.password)
+            .map_err(|e| (e.into(), lang))?;
+        let media_url = match s.media_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(m) => transport::resolve_url(m).trim_end_matches('/').to_string(),
+            None => api.origin().to_string(),
+        };
+        let clock = Rc::new(transport::now);
+        Ok(PbxClient { session: Rc::new(PbxSession::new(api, creds, FetchClient, clock)), media_url, lang })
+    }
+
+    /// Gets a token (password grant). Later calls refresh it by themselves.
+    ///
+    /// ```ts
+    /// await pbx.login();
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn login(&self) -> Promise {
+        self.run(|s| async move { s.login().await })
+    }
+
+    /// `call/dial`: `extension` rings, then dials `dest`.
+    ///
+    /// ```ts
+    /// const { uniqueid } = await pbx.dial({ extension: '8001', dest: '8002' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<DialResult>")]
+    pub fn dial(&self, req: DialArg) -> Promise {
+        let d = from_js::<DialIn>("dial", req.into())
+            .and_then(|d| Ok(Dial::parse(&d.extension, &d.dest, d.displaycid.as_deref())?));
+        match d {
+            Ok(d) => self.run(|s| async move { s.dial(&d).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `call/hangup`: ends the call of an extension or an outside number.
+    ///
+    /// ```ts
+    /// await pbx.hangup({ extension: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn hangup(&self, req: HangupArg) -> Promise {
+        let h = from_js::<HangupIn>("hangup", req.into()).and_then(|h| Ok(Hangup::parse(&h.extension)?));
+        match h {
+            Ok(h) => self.run(|s| async move { s.hangup(&h).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `status/endpoint`: one page of extension states.
+    ///
+    /// ```ts
+    /// const { rows, total } = await pbx.endpointStatus({ page: 1, pageSize: 50 });
+    /// ```
+    #[wasm_bindgen(js_name = endpointStatus, unchecked_return_type = "Promise<EndpointStatusPage>")]
+    pub fn endpoint_status(&self, req: EndpointStatusArg) -> Promise {
+        let f = from_js::<EndpointStatusIn>("endpointStatus", req.into()).and_then(|q| {
+            let page = Page::new(page_number("page", q.page)?, page_number("pageSize", q.page_size)?)?;
+            let endpoint = match q.endpoint.as_deref().map(str::trim).filter(|e| !e.is_empty()) {
+                Some(e) => Some(Extension::parse("endpoint", e)?),
+                None => None,
+            };
+            Ok(EndpointFilter { page, endpoint })
+        });
+        let f = match f {
+            Ok(f) => f,
+            Err(e) => return self.reject(e),
+        };
+        let lang = self.lang;
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let page = session.endpoint_status(&f).await.map_err(|e| to_js_error(&e, lang))?;
+            let out = EndpointPageOut {
+                rows: page
+                    .data
+                    .iter()
+                    .map(|r| EndpointRowOut {
+                        endpoint: &r.endpoint,
+                        state: state_text(r),
+                        channels: &r.channels,
+                        cid: &r.cid,
+                        register_ip: &r.register_ip,
+                        register_port: &r.register_port,
+                    })
+                    .collect(),
+                total: page.total,
+            };
+            to_js(&out).map_err(|e| to_js_error(&e, lang))
+        })
+    }
+
+    /// The media root recordings are fetched from.
+    #[wasm_bindgen(getter = mediaUrl)]
+    pub fn media_url(&self) -> String {
+        self.media_url.clone()
+    }
+}

@@ -1,0 +1,135 @@
+//! The sign-in form, pre-filled from `config.json` (settings, not code).
+
+use super::Session;
+use crate::api::de::string_lenient;
+use crate::api::pbx::{Credentials, Extension, PbxApi};
+use crate::core::desk::{DeskAction, DeskState};
+use crate::core::{Error, PbxSession};
+use crate::i18n::{text, Text};
+use crate::transport::{self, FetchClient};
+use serde::Deserialize;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+/// Console settings served beside the page as `config.json`. A deployment
+/// edits that file; credentials may be left empty there.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ConsoleConfig {
+    /// PBX interface prefix; a path is resolved against the page.
+    pub base_url: String,
+    /// OAuth client id.
+    #[serde(deserialize_with = "string_lenient")]
+    pub client_id: String,
+    /// OAuth client secret.
+    pub client_secret: String,
+    /// API user.
+    pub username: String,
+    /// API password.
+    pub password: String,
+    /// The agent's extension.
+    #[serde(deserialize_with = "string_lenient")]
+    pub extension: String,
+}
+
+async fn load_config() -> ConsoleConfig {
+    let fallback = ConsoleConfig { base_url: "/dscom-api/public".into(), ..Default::default() };
+    match gloo_net::http::Request::get("config.json").send().await {
+        Ok(r) if r.ok() => r.json::<ConsoleConfig>().await.unwrap_or(fallback),
+        _ => fallback,
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct SignInProps {
+    pub desk: UseReducerHandle<DeskState>,
+    pub on_signed_in: Callback<Session>,
+}
+
+fn field(id: &'static str, label: &'static str, value: &str, kind: &'static str, oninput: Callback<InputEvent>) -> Html {
+    html! {
+        <label for={id}>{ label }
+            <input id={id} name={id} type={kind} value={value.to_string()} {oninput} autocomplete="off" />
+        </label>
+    }
+}
+
+#[function_component(SignIn)]
+pub fn sign_in(props: &SignInProps) -> Html {
+    let cfg = use_state(ConsoleConfig::default);
+    let in_flight = use_mut_ref(|| false);
+    {
+        let cfg = cfg.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move { cfg.set(load_config().await) });
+        });
+    }
+    let lang = props.desk.lang;
+    let setter = |f: fn(&mut ConsoleConfig, String)| {
+        let cfg = cfg.clone();
+        Callback::from(move |e: InputEvent| {
+            let mut c = (*cfg).clone();
+            f(&mut c, e.target_unchecked_into::<HtmlInputElement>().value());
+            cfg.set(c);
+        })
+    };
+    let onsubmit = {
+        let cfg = cfg.clone();
+        let desk = props.desk.dispatcher();
+        let on_signed_in = props.on_signed_in.clone();
+        let in_flight = in_flight.clone();
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            // A second click while signing in does nothing.
+            if std::mem::replace(&mut *in_flight.borrow_mut(), true) {
+                return;
+            }
+            let c = (*cfg).clone();
+            let built = (|| -> Result<(Session, Extension), Error> {
+                let api = PbxApi::new(&transport::resolve_url(&c.base_url), "zh-CN")?;
+                let creds = Credentials::new(&c.client_id, &c.client_secret, &c.username, &c.password)?;
+                let ext = Extension::parse("extension", &c.extension)?;
+                Ok((Session(Rc::new(PbxSession::new(api, creds, FetchClient, Rc::new(transport::now)))), ext))
+            })();
+            let (session, ext) = match built {
+                Ok(v) => v,
+                Err(err) => {
+                    *in_flight.borrow_mut() = false;
+                    desk.dispatch(DeskAction::Refused(err));
+                    return;
+                }
+            };
+            desk.dispatch(DeskAction::SignInStarted);
+            let desk = desk.clone();
+            let on_signed_in = on_signed_in.clone();
+            let in_flight = in_flight.clone();
+            spawn_local(async move {
+                match session.login().await {
+                    Ok(()) => {
+                        on_signed_in.emit(session);
+                        desk.dispatch(DeskAction::SignedIn(ext));
+                    }
+                    Err(err) => desk.dispatch(DeskAction::SignInFailed(err)),
+                }
+                *in_flight.borrow_mut() = false;
+            });
+        })
+    };
+    let busy = props.desk.pending.sign_in;
+    html! {
+        <form id="signin" class="card signin" {onsubmit}>
+            <h2>{ text(lang, Text::Settings) }</h2>
+            { field("baseUrl", text(lang, Text::BaseUrl), &cfg.base_url, "text", setter(|c, v| c.base_url = v)) }
+            { field("clientId", text(lang, Text::ClientId), &cfg.client_id, "text", setter(|c, v| c.client_id = v)) }
+            { field("clientSecret", text(lang, Text::ClientSecret), &cfg.client_secret, "password", setter(|c, v| c.client_secret = v)) }
+            { field("username", text(lang, Text::Username), &cfg.username, "text", setter(|c, v| c.username = v)) }
+            { field("password", text(lang, Text::Password), &cfg.password, "password", setter(|c, v| c.password = v)) }
+            { field("extension", text(lang, Text::Extension), &cfg.extension, "text", setter(|c, v| c.extension = v)) }
+            <button id="signin-submit" type="submit" disabled={busy}>
+                { text(lang, if busy { Text::SigningIn } else { Text::SignIn }) }
+            </button>
+        </form>
+    }
+}
