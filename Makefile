@@ -1,0 +1,22 @@
+# The two set-up commands (they install whatever is missing):
+#   make serve   open the console against the sandbox
+#   make test    run every test
+.PHONY: serve test pkg size sandbox
+
+serve:
+	scripts/serve.sh
+
+test:
+	scripts/test.sh
+
+# The embeddable package (ES module + .d.ts + wasm, no Yew) into pkg/.
+pkg:
+	scripts/pkg.sh
+
+# Release wasm sizes: raw, wasm-opt -Oz, gzip, brotli.
+size:
+	scripts/size.sh
+
+# The sandbox alone on 127.0.0.1:8081.
+sandbox:
+	cargo run -p agent-console-sandbox --bin sandbox

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test: native unit tests (library and sandbox), wasm tests of
+# PbxClient in headless Chromium, and click-through tests of the console.
+# Installs what is missing first. Prints one closing line "N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib.sh
+scripts/setup.sh test || exit 1
+
+ART=test-artifacts
+rm -rf "$ART"; mkdir -p "$ART"
+PASSED=0; FAILED=0; STAGES_FAILED=()
+trap stop_sandboxes EXIT
+
+count_cargo() { # sums "test result: … N passed; M failed" lines of a log
+  local p f
+  read -r p f < <(awk '/^test result:/ { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+                       END { print p + 0, f + 0 }' "$1")
+  PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+}
+stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+stage "native: library and sandbox (cargo test --workspace)"
+if cargo test --workspace 2>&1 | tee "$ART/native.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then STAGES_FAILED+=(native); fi
+count_cargo "$ART/native.log"
+
+stage "sandbox binary"
+cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1
+start_sandbox SANDBOX_URL --port 0 || exit 1
+echo "sandbox for wasm tests: $SANDBOX_URL"
+
+stage "wasm: PbxClient in headless Chromium (wasm-bindgen-test)"
+if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
+   cargo test --target wasm32-unknown-unknown --features browser --test web 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+  STAGES_FAILED+=(wasm)
+fi
+count_cargo "$ART/wasm.log"
+
+stage "console: trunk build --release"
+if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+  STAGES_FAILED+=(trunk)
+else
+  stage "console: click-through in Chromium (playwright-core)"
+  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 || exit 1
+  echo "console served at $CONSOLE_URL"
+  if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-reporter=spec tests/e2e/ 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    STAGES_FAILED+=(e2e)
+  fi
+  p=$(grep -E '^ℹ pass ' "$ART/e2e.log" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$ART/e2e.log" | awk '{print $3}')
+  PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
+fi
+
+stage "summary"
+echo "artifacts (logs, screenshots): $ART/"
+[ ${#STAGES_FAILED[@]} -eq 0 ] || echo "failed stages: ${STAGES_FAILED[*]}"
+echo "$PASSED passed, $FAILED failed"
+[ ${#STAGES_FAILED[@]} -eq 0 ] && [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]
