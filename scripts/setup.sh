@@ -45,5 +45,12 @@ if [ "$what" = test ] || [ "$what" = all ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
+  # A CJK font, so the Chinese console renders in screenshots (not tofu).
+  if ! fc-list 2>/dev/null | grep -qi -e wqy -e 'noto.*cjk'; then
+    log "installing a CJK font (fonts-wqy-microhei)"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null \
+      || { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq fonts-wqy-microhei >/dev/null; }
+  fi
 fi
 log "ready ($what)"

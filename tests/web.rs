@@ -87,7 +87,7 @@ async fn sign_in_dial_and_hang_up() {
     assert_eq!(state_of(&c, "8003").await, "Not in use");
     // The hang-up wrote a CDR row for this call.
     let st = sandbox("GET", "/sandbox/state", None).await;
-    let cdrs = st["cdrs"].as_array().cloned().unwrap_or_default();
+    let cdrs = st["pbx"]["cdr"].as_array().cloned().unwrap_or_default();
     assert!(cdrs.iter().any(|r| r["uniqueid"] == id.as_str()), "no CDR for {id} in {st}");
 }
 
@@ -102,7 +102,7 @@ async fn vendor_errors_reject_with_their_code() {
 #[wasm_bindgen_test]
 async fn bad_input_is_refused_before_any_request() {
     let c = client();
-    let before = sandbox("GET", "/sandbox/state", None).await["calls"].as_array().map(|a| a.len());
+    let before = sandbox("GET", "/sandbox/state", None).await["pbx"]["calls"].as_array().map(|a| a.len());
     let e = fails(c.dial(js(json!({"extension": "8002", "dest": "80a2"})).unchecked_into())).await;
     assert_eq!(code(&e), "invalid_input");
     assert_eq!(get(&e, "field").as_string().as_deref(), Some("dest"));
@@ -112,7 +112,8 @@ async fn bad_input_is_refused_before_any_request() {
     assert_eq!(get(&e, "field").as_string().as_deref(), Some("pageSize"));
     let e = fails(c.dial(JsValue::from_str("8002").unchecked_into())).await;
     assert_eq!(code(&e), "invalid_input");
-    let after = sandbox("GET", "/sandbox/state", None).await["calls"].as_array().map(|a| a.len());
+    let after = sandbox("GET", "/sandbox/state", None).await["pbx"]["calls"].as_array().map(|a| a.len());
+    assert!(before.is_some(), "the sandbox lists its calls");
     assert_eq!(before, after, "no call was placed");
 }
 

@@ -3,7 +3,7 @@
 use super::Session;
 use crate::api::pbx::{Dial, EndpointFilter, EndpointState, Hangup, Page};
 use crate::core::desk::{format_duration, DeskAction, DeskState, Notice};
-use crate::i18n::{text, Text};
+use crate::i18n::{text, Lang, Text};
 use crate::transport::wall_clock_ms;
 use gloo_timers::callback::Interval;
 use web_sys::HtmlInputElement;
@@ -54,7 +54,7 @@ pub fn desk(props: &DeskProps) -> Html {
     html! {
         <main class="desk">
             <section id="agent-bar" class="card agent-bar">
-                <span>{ text(lang, Text::SignedInAs) }{ "：" }<strong id="agent-extension">{ ext }</strong></span>
+                <span>{ text(lang, Text::SignedInAs) }{ if lang == Lang::Zh { "：" } else { ": " } }<strong id="agent-extension">{ ext }</strong></span>
                 <button id="signout" class="link" onclick={sign_out}>{ text(lang, Text::SignOut) }</button>
             </section>
             <div class="columns">

@@ -48,14 +48,14 @@ test('sign in, dial 8002, see the call, hang up, see 8001 idle again', async () 
   await signIn(page);
   await rowState(page, '8001').filter({ hasText: '空闲' }).waitFor();
 
-  const callsBefore = (await sandboxState()).cdrs.length;
+  const callsBefore = (await sandboxState()).pbx.cdr.length;
   await page.fill('#dial-number', '8002');
   // A double click makes one call: the button is disabled while in flight.
   await page.dblclick('#call');
   await page.waitForSelector('#current-call[data-active="true"]');
   assert.equal(await page.textContent('#call-dest'), '8002');
   assert.match(await page.textContent('#call-uniqueid'), /^hwd-\d+\.\d+$/);
-  const live = (await sandboxState()).calls;
+  const live = (await sandboxState()).pbx.calls;
   assert.equal(live.length, 1, `exactly one call placed, got ${JSON.stringify(live)}`);
 
   // The status panel sees both ends busy; the call timer runs.
@@ -70,8 +70,8 @@ test('sign in, dial 8002, see the call, hang up, see 8001 idle again', async () 
   await rowState(page, '8001').filter({ hasText: '空闲' }).waitFor();
   await rowState(page, '8002').filter({ hasText: '空闲' }).waitFor();
   const after = await sandboxState();
-  assert.equal(after.calls.length, 0);
-  assert.equal(after.cdrs.length, callsBefore + 1, 'the hang-up wrote one CDR row');
+  assert.equal(after.pbx.calls.length, 0);
+  assert.equal(after.pbx.cdr.length, callsBefore + 1, 'the hang-up wrote one CDR row');
   await page.screenshot({ path: `${ART}/console-after-hangup.png`, fullPage: true });
   assert.deepEqual(errors, []);
   await page.close();
@@ -84,7 +84,7 @@ test('a bad number is refused with a message and no request; English by the swit
   await page.click('#call');
   await page.waitForSelector('#notice.error');
   assert.match(await page.textContent('#notice'), /不是有效的号码/);
-  assert.equal((await sandboxState()).calls.length, 0);
+  assert.equal((await sandboxState()).pbx.calls.length, 0);
   assert.equal(await page.getAttribute('#current-call', 'data-active'), 'false');
 
   await page.click('#lang-toggle');
