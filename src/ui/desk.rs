@@ -185,7 +185,8 @@ fn current_call(props: &PanelProps) -> Html {
         None => html! { <p class="muted">{ text(lang, Text::NoCall) }</p> },
         Some(c) => {
             let secs = props.desk.call_seconds((*now).max(c.started_at_ms)).unwrap_or(0);
-            let phase = if c.seen_busy { Text::Talking } else { Text::Ringing };
+            // The status feed tells "extension busy", not ringing vs answered.
+            let phase = if c.seen_busy { Text::InProgress } else { Text::Dialling };
             let busy = props.desk.pending.hangup;
             html! {
                 <>

@@ -62,7 +62,7 @@ test('sign in, dial 8002, see the call, hang up, see 8001 idle again', async () 
   await rowState(page, '8001').filter({ hasText: '忙线中' }).waitFor();
   await rowState(page, '8002').filter({ hasText: '忙线中' }).waitFor();
   await page.waitForFunction(() => document.querySelector('#call-timer')?.textContent !== '0:00', null, { timeout: 5000 });
-  await page.waitForSelector('#call-phase:has-text("通话中")');
+  await page.waitForSelector('#call-phase:has-text("进行中")');
   await page.screenshot({ path: `${ART}/console-in-call.png`, fullPage: true });
 
   await page.click('#hangup');
@@ -111,7 +111,7 @@ test('the far end hanging up ends the call in the console', async () => {
   await page.fill('#dial-number', '8003');
   await page.click('#call');
   await rowState(page, '8001').filter({ hasText: '忙线中' }).waitFor();
-  await page.waitForSelector('#call-phase:has-text("通话中")');
+  await page.waitForSelector('#call-phase:has-text("进行中")');
   // Hang up from the other side, outside the console.
   const login = await fetch(`${URL}/dscom-api/public/oauth/token`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
