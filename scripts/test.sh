@@ -36,6 +36,11 @@ if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST
 fi
 count_cargo "$ART/wasm.log"
 
+stage "package: make pkg (release, wasm-opt)"
+if ! scripts/pkg.sh 2>&1 | tail -6 | tee "$ART/pkg.log"; then STAGES_FAILED+=(pkg); fi
+start_sandbox PKG_URL --port 0 --www . || exit 1
+export PKG_URL
+
 stage "console: trunk build --release"
 if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
   STAGES_FAILED+=(trunk)

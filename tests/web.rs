@@ -76,7 +76,7 @@ async fn sandbox(method: &str, path: &str, body: Option<serde_json::Value>) -> s
 #[wasm_bindgen_test]
 async fn sign_in_dial_and_hang_up() {
     let c = client();
-    ok(c.login()).await;
+    assert!(ok(c.login()).await.is_undefined(), "login resolves to nothing");
     assert_eq!(state_of(&c, "8003").await, "Not in use");
     let r = ok(c.dial(js(json!({"extension": "8003", "dest": "8004"})).unchecked_into())).await;
     let id = get(&r, "uniqueid").as_string().unwrap();

@@ -168,6 +168,18 @@ impl PbxClient {
         })
     }
 
+    /// Like `run`, for calls that resolve to nothing (`Promise<void>`).
+    fn run_void<F>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
+    where
+        F: Future<Output = Result<(), Error>> + 'static,
+    {
+        let lang = self.lang;
+        let fut = f(self.session.clone());
+        future_to_promise(async move {
+            fut.await.map(|()| JsValue::UNDEFINED).map_err(|e| to_js_error(&e, lang))
+        })
+    }
+
     fn reject(&self, e: Error) -> Promise {
         Promise::reject(&to_js_error(&e, self.lang))
     }
@@ -209,7 +221,7 @@ impl PbxClient {
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn login(&self) -> Promise {
-        self.run(|s| async move { s.login().await })
+        self.run_void(|s| async move { s.login().await })
     }
 
     /// `call/dial`: `extension` rings, then dials `dest`.
@@ -236,7 +248,7 @@ impl PbxClient {
     pub fn hangup(&self, req: HangupArg) -> Promise {
         let h = from_js::<HangupIn>("hangup", req.into()).and_then(|h| Ok(Hangup::parse(&h.extension)?));
         match h {
-            Ok(h) => self.run(|s| async move { s.hangup(&h).await }),
+            Ok(h) => self.run_void(|s| async move { s.hangup(&h).await }),
             Err(e) => self.reject(e),
         }
     }

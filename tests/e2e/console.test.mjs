@@ -3,18 +3,14 @@
 // CONSOLE_URL: a sandbox serving the trunk-built console (`--www dist`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
+import { launch } from './chromium.mjs';
 
 const URL = process.env.CONSOLE_URL ?? 'http://127.0.0.1:8081';
 const ART = process.env.ARTIFACTS ?? 'test-artifacts';
 let browser;
 
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 
@@ -124,5 +120,21 @@ test('the far end hanging up ends the call in the console', async () => {
   assert.equal(r.code, '200');
   await page.waitForSelector('#current-call[data-active="false"]');
   await page.waitForSelector('#notice.info');
+  await page.close();
+});
+
+test('signing out stops the status panel\'s timer', async () => {
+  const { page } = await openConsole();
+  let polls = 0;
+  page.on('request', (r) => { if (r.url().includes('/status/endpoint')) polls += 1; });
+  await signIn(page);
+  await page.waitForRequest((r) => r.url().includes('/status/endpoint'));
+  await page.waitForRequest((r) => r.url().includes('/status/endpoint'));
+  assert.ok(polls >= 2, 'the panel refreshes on a timer');
+  await page.click('#signout');
+  await page.waitForSelector('#signin');
+  const atSignOut = polls;
+  await page.waitForTimeout(4500); // more than two refresh periods
+  assert.equal(polls, atSignOut, 'no status request after the panel went away');
   await page.close();
 });
