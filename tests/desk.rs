@@ -8,15 +8,28 @@ use agent_console::core::Error;
 use agent_console::i18n::Lang;
 
 fn row(ext: &str, state: EndpointState) -> EndpointStatus {
-    EndpointStatus { endpoint: ext.into(), state, channels: String::new(), cid: ext.into(), register_ip: String::new(), register_port: String::new() }
+    EndpointStatus {
+        endpoint: ext.into(),
+        state,
+        channels: String::new(),
+        cid: ext.into(),
+        register_ip: String::new(),
+        register_port: String::new(),
+    }
 }
 
 fn signed_in() -> DeskState {
-    DeskState::default().reduce(A::SignInStarted).reduce(A::SignedIn(Extension::parse("extension", "8001").unwrap()))
+    DeskState::default()
+        .reduce(A::SignInStarted)
+        .reduce(A::SignedIn(Extension::parse("extension", "8001").unwrap()))
 }
 
 fn in_call() -> DeskState {
-    signed_in().reduce(A::DialStarted).reduce(A::Dialled { uniqueid: Uniqueid("hwd-1.1".into()), dest: "8002".into(), now_ms: 5_000 })
+    signed_in().reduce(A::DialStarted).reduce(A::Dialled {
+        uniqueid: Uniqueid("hwd-1.1".into()),
+        dest: "8002".into(),
+        now_ms: 5_000,
+    })
 }
 
 fn vendor(code: &str) -> Error {

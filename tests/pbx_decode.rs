@@ -32,9 +32,16 @@ fn token_examples_decode() {
 
 #[test]
 fn token_tolerates_strings_and_refuses_empty_tokens() {
-    let t = TokenResponse::decode(&body(200, r#"{"token_type":"Bearer","expires_in":"60","access_token":"a","refresh_token":"r"}"#)).unwrap();
+    let t = TokenResponse::decode(&body(
+        200,
+        r#"{"token_type":"Bearer","expires_in":"60","access_token":"a","refresh_token":"r"}"#,
+    ))
+    .unwrap();
     assert_eq!((t.expires_in, t.refresh()), (60, Some("r")));
-    assert!(matches!(TokenResponse::decode(&body(200, r#"{"expires_in":60,"access_token":""}"#)), Err(ApiError::Decode(_))));
+    assert!(matches!(
+        TokenResponse::decode(&body(200, r#"{"expires_in":60,"access_token":""}"#)),
+        Err(ApiError::Decode(_))
+    ));
     assert!(matches!(TokenResponse::decode(&body(200, "<html>")), Err(ApiError::Decode(_))));
 }
 
@@ -66,7 +73,11 @@ fn dial_without_uniqueid_is_a_decode_error() {
 fn hangup_example_decodes() {
     pbx::call::decode_empty(&fixture("hangup.json")).unwrap();
     for data in ["[]", "{}", "null"] {
-        pbx::call::decode_empty(&body(200, &format!(r#"{{"code":200,"msg":"ok","data":{data},"total":"0"}}"#))).unwrap();
+        pbx::call::decode_empty(&body(
+            200,
+            &format!(r#"{{"code":200,"msg":"ok","data":{data},"total":"0"}}"#),
+        ))
+        .unwrap();
     }
     pbx::call::decode_empty(&body(200, r#"{"code":"200"}"#)).unwrap();
 }
@@ -100,7 +111,10 @@ fn endpoint_status_is_loose_where_the_vendor_is() {
 
 #[test]
 fn vendor_codes_are_typed_errors_whether_string_or_number() {
-    for raw in [r#"{"code":"600000","msg":"呼叫接口参数验证失败","data":[],"total":0}"#, r#"{"code":600000,"msg":"呼叫接口参数验证失败"}"#] {
+    for raw in [
+        r#"{"code":"600000","msg":"呼叫接口参数验证失败","data":[],"total":0}"#,
+        r#"{"code":600000,"msg":"呼叫接口参数验证失败"}"#,
+    ] {
         let e = pbx::call::decode_dial(&body(200, raw)).unwrap_err();
         assert_eq!(e, ApiError::Vendor { code: "600000".into(), message: "呼叫接口参数验证失败".into() });
         assert_eq!(e.code(), "600000");

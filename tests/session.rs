@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 /// A scripted PBX: issues tokens, checks bearers, answers dial.
 #[derive(Default)]
 struct FakePbx {
-    token_requests: RefCell<Vec<String>>, // grant types
+    token_requests: RefCell<Vec<String>>,         // grant types
     api_requests: RefCell<Vec<(String, String)>>, // (path, bearer)
     valid: RefCell<Vec<String>>,
     issued: Cell<u32>,
@@ -61,17 +61,30 @@ impl HttpClient for FakePbx {
             YieldOnce(false).await;
             self.in_flight_tokens.set(self.in_flight_tokens.get() - 1);
             if grant == "password" && body["password"] != "123456" {
-                return Ok(reply(400, r#"{"error":"invalid_grant","message":"The user credentials were incorrect."}"#));
+                return Ok(reply(
+                    400,
+                    r#"{"error":"invalid_grant","message":"The user credentials were incorrect."}"#,
+                ));
             }
-            if grant == "refresh_token" && body["refresh_token"].as_str() != Some(self.refresh_token.borrow().as_str()) {
-                return Ok(reply(401, r#"{"error":"invalid_request","message":"The refresh token is invalid."}"#));
+            if grant == "refresh_token"
+                && body["refresh_token"].as_str() != Some(self.refresh_token.borrow().as_str())
+            {
+                return Ok(reply(
+                    401,
+                    r#"{"error":"invalid_request","message":"The refresh token is invalid."}"#,
+                ));
             }
             self.issued.set(self.issued.get() + 1);
             let tok = format!("T{}", self.issued.get());
             let rt = format!("R{}", self.issued.get());
             self.valid.borrow_mut().push(tok.clone());
             *self.refresh_token.borrow_mut() = rt.clone();
-            return Ok(reply(200, &format!(r#"{{"token_type":"Bearer","expires_in":1800,"access_token":"{tok}","refresh_token":"{rt}"}}"#)));
+            return Ok(reply(
+                200,
+                &format!(
+                    r#"{{"token_type":"Bearer","expires_in":1800,"access_token":"{tok}","refresh_token":"{rt}"}}"#
+                ),
+            ));
         }
         let bearer = req.header("Authorization").unwrap_or("").trim_start_matches("Bearer ").to_string();
         assert_eq!(req.header("Accept-Language"), Some("zh-CN"));
@@ -94,7 +107,10 @@ impl HttpClient for FakePbx {
                 }
             }
             "/api/v1/call/hangup" => reply(200, r#"{"code":"200","msg":"成功","data":[],"total":0}"#),
-            "/api/v1/status/endpoint" => reply(200, r#"{"code":"200","msg":"成功","data":[{"endpoint":"8001","state":"In use"}],"total":5}"#),
+            "/api/v1/status/endpoint" => reply(
+                200,
+                r#"{"code":"200","msg":"成功","data":[{"endpoint":"8001","state":"In use"}],"total":5}"#,
+            ),
             _ => reply(404, "{}"),
         })
     }
@@ -131,7 +147,8 @@ fn dial() -> Dial {
 fn concurrent_calls_share_one_token_request() {
     let r = rig();
     let (d, h) = (dial(), Hangup::parse("8001").unwrap());
-    let (a, b, c) = block_on(async { futures::join!(r.session.dial(&d), r.session.hangup(&h), r.session.dial(&d)) });
+    let (a, b, c) =
+        block_on(async { futures::join!(r.session.dial(&d), r.session.hangup(&h), r.session.dial(&d)) });
     assert_eq!(a.unwrap().uniqueid.0, "hwd-1.1");
     b.unwrap();
     c.unwrap();
@@ -189,7 +206,10 @@ fn a_refused_refresh_falls_back_to_the_password_grant_in_the_same_call() {
 fn wrong_password_is_a_typed_error() {
     let r = rig_with("wrong");
     let e = block_on(r.session.login()).unwrap_err();
-    assert_eq!(e, Error::Api(ApiError::Http { status: 400, message: "The user credentials were incorrect.".into() }));
+    assert_eq!(
+        e,
+        Error::Api(ApiError::Http { status: 400, message: "The user credentials were incorrect.".into() })
+    );
     assert!(r.pbx.api_requests.borrow().is_empty());
 }
 

@@ -5,7 +5,9 @@ use agent_console::api::ApiError;
 use agent_console::core::{Error, Instant, TokenEvent, TokenManager};
 
 fn granted(access: &str, refresh: &str, expires_in: u64) -> Result<TokenResponse, Error> {
-    let json = format!(r#"{{"token_type":"Bearer","expires_in":{expires_in},"access_token":"{access}","refresh_token":"{refresh}"}}"#);
+    let json = format!(
+        r#"{{"token_type":"Bearer","expires_in":{expires_in},"access_token":"{access}","refresh_token":"{refresh}"}}"#
+    );
     Ok(serde_json::from_str(&json).unwrap())
 }
 

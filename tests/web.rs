@@ -4,7 +4,8 @@
 #![cfg(target_arch = "wasm32")]
 
 use agent_console::js::PbxClient;
-use js_sys::{Object, Reflect};
+use js_sys::Reflect;
+use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -20,7 +21,6 @@ const SANDBOX: &str = match option_env!("SANDBOX_URL") {
 fn js(v: serde_json::Value) -> JsValue {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
 }
-use serde::Serialize;
 
 fn settings(secret: &str) -> serde_json::Value {
     json!({
@@ -46,7 +46,9 @@ fn code(err: &JsValue) -> String {
 }
 
 async fn ok(p: js_sys::Promise) -> JsValue {
-    JsFuture::from(p).await.unwrap_or_else(|e| panic!("rejected: {:?} {:?}", get(&e, "code"), get(&e, "message")))
+    JsFuture::from(p)
+        .await
+        .unwrap_or_else(|e| panic!("rejected: {:?} {:?}", get(&e, "code"), get(&e, "message")))
 }
 
 async fn fails(p: js_sys::Promise) -> JsValue {
@@ -57,7 +59,8 @@ async fn fails(p: js_sys::Promise) -> JsValue {
 }
 
 async fn state_of(c: &PbxClient, ext: &str) -> String {
-    let page = ok(c.endpoint_status(js(json!({"page": 1, "pageSize": 10, "endpoint": ext})).unchecked_into())).await;
+    let page =
+        ok(c.endpoint_status(js(json!({"page": 1, "pageSize": 10, "endpoint": ext})).unchecked_into())).await;
     let rows: js_sys::Array = get(&page, "rows").unchecked_into();
     assert_eq!(rows.length(), 1);
     get(&rows.get(0), "state").as_string().unwrap()
@@ -67,7 +70,10 @@ async fn sandbox(method: &str, path: &str, body: Option<serde_json::Value>) -> s
     let url = format!("{SANDBOX}{path}");
     let req = match body {
         Some(b) => gloo_net::http::Request::post(&url).json(&b).unwrap(),
-        None => gloo_net::http::RequestBuilder::new(&url).method(if method == "GET" { gloo_net::http::Method::GET } else { gloo_net::http::Method::POST }).build().unwrap(),
+        None => gloo_net::http::RequestBuilder::new(&url)
+            .method(if method == "GET" { gloo_net::http::Method::GET } else { gloo_net::http::Method::POST })
+            .build()
+            .unwrap(),
     };
     let resp = req.send().await.unwrap();
     resp.json().await.unwrap_or(serde_json::Value::Null)
@@ -81,7 +87,10 @@ async fn sign_in_dial_and_hang_up() {
     let r = ok(c.dial(js(json!({"extension": "8003", "dest": "8004"})).unchecked_into())).await;
     let id = get(&r, "uniqueid").as_string().unwrap();
     let (head, tail) = id.split_once('.').unwrap();
-    assert!(head.starts_with("hwd-") && head[4..].parse::<u64>().is_ok() && tail.parse::<u64>().is_ok(), "{id}");
+    assert!(
+        head.starts_with("hwd-") && head[4..].parse::<u64>().is_ok() && tail.parse::<u64>().is_ok(),
+        "{id}"
+    );
     assert_eq!(state_of(&c, "8003").await, "In use");
     ok(c.hangup(js(json!({"extension": "8003"})).unchecked_into())).await;
     assert_eq!(state_of(&c, "8003").await, "Not in use");
@@ -123,7 +132,9 @@ fn bad_settings_throw_naming_the_field() {
     s["baseUrl"] = json!("ftp://nowhere");
     let e = PbxClient::new(js(s).unchecked_into()).err().expect("must throw");
     assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("baseUrl".into())));
-    let e = PbxClient::new(js(json!({"baseUrl": format!("{SANDBOX}/dscom-api/public")})).unchecked_into()).err().unwrap();
+    let e = PbxClient::new(js(json!({"baseUrl": format!("{SANDBOX}/dscom-api/public")})).unchecked_into())
+        .err()
+        .unwrap();
     assert_eq!(get(&e, "field").as_string().as_deref(), Some("clientId"));
 }
 
@@ -141,7 +152,8 @@ async fn an_expired_token_is_replaced_and_the_call_retried() {
     // Move the sandbox past the token's lifetime: the next call gets a 401,
     // the client fetches a fresh token and retries once, transparently.
     sandbox("POST", "/sandbox/clock", Some(json!({"advance_secs": 1801}))).await;
-    assert_eq!(state_of(&c, "8001").await.is_empty(), false);
+    let state = state_of(&c, "8001").await;
+    assert!(["Not in use", "In use"].contains(&state.as_str()), "{state}");
 }
 
 #[wasm_bindgen_test]
@@ -151,5 +163,4 @@ async fn an_unreachable_server_is_a_network_error() {
     let c = PbxClient::new(js(s).unchecked_into()).unwrap();
     let e = fails(c.login()).await;
     assert_eq!(code(&e), "network");
-    let _ = Object::new();
 }

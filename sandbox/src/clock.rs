@@ -38,9 +38,7 @@ impl Clock {
         // fetch_update never fails here because the closure always returns Some.
         let _ = self
             .offset_ms
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| {
-                Some(cur.saturating_add(ms))
-            });
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |cur| Some(cur.saturating_add(ms)));
     }
 }
 
@@ -70,10 +68,7 @@ pub fn format_cst(ms: i64) -> String {
 /// `(YYYYMMDD, HHMMSS)` in UTC+8, as used in the PBX's recording file names.
 pub fn compact_cst(ms: i64) -> (String, String) {
     let (y, m, d, hh, mm, ss) = cst_parts(ms);
-    (
-        format!("{y:04}{m:02}{d:02}"),
-        format!("{hh:02}{mm:02}{ss:02}"),
-    )
+    (format!("{y:04}{m:02}{d:02}"), format!("{hh:02}{mm:02}{ss:02}"))
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
@@ -103,10 +98,7 @@ mod tests {
         assert_eq!(format_cst(1_731_637_895_000), "2024-11-15 10:31:35");
         // And hwd-1747793950.38 → 2025-05-21 10:19:10.
         assert_eq!(format_cst(1_747_793_950_999), "2025-05-21 10:19:10");
-        assert_eq!(
-            compact_cst(1_731_637_895_000),
-            ("20241115".to_string(), "103135".to_string())
-        );
+        assert_eq!(compact_cst(1_731_637_895_000), ("20241115".to_string(), "103135".to_string()));
         assert_eq!(format_cst(951_782_400_000), "2000-02-29 08:00:00");
     }
 

@@ -82,10 +82,7 @@ pub struct PbxError {
 impl PbxError {
     /// Builds an error with a detail message.
     pub fn new(code: PbxCode, detail: impl Into<String>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-        }
+        Self { code, detail: detail.into() }
     }
 }
 
@@ -102,25 +99,14 @@ impl IntoResponse for PbxError {
             PbxCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             _ => StatusCode::OK,
         };
-        let body = Envelope {
-            code: self.code.code(),
-            msg,
-            data: empty(),
-            total: 0,
-        };
+        let body = Envelope { code: self.code.code(), msg, data: empty(), total: 0 };
         (status, Json(body)).into_response()
     }
 }
 
 /// A successful envelope: HTTP 200, `code: "200"`, `msg: "成功"`.
 pub fn ok(data: impl Serialize, total: u64) -> Response {
-    Json(Envelope {
-        code: "200",
-        msg: MSG_OK.to_string(),
-        data,
-        total,
-    })
-    .into_response()
+    Json(Envelope { code: "200", msg: MSG_OK.to_string(), data, total }).into_response()
 }
 
 /// The seed's "no data" value: an empty JSON array, not `null` or `{}`.
@@ -130,9 +116,5 @@ pub fn empty() -> Value {
 
 /// Laravel's reply when the bearer token is missing, unknown or expired.
 pub fn unauthenticated() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Json(json!({"message": "Unauthenticated."})),
-    )
-        .into_response()
+    (StatusCode::UNAUTHORIZED, Json(json!({"message": "Unauthenticated."}))).into_response()
 }

@@ -50,10 +50,7 @@ async fn clock_advance(State(state): State<AppState>, body: Bytes) -> Response {
             state.clock.advance_ms((s * 1000.0).round() as i64);
             Json(clock_json(&state)).into_response()
         }
-        _ => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"error": "expected {\"advance_secs\": N} with 0 <= N"})),
-        )
+        _ => (StatusCode::BAD_REQUEST, Json(json!({"error": "expected {\"advance_secs\": N} with 0 <= N"})))
             .into_response(),
     }
 }

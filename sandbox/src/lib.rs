@@ -27,8 +27,7 @@ pub mod pbx;
 
 pub use clock::Clock;
 pub use pbx::{
-    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EXTENSIONS, DEMO_PASSWORD, DEMO_USERNAME,
-    UNREGISTERED_EXTENSION,
+    DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_EXTENSIONS, DEMO_PASSWORD, DEMO_USERNAME, UNREGISTERED_EXTENSION,
 };
 
 /// Default `--addr`.
@@ -42,11 +41,7 @@ pub const DEFAULT_ANSWER_DELAY_MS: u64 = 1500;
 
 /// Run-time settings; also the `sandbox` binary's command line.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(
-    name = "sandbox",
-    version,
-    about = "In-memory stand-in for the agent-console vendor backends"
-)]
+#[command(name = "sandbox", version, about = "In-memory stand-in for the agent-console vendor backends")]
 pub struct Settings {
     /// Address to bind.
     #[arg(long, default_value = DEFAULT_ADDR)]
@@ -132,19 +127,8 @@ pub fn app_with_state(state: AppState) -> Router {
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([
-            Method::GET,
-            Method::POST,
-            Method::PUT,
-            Method::DELETE,
-            Method::OPTIONS,
-        ])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            header::ACCEPT_LANGUAGE,
-        ])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::ACCEPT_LANGUAGE])
 }
 
 /// One stderr line per request: method, path+query, status, elapsed ms.

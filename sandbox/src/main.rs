@@ -17,10 +17,7 @@ async fn main() -> ExitCode {
     let listener = match TcpListener::bind((settings.addr.as_str(), settings.port)).await {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
-                "sandbox: cannot bind {}:{}: {e}",
-                settings.addr, settings.port
-            );
+            eprintln!("sandbox: cannot bind {}:{}: {e}", settings.addr, settings.port);
             return ExitCode::FAILURE;
         }
     };
@@ -37,10 +34,7 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
 
-    if let Err(e) = axum::serve(listener, app(settings))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-    {
+    if let Err(e) = axum::serve(listener, app(settings)).with_graceful_shutdown(shutdown_signal()).await {
         eprintln!("sandbox: server error: {e}");
         return ExitCode::FAILURE;
     }

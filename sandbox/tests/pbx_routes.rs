@@ -93,12 +93,7 @@ impl Sb {
         if let Some(ct) = content_type {
             req = req.header(header::CONTENT_TYPE, ct);
         }
-        let resp = self
-            .app
-            .clone()
-            .oneshot(req.body(body.into()).unwrap())
-            .await
-            .unwrap();
+        let resp = self.app.clone().oneshot(req.body(body.into()).unwrap()).await.unwrap();
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         (status, bytes.to_vec())
@@ -122,8 +117,7 @@ impl Sb {
     }
 
     async fn oauth(&self, body: Value) -> (StatusCode, Value) {
-        self.call(Method::POST, &format!("{P}/oauth/token"), None, Some(body))
-            .await
+        self.call(Method::POST, &format!("{P}/oauth/token"), None, Some(body)).await
     }
 
     async fn login(&self) -> Value {
@@ -133,56 +127,31 @@ impl Sb {
     }
 
     async fn token(&self) -> String {
-        self.login().await["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.login().await["access_token"].as_str().unwrap().to_string()
     }
 
     /// POST under /api/v1, expecting HTTP 200 (the envelope carries the outcome).
     async fn post(&self, tok: &str, path: &str, body: Value) -> Value {
-        let (s, v) = self
-            .call(
-                Method::POST,
-                &format!("{P}/api/v1/{path}"),
-                Some(tok),
-                Some(body),
-            )
-            .await;
+        let (s, v) = self.call(Method::POST, &format!("{P}/api/v1/{path}"), Some(tok), Some(body)).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v
     }
 
     async fn get(&self, tok: &str, path_query: &str) -> Value {
-        let (s, v) = self
-            .call(
-                Method::GET,
-                &format!("{P}/api/v1/{path_query}"),
-                Some(tok),
-                None,
-            )
-            .await;
+        let (s, v) = self.call(Method::GET, &format!("{P}/api/v1/{path_query}"), Some(tok), None).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v
     }
 
     async fn dial(&self, tok: &str, ext: &str, dest: &str) -> String {
-        let v = self
-            .post(tok, "call/dial", json!({"extension": ext, "dest": dest}))
-            .await;
+        let v = self.post(tok, "call/dial", json!({"extension": ext, "dest": dest})).await;
         assert_eq!(v["code"], "200", "{v}");
         v["data"]["uniqueid"].as_str().unwrap().to_string()
     }
 
     async fn advance(&self, secs: f64) {
-        let (s, v) = self
-            .call(
-                Method::POST,
-                "/sandbox/clock",
-                None,
-                Some(json!({ "advance_secs": secs })),
-            )
-            .await;
+        let (s, v) =
+            self.call(Method::POST, "/sandbox/clock", None, Some(json!({ "advance_secs": secs }))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
     }
 
@@ -191,17 +160,9 @@ impl Sb {
     }
 
     async fn endpoint_state(&self, tok: &str, ext: &str) -> (String, String) {
-        let v = self
-            .get(
-                tok,
-                &format!("status/endpoint?page=1&pageSize=10&endpoint={ext}"),
-            )
-            .await;
+        let v = self.get(tok, &format!("status/endpoint?page=1&pageSize=10&endpoint={ext}")).await;
         let row = &v["data"][0];
-        (
-            row["state"].as_str().unwrap().to_string(),
-            row["channels"].as_str().unwrap().to_string(),
-        )
+        (row["state"].as_str().unwrap().to_string(), row["channels"].as_str().unwrap().to_string())
     }
 }
 
@@ -218,10 +179,7 @@ fn password_grant() -> Value {
 
 fn assert_code(v: &Value, code: &str, msg_prefix: &str) {
     assert_eq!(v["code"], code, "{v}");
-    assert!(
-        v["msg"].as_str().unwrap().starts_with(msg_prefix),
-        "msg of {v} should start with {msg_prefix}"
-    );
+    assert!(v["msg"].as_str().unwrap().starts_with(msg_prefix), "msg of {v} should start with {msg_prefix}");
     assert_eq!(v["data"], json!([]), "{v}");
     assert_eq!(v["total"], 0, "{v}");
 }
@@ -261,13 +219,7 @@ async fn password_grant_issues_bearer_pair() {
          &username={DEMO_USERNAME}&password={DEMO_PASSWORD}&scope=*"
     );
     let (s, _) = sb
-        .raw(
-            Method::POST,
-            &format!("{P}/oauth/token"),
-            None,
-            Some("application/x-www-form-urlencoded"),
-            form,
-        )
+        .raw(Method::POST, &format!("{P}/oauth/token"), None, Some("application/x-www-form-urlencoded"), form)
         .await;
     assert_eq!(s, StatusCode::OK);
 
@@ -275,10 +227,7 @@ async fn password_grant_issues_bearer_pair() {
     let a = sb.token().await;
     let b = sb.token().await;
     assert_ne!(a, b);
-    assert_eq!(
-        sb.get(&b, "status/endpoint?page=1&pageSize=1").await["code"],
-        "200"
-    );
+    assert_eq!(sb.get(&b, "status/endpoint?page=1&pageSize=1").await["code"], "200");
 }
 
 #[tokio::test]
@@ -291,16 +240,10 @@ async fn wrong_client_is_401_invalid_client() {
     });
     let mut body = password_grant();
     body["client_secret"] = json!("nope");
-    assert_eq!(
-        sb.oauth(body).await,
-        (StatusCode::UNAUTHORIZED, expected.clone())
-    );
+    assert_eq!(sb.oauth(body).await, (StatusCode::UNAUTHORIZED, expected.clone()));
     let mut body = password_grant();
     body["client_id"] = json!(5);
-    assert_eq!(
-        sb.oauth(body).await,
-        (StatusCode::UNAUTHORIZED, expected.clone())
-    );
+    assert_eq!(sb.oauth(body).await, (StatusCode::UNAUTHORIZED, expected.clone()));
     let mut body = password_grant();
     body["client_id"] = json!(true);
     assert_eq!(sb.oauth(body).await, (StatusCode::UNAUTHORIZED, expected));
@@ -350,18 +293,10 @@ async fn refresh_grant_rotates_the_refresh_token() {
     assert_ne!(second["access_token"], first["access_token"]);
     assert_ne!(second["refresh_token"], first["refresh_token"]);
     let new_access = second["access_token"].as_str().unwrap();
-    assert_eq!(
-        sb.get(new_access, "status/endpoint?page=1&pageSize=1")
-            .await["code"],
-        "200"
-    );
+    assert_eq!(sb.get(new_access, "status/endpoint?page=1&pageSize=1").await["code"], "200");
     // The old access token stays valid until its own expiry.
     let old_access = first["access_token"].as_str().unwrap();
-    assert_eq!(
-        sb.get(old_access, "status/endpoint?page=1&pageSize=1")
-            .await["code"],
-        "200"
-    );
+    assert_eq!(sb.get(old_access, "status/endpoint?page=1&pageSize=1").await["code"], "200");
 
     let invalid = json!({
         "error": "invalid_request",
@@ -369,27 +304,15 @@ async fn refresh_grant_rotates_the_refresh_token() {
         "message": "The refresh token is invalid.",
     });
     // Used once: rejected the second time.
-    assert_eq!(
-        sb.oauth(refresh(&first["refresh_token"])).await,
-        (StatusCode::UNAUTHORIZED, invalid.clone())
-    );
-    assert_eq!(
-        sb.oauth(refresh(&json!("def50200garbage"))).await,
-        (StatusCode::UNAUTHORIZED, invalid)
-    );
+    assert_eq!(sb.oauth(refresh(&first["refresh_token"])).await, (StatusCode::UNAUTHORIZED, invalid.clone()));
+    assert_eq!(sb.oauth(refresh(&json!("def50200garbage"))).await, (StatusCode::UNAUTHORIZED, invalid));
     // The rotated one works.
-    assert_eq!(
-        sb.oauth(refresh(&second["refresh_token"])).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(sb.oauth(refresh(&second["refresh_token"])).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn no_refresh_token_mode_issues_empty_string() {
-    let sb = Sb::with(Settings {
-        no_refresh_token: true,
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { no_refresh_token: true, ..Settings::default() });
     let v = sb.login().await;
     assert_eq!(v["refresh_token"], "");
     let (s, v) = sb
@@ -416,15 +339,8 @@ async fn bad_token_requests_are_400() {
     assert!(v["message"].is_string());
 
     for bad in ["not json", "[1,2]", ""] {
-        let (s, bytes) = sb
-            .raw(
-                Method::POST,
-                &format!("{P}/oauth/token"),
-                None,
-                Some("application/json"),
-                bad,
-            )
-            .await;
+        let (s, bytes) =
+            sb.raw(Method::POST, &format!("{P}/oauth/token"), None, Some("application/json"), bad).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}");
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(v["error"], "invalid_request");
@@ -433,48 +349,30 @@ async fn bad_token_requests_are_400() {
 
 #[tokio::test]
 async fn access_token_expires_after_ttl() {
-    let sb = Sb::with(Settings {
-        token_ttl: 60,
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { token_ttl: 60, ..Settings::default() });
     let v = sb.login().await;
     assert_eq!(v["expires_in"], 60);
     let tok = v["access_token"].as_str().unwrap().to_string();
     let uri = format!("{P}/api/v1/status/endpoint?page=1&pageSize=1");
     sb.advance(59.0).await;
-    assert_eq!(
-        sb.call(Method::GET, &uri, Some(&tok), None).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(sb.call(Method::GET, &uri, Some(&tok), None).await.0, StatusCode::OK);
     sb.advance(2.0).await;
     assert_eq!(
         sb.call(Method::GET, &uri, Some(&tok), None).await,
-        (
-            StatusCode::UNAUTHORIZED,
-            json!({"message": "Unauthenticated."})
-        )
+        (StatusCode::UNAUTHORIZED, json!({"message": "Unauthenticated."}))
     );
     // A fresh login works again.
     let tok = sb.token().await;
-    assert_eq!(
-        sb.call(Method::GET, &uri, Some(&tok), None).await.0,
-        StatusCode::OK
-    );
+    assert_eq!(sb.call(Method::GET, &uri, Some(&tok), None).await.0, StatusCode::OK);
 }
 
 #[tokio::test]
 async fn missing_or_garbage_bearer_is_401() {
     let sb = Sb::new();
-    let unauth = (
-        StatusCode::UNAUTHORIZED,
-        json!({"message": "Unauthenticated."}),
-    );
+    let unauth = (StatusCode::UNAUTHORIZED, json!({"message": "Unauthenticated."}));
     let uri = format!("{P}/api/v1/status/endpoint?page=1&pageSize=1");
     assert_eq!(sb.call(Method::GET, &uri, None, None).await, unauth);
-    assert_eq!(
-        sb.call(Method::GET, &uri, Some("garbage"), None).await,
-        unauth
-    );
+    assert_eq!(sb.call(Method::GET, &uri, Some("garbage"), None).await, unauth);
     let dial = format!("{P}/api/v1/call/dial");
     let body = json!({"extension": "8001", "dest": "8002"});
     assert_eq!(sb.call(Method::POST, &dial, None, Some(body)).await, unauth);
@@ -493,13 +391,8 @@ async fn missing_or_garbage_bearer_is_401() {
 async fn dial_returns_uniqueid() {
     let sb = Sb::new();
     let tok = sb.token().await;
-    let v = sb
-        .post(
-            &tok,
-            "call/dial",
-            json!({"extension": "8001", "dest": "8002", "displaycid": "8001"}),
-        )
-        .await;
+    let v =
+        sb.post(&tok, "call/dial", json!({"extension": "8001", "dest": "8002", "displaycid": "8001"})).await;
     assert_eq!(v["code"], "200");
     assert_eq!(v["msg"], "成功");
     assert_eq!(v["total"], 0);
@@ -512,10 +405,7 @@ async fn dial_returns_uniqueid() {
 
 #[tokio::test]
 async fn dialled_call_rings_then_answers() {
-    let sb = Sb::with(Settings {
-        answer_delay_ms: 1500,
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { answer_delay_ms: 1500, ..Settings::default() });
     let tok = sb.token().await;
     let id = sb.dial(&tok, "8001", "8002").await;
     let st = sb.state().await;
@@ -533,50 +423,30 @@ async fn endpoint_in_use_during_call_only() {
     sb.dial(&tok, "8001", "8002").await;
     // Both ends, even the still-ringing destination.
     for ext in ["8001", "8002"] {
-        assert_eq!(
-            sb.endpoint_state(&tok, ext).await,
-            ("In use".to_string(), "1 of inf".to_string())
-        );
+        assert_eq!(sb.endpoint_state(&tok, ext).await, ("In use".to_string(), "1 of inf".to_string()));
     }
     assert_eq!(sb.endpoint_state(&tok, "8003").await.0, "Not in use");
-    let v = sb
-        .post(&tok, "call/hangup", json!({"extension": "8002"}))
-        .await;
-    assert_eq!(
-        v,
-        json!({"code": "200", "msg": "成功", "data": [], "total": 0})
-    );
+    let v = sb.post(&tok, "call/hangup", json!({"extension": "8002"})).await;
+    assert_eq!(v, json!({"code": "200", "msg": "成功", "data": [], "total": 0}));
     for ext in ["8001", "8002"] {
-        assert_eq!(
-            sb.endpoint_state(&tok, ext).await,
-            ("Not in use".to_string(), "0 of inf".to_string())
-        );
+        assert_eq!(sb.endpoint_state(&tok, ext).await, ("Not in use".to_string(), "0 of inf".to_string()));
     }
 }
 
 #[tokio::test]
 async fn hangup_after_answer_writes_one_answered_cdr() {
-    let sb = Sb::with(Settings {
-        answer_delay_ms: 1000,
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { answer_delay_ms: 1000, ..Settings::default() });
     let tok = sb.token().await;
     let id = sb.dial(&tok, "8001", "8002").await;
     sb.advance(11.0).await;
-    sb.post(&tok, "call/hangup", json!({"extension": "8001"}))
-        .await;
+    sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
 
     let st = sb.state().await;
     assert_eq!(st["pbx"]["calls"], json!([]));
     let rows = st["pbx"]["cdr"].as_array().unwrap();
     assert_eq!(rows.len(), 1);
     let row = &rows[0];
-    let keys: Vec<&str> = row
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(|k| k.as_str())
-        .collect();
+    let keys: Vec<&str> = row.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     let mut want: Vec<&str> = CDR_KEYS.to_vec();
     want.push("trunkName");
     let (mut got_sorted, mut want_sorted) = (keys.clone(), want.clone());
@@ -599,38 +469,26 @@ async fn hangup_after_answer_writes_one_answered_cdr() {
     assert!((9..=11).contains(&billsec) && billsec < duration, "{row}");
     assert_eq!(row["hangupsource"], row["channel"]);
     assert!(row["channel"].as_str().unwrap().starts_with("PJSIP/8001-"));
-    assert!(row["dstchannel"]
-        .as_str()
-        .unwrap()
-        .starts_with("PJSIP/8002-"));
+    assert!(row["dstchannel"].as_str().unwrap().starts_with("PJSIP/8002-"));
     let calldate = row["calldate"].as_str().unwrap();
     assert_eq!(calldate.len(), 19, "{calldate}");
     assert_eq!(&calldate[4..5], "-");
     assert_eq!(&calldate[10..11], " ");
-    assert!(row["recording"]
-        .as_str()
-        .unwrap()
-        .ends_with(&format!("{id}.wav")));
+    assert!(row["recording"].as_str().unwrap().ends_with(&format!("{id}.wav")));
 
     // A second hangup finds nothing and writes nothing.
-    let v = sb
-        .post(&tok, "call/hangup", json!({"extension": "8001"}))
-        .await;
+    let v = sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
     assert_code(&v, "600002", "挂断异常");
     assert_eq!(sb.state().await["pbx"]["cdr"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn hangup_while_ringing_is_no_answer() {
-    let sb = Sb::with(Settings {
-        answer_delay_ms: 10_000,
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { answer_delay_ms: 10_000, ..Settings::default() });
     let tok = sb.token().await;
     sb.dial(&tok, "8001", "8003").await;
     sb.advance(3.0).await;
-    sb.post(&tok, "call/hangup", json!({"extension": "8001"}))
-        .await;
+    sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
     let row = sb.state().await["pbx"]["cdr"][0].clone();
     assert_eq!(row["disposition"], "NO ANSWER");
     assert_eq!(row["billsec"], 0);
@@ -652,18 +510,14 @@ async fn hangup_by_outside_number() {
         .await;
     assert_eq!(v["code"], "200");
     sb.advance(5.0).await;
-    sb.post(&tok, "call/hangup", json!({"extension": "13800138000"}))
-        .await;
+    sb.post(&tok, "call/hangup", json!({"extension": "13800138000"})).await;
     let row = sb.state().await["pbx"]["cdr"][0].clone();
     assert_eq!(row["direction"], "out");
     assert_eq!(row["trunkName"], "trunkHWD");
     assert_eq!(row["src"], "18551811888");
     assert_eq!(row["clid"], " <18551811888>");
     assert_eq!(row["billingid"], "8004");
-    assert!(row["dstchannel"]
-        .as_str()
-        .unwrap()
-        .starts_with("PJSIP/trunkHWD-"));
+    assert!(row["dstchannel"].as_str().unwrap().starts_with("PJSIP/trunkHWD-"));
     assert_eq!(row["hangupsource"], row["dstchannel"]);
     assert_eq!(sb.endpoint_state(&tok, "8004").await.0, "Not in use");
 }
@@ -692,25 +546,11 @@ async fn dial_bad_input_is_600000() {
     for body in bodies {
         let v = sb.post(&tok, "call/dial", body.clone()).await;
         assert_code(&v, "600000", "呼叫接口参数验证失败");
-        assert!(
-            v["msg"].as_str().unwrap().contains(": "),
-            "detail in {v} for {body}"
-        );
+        assert!(v["msg"].as_str().unwrap().contains(": "), "detail in {v} for {body}");
     }
-    for raw in [
-        "not json",
-        "",
-        "{\"extension\":",
-        "extension=8001&dest=8002",
-    ] {
+    for raw in ["not json", "", "{\"extension\":", "extension=8001&dest=8002"] {
         let (s, bytes) = sb
-            .raw(
-                Method::POST,
-                &format!("{P}/api/v1/call/dial"),
-                Some(&tok),
-                Some("application/json"),
-                raw,
-            )
+            .raw(Method::POST, &format!("{P}/api/v1/call/dial"), Some(&tok), Some("application/json"), raw)
             .await;
         assert_eq!(s, StatusCode::OK);
         let v: Value = serde_json::from_slice(&bytes).unwrap();
@@ -726,9 +566,7 @@ async fn dial_while_busy_is_600001() {
     let tok = sb.token().await;
     sb.dial(&tok, "8001", "8002").await;
     for (ext, dest) in [("8001", "8003"), ("8003", "8002"), ("8002", "8004")] {
-        let v = sb
-            .post(&tok, "call/dial", json!({"extension": ext, "dest": dest}))
-            .await;
+        let v = sb.post(&tok, "call/dial", json!({"extension": ext, "dest": dest})).await;
         assert_code(&v, "600001", "呼叫异常");
     }
     // Others are unaffected; 8005 (unregistered) shows In use while in a call.
@@ -740,20 +578,11 @@ async fn dial_while_busy_is_600001() {
 async fn hangup_errors() {
     let sb = Sb::new();
     let tok = sb.token().await;
-    let v = sb
-        .post(&tok, "call/hangup", json!({"extension": "8001"}))
-        .await;
+    let v = sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
     assert_code(&v, "600002", "挂断异常");
-    let v = sb
-        .post(&tok, "call/hangup", json!({"extension": "13800138000"}))
-        .await;
+    let v = sb.post(&tok, "call/hangup", json!({"extension": "13800138000"})).await;
     assert_code(&v, "600002", "挂断异常");
-    for body in [
-        json!({}),
-        json!({"extension": ""}),
-        json!({"extension": 8001}),
-        json!([]),
-    ] {
+    for body in [json!({}), json!({"extension": ""}), json!({"extension": 8001}), json!([])] {
         let v = sb.post(&tok, "call/hangup", body).await;
         assert_code(&v, "600000", "呼叫接口参数验证失败");
     }
@@ -771,25 +600,12 @@ async fn endpoint_status_pages_counts_and_filters() {
     assert_eq!(v["msg"], "成功");
     assert_eq!(v["total"], 5);
     let rows = v["data"].as_array().unwrap();
-    let names: Vec<&str> = rows
-        .iter()
-        .map(|r| r["endpoint"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = rows.iter().map(|r| r["endpoint"].as_str().unwrap()).collect();
     assert_eq!(names, ["8001", "8002", "8003", "8004", "8005"]);
     let first = rows[0].as_object().unwrap();
     let mut keys: Vec<&str> = first.keys().map(|k| k.as_str()).collect();
     keys.sort_unstable();
-    assert_eq!(
-        keys,
-        [
-            "channels",
-            "cid",
-            "endpoint",
-            "registerIp",
-            "registerPort",
-            "state"
-        ]
-    );
+    assert_eq!(keys, ["channels", "cid", "endpoint", "registerIp", "registerPort", "state"]);
     assert_eq!(rows[0]["state"], "Not in use");
     assert_eq!(rows[0]["channels"], "0 of inf");
     assert_eq!(rows[0]["cid"], "8001");
@@ -804,27 +620,15 @@ async fn endpoint_status_pages_counts_and_filters() {
     let v = sb.get(&tok, "status/endpoint?page=3&pageSize=2").await;
     assert_eq!(v["data"].as_array().unwrap().len(), 1);
     let v = sb.get(&tok, "status/endpoint?page=9&pageSize=2").await;
-    assert_eq!(
-        (v["data"].clone(), v["total"].clone()),
-        (json!([]), json!(5))
-    );
+    assert_eq!((v["data"].clone(), v["total"].clone()), (json!([]), json!(5)));
 
-    let v = sb
-        .get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=8003")
-        .await;
+    let v = sb.get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=8003").await;
     assert_eq!(v["total"], 1);
     assert_eq!(v["data"][0]["endpoint"], "8003");
-    let v = sb
-        .get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=")
-        .await;
+    let v = sb.get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=").await;
     assert_eq!(v["total"], 5);
-    let v = sb
-        .get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=9999")
-        .await;
-    assert_eq!(
-        (v["data"].clone(), v["total"].clone()),
-        (json!([]), json!(0))
-    );
+    let v = sb.get(&tok, "status/endpoint?page=1&pageSize=10&endpoint=9999").await;
+    assert_eq!((v["data"].clone(), v["total"].clone()), (json!([]), json!(0)));
 }
 
 #[tokio::test]
@@ -869,21 +673,13 @@ async fn unknown_routes_get_404_envelope() {
             "{uri}"
         );
         assert_eq!(
-            sb.call(Method::POST, &uri, Some(&tok), Some(json!({})))
-                .await,
+            sb.call(Method::POST, &uri, Some(&tok), Some(json!({}))).await,
             (StatusCode::NOT_FOUND, envelope.clone()),
             "{uri}"
         );
     }
     // Known path, wrong method.
-    let (s, v) = sb
-        .call(
-            Method::GET,
-            &format!("{P}/api/v1/call/dial"),
-            Some(&tok),
-            None,
-        )
-        .await;
+    let (s, v) = sb.call(Method::GET, &format!("{P}/api/v1/call/dial"), Some(&tok), None).await;
     assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(v["code"], "405");
 }
@@ -896,47 +692,30 @@ async fn cors_preflight_is_permissive() {
         .uri(format!("{P}/api/v1/call/dial"))
         .header(header::ORIGIN, "http://127.0.0.1:9999")
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(
-            header::ACCESS_CONTROL_REQUEST_HEADERS,
-            "authorization,content-type,accept-language",
-        )
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type,accept-language")
         .body(Body::empty())
         .unwrap();
     let resp = sb.app.clone().oneshot(req).await.unwrap();
     assert!(resp.status().is_success());
     let h = resp.headers();
     assert_eq!(h[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
-    let allow = h[header::ACCESS_CONTROL_ALLOW_HEADERS]
-        .to_str()
-        .unwrap()
-        .to_lowercase();
+    let allow = h[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().to_lowercase();
     assert!(allow.contains("authorization") && allow.contains("accept-language"));
-    assert!(h[header::ACCESS_CONTROL_ALLOW_METHODS]
-        .to_str()
-        .unwrap()
-        .contains("POST"));
+    assert!(h[header::ACCESS_CONTROL_ALLOW_METHODS].to_str().unwrap().contains("POST"));
 }
 
 #[tokio::test]
 async fn sandbox_routes() {
     let sb = Sb::new();
-    let (s, body) = sb
-        .raw(Method::GET, "/sandbox/health", None, None, Body::empty())
-        .await;
+    let (s, body) = sb.raw(Method::GET, "/sandbox/health", None, None, Body::empty()).await;
     assert_eq!((s, body.as_slice()), (StatusCode::OK, b"ok".as_slice()));
     let before = sb.state().await["clock"]["now_ms"].as_i64().unwrap();
     sb.advance(3600.0).await;
     let st = sb.state().await;
     assert!(st["clock"]["now_ms"].as_i64().unwrap() - before >= 3_600_000);
     assert_eq!(st["pbx"]["extensions"].as_array().unwrap().len(), 5);
-    for bad in [
-        json!({"advance_secs": -1}),
-        json!({}),
-        json!({"advance_secs": "5"}),
-    ] {
-        let (s, _) = sb
-            .call(Method::POST, "/sandbox/clock", None, Some(bad))
-            .await;
+    for bad in [json!({"advance_secs": -1}), json!({}), json!({"advance_secs": "5"})] {
+        let (s, _) = sb.call(Method::POST, "/sandbox/clock", None, Some(bad)).await;
         assert_eq!(s, StatusCode::BAD_REQUEST);
     }
 }
@@ -946,22 +725,14 @@ async fn www_dir_is_served_as_fallback() {
     let dir = std::env::temp_dir().join(format!("sandbox-www-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), "<h1>console</h1>").unwrap();
-    let sb = Sb::with(Settings {
-        www: Some(dir.clone()),
-        ..Settings::default()
-    });
+    let sb = Sb::with(Settings { www: Some(dir.clone()), ..Settings::default() });
     let (s, body) = sb.raw(Method::GET, "/", None, None, Body::empty()).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(body, b"<h1>console</h1>");
-    let (s, _) = sb
-        .raw(Method::GET, "/index.html", None, None, Body::empty())
-        .await;
+    let (s, _) = sb.raw(Method::GET, "/index.html", None, None, Body::empty()).await;
     assert_eq!(s, StatusCode::OK);
     // The vendor prefix keeps its own 404 envelope.
     let (s, v) = sb.call(Method::GET, &format!("{P}/nope"), None, None).await;
-    assert_eq!(
-        (s, v["code"].clone()),
-        (StatusCode::NOT_FOUND, json!("404"))
-    );
+    assert_eq!((s, v["code"].clone()), (StatusCode::NOT_FOUND, json!("404")));
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -49,7 +49,9 @@ impl InvalidInput {
         match &self.problem {
             Problem::Required => "is required".into(),
             Problem::NotExtension => format!("{v:?} is not an extension (1-16 digits)"),
-            Problem::NotNumber => format!("{v:?} is not a phone number (digits, * and #, optional leading +)"),
+            Problem::NotNumber => {
+                format!("{v:?} is not a phone number (digits, * and #, optional leading +)")
+            }
             Problem::OutOfRange { min, max } => format!("{v:?} must be {min}-{max}"),
             Problem::NotUrl => format!("{v:?} is not an http(s) URL"),
             Problem::Malformed => format!("malformed: {v}"),

@@ -5,7 +5,9 @@
 use super::time::Instant;
 use super::token::TokenManager;
 use super::Error;
-use crate::api::pbx::{self, Credentials, Dial, Dialled, EndpointFilter, EndpointStatus, Hangup, PbxApi, Reply, TokenResponse};
+use crate::api::pbx::{
+    self, Credentials, Dial, Dialled, EndpointFilter, EndpointStatus, Hangup, PbxApi, Reply, TokenResponse,
+};
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use futures::lock::Mutex;
 use std::cell::RefCell;
@@ -42,7 +44,14 @@ pub struct PbxSession<C> {
 impl<C: HttpClient> PbxSession<C> {
     /// A session for `creds` at `api`, sending through `http`.
     pub fn new(api: PbxApi, creds: Credentials, http: C, clock: Clock) -> Self {
-        Self { api, creds, http, clock, tokens: RefCell::new(TokenManager::new()), token_gate: Mutex::new(()) }
+        Self {
+            api,
+            creds,
+            http,
+            clock,
+            tokens: RefCell::new(TokenManager::new()),
+            token_gate: Mutex::new(()),
+        }
     }
 
     /// The request builder this session uses.

@@ -13,8 +13,8 @@
 //!   next request fetches a fresh one.
 
 use super::time::{Duration, Instant};
-use crate::api::pbx::{TokenGrant, TokenResponse};
 use super::Error;
+use crate::api::pbx::{TokenGrant, TokenResponse};
 use std::collections::VecDeque;
 
 /// Share of `expires_in` after which a token is refreshed.

@@ -139,7 +139,11 @@ fn page_number(field: &'static str, v: f64) -> Result<u32, crate::api::InvalidIn
         Ok(v as u32)
     } else {
         let max = if field == "pageSize" { Page::MAX_SIZE as u64 } else { u32::MAX as u64 };
-        Err(crate::api::InvalidInput::new(field, crate::api::Problem::OutOfRange { min: 1, max }, &v.to_string()))
+        Err(crate::api::InvalidInput::new(
+            field,
+            crate::api::Problem::OutOfRange { min: 1, max },
+            &v.to_string(),
+        ))
     }
 }
 
@@ -175,9 +179,9 @@ impl PbxClient {
     {
         let lang = self.lang;
         let fut = f(self.session.clone());
-        future_to_promise(async move {
-            fut.await.map(|()| JsValue::UNDEFINED).map_err(|e| to_js_error(&e, lang))
-        })
+        future_to_promise(
+            async move { fut.await.map(|()| JsValue::UNDEFINED).map_err(|e| to_js_error(&e, lang)) },
+        )
     }
 
     fn reject(&self, e: Error) -> Promise {

@@ -228,7 +228,8 @@ fn endpoint_panel(props: &PanelProps) -> Html {
                     }
                     let (desk, session, busy) = (desk.clone(), session.clone(), busy.clone());
                     spawn_local(async move {
-                        let filter = EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
+                        let filter =
+                            EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
                         match session.endpoint_status(&filter).await {
                             Ok(r) => desk.dispatch(DeskAction::Endpoints(r.data)),
                             Err(e) => desk.dispatch(DeskAction::EndpointsFailed(e)),
@@ -258,7 +259,8 @@ fn endpoint_panel(props: &PanelProps) -> Html {
             </tr>
         }
     });
-    let error = props.desk.endpoints_error.as_ref().map(|e| html! { <p class="error small">{ e.message(lang) }</p> });
+    let error =
+        props.desk.endpoints_error.as_ref().map(|e| html! { <p class="error small">{ e.message(lang) }</p> });
     html! {
         <section id="endpoints" class="card endpoints">
             <h2>{ text(lang, Text::Endpoints) }</h2>

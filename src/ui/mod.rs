@@ -47,7 +47,9 @@ pub fn app() -> Html {
 
     let toggle_lang = {
         let desk = desk.dispatcher();
-        Callback::from(move |_| desk.dispatch(DeskAction::SetLang(if lang == Lang::Zh { Lang::En } else { Lang::Zh })))
+        Callback::from(move |_| {
+            desk.dispatch(DeskAction::SetLang(if lang == Lang::Zh { Lang::En } else { Lang::Zh }))
+        })
     };
     let on_signed_in = {
         let session = session.clone();

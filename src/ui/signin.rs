@@ -48,7 +48,13 @@ pub struct SignInProps {
     pub on_signed_in: Callback<Session>,
 }
 
-fn field(id: &'static str, label: &'static str, value: &str, kind: &'static str, oninput: Callback<InputEvent>) -> Html {
+fn field(
+    id: &'static str,
+    label: &'static str,
+    value: &str,
+    kind: &'static str,
+    oninput: Callback<InputEvent>,
+) -> Html {
     html! {
         <label for={id}>{ label }
             <input id={id} name={id} type={kind} value={value.to_string()} {oninput} autocomplete="off" />

@@ -41,8 +41,7 @@ impl TokenStore {
         self.access.insert(access.clone(), exp);
         let refresh = if with_refresh {
             let r = format!("def50200{}", hex(&random_bytes(96)));
-            self.refresh
-                .insert(r.clone(), now_ms.saturating_add(REFRESH_TTL_MS));
+            self.refresh.insert(r.clone(), now_ms.saturating_add(REFRESH_TTL_MS));
             r
         } else {
             String::new()
@@ -110,12 +109,7 @@ fn invalid_request(param: &str) -> Response {
 }
 
 fn invalid_client() -> Response {
-    oauth_error(
-        StatusCode::UNAUTHORIZED,
-        "invalid_client",
-        "Client authentication failed",
-        None,
-    )
+    oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Client authentication failed", None)
 }
 
 /// Reads the token request's parameters: JSON object, or form-encoded (Passport takes both).
@@ -226,13 +220,8 @@ pub async fn token(
     // The old access token stays valid until its own expiry (Passport would revoke it;
     // keeping it lets in-flight requests finish during a refresh).
     let (access_token, refresh_token) = state.pbx().tokens.issue(now, ttl_ms, with_refresh);
-    Json(TokenReply {
-        token_type: "Bearer",
-        expires_in: ttl_secs,
-        access_token,
-        refresh_token,
-    })
-    .into_response()
+    Json(TokenReply { token_type: "Bearer", expires_in: ttl_secs, access_token, refresh_token })
+        .into_response()
 }
 
 /// Middleware for `/api/v1/*`: a valid, unexpired `Authorization: Bearer` token or 401.
@@ -270,11 +259,7 @@ fn jwt_like(now_ms: i64, exp_ms: i64) -> String {
         "sub": "1",
         "scopes": ["*"],
     });
-    format!(
-        "{JWT_HEADER}.{}.{}",
-        base64url(claims.to_string().as_bytes()),
-        base64url(&random_bytes(256))
-    )
+    format!("{JWT_HEADER}.{}.{}", base64url(claims.to_string().as_bytes()), base64url(&random_bytes(256)))
 }
 
 fn random_bytes(n: usize) -> Vec<u8> {

@@ -152,9 +152,7 @@ fn valid_dest(s: &str) -> bool {
     let rest = s.strip_prefix('+').unwrap_or(s);
     s.len() <= MAX_NUMBER_LEN
         && !rest.is_empty()
-        && rest
-            .chars()
-            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
 }
 
 /// `POST /api/v1/call/dial {extension, dest, displaycid?}` → `data.uniqueid`.
@@ -167,15 +165,11 @@ pub async fn dial(
     let dest = required_str(&p, "dest").map_err(param)?;
     let displaycid = optional_str(&p, "displaycid").map_err(param)?;
     if !valid_dest(dest) {
-        return Err(param(format!(
-            "dest 只能包含数字、*、#（可带前导 +），最长 {MAX_NUMBER_LEN} 位"
-        )));
+        return Err(param(format!("dest 只能包含数字、*、#（可带前导 +），最长 {MAX_NUMBER_LEN} 位")));
     }
     if let Some(cid) = displaycid {
         if cid.len() > MAX_NUMBER_LEN || !cid.chars().all(|c| c.is_ascii_digit()) {
-            return Err(param(format!(
-                "displaycid 只能包含数字，最长 {MAX_NUMBER_LEN} 位"
-            )));
+            return Err(param(format!("displaycid 只能包含数字，最长 {MAX_NUMBER_LEN} 位")));
         }
     }
 
@@ -189,19 +183,13 @@ pub async fn dial(
         return Err(param("dest 不能与 extension 相同"));
     }
     if pbx.call_of(extension).is_some() {
-        return Err(PbxError::new(
-            PbxCode::CallFailed,
-            format!("分机 {extension} 正在通话中"),
-        ));
+        return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {extension} 正在通话中")));
     }
     let dest_is_extension = pbx.extension(dest).is_some();
     // The sandbox keeps one call per extension so hangup-by-extension is unambiguous;
     // a busy destination extension fails the dial like a busy caller.
     if dest_is_extension && pbx.call_of(dest).is_some() {
-        return Err(PbxError::new(
-            PbxCode::CallFailed,
-            format!("分机 {dest} 正在通话中"),
-        ));
+        return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {dest} 正在通话中")));
     }
 
     let seq = pbx.next_call_seq;
@@ -236,15 +224,11 @@ pub async fn hangup(
     let now = state.clock.now_ms();
     let mut pbx = state.pbx();
     let numcalls = pbx.calls.len() as u64;
-    let (ended, live): (Vec<Call>, Vec<Call>) = std::mem::take(&mut pbx.calls)
-        .into_iter()
-        .partition(|c| c.involves(party));
+    let (ended, live): (Vec<Call>, Vec<Call>) =
+        std::mem::take(&mut pbx.calls).into_iter().partition(|c| c.involves(party));
     pbx.calls = live;
     if ended.is_empty() {
-        return Err(PbxError::new(
-            PbxCode::HangupFailed,
-            format!("{party} 没有进行中的通话"),
-        ));
+        return Err(PbxError::new(PbxCode::HangupFailed, format!("{party} 没有进行中的通话")));
     }
     for call in ended {
         let id = pbx.next_cdr_id;
@@ -256,14 +240,7 @@ pub async fn hangup(
 }
 
 /// Builds the CDR row for `call`, ended at `end_ms` by `hung_up_by`.
-fn cdr_row(
-    pbx: &PbxState,
-    call: &Call,
-    id: u64,
-    end_ms: i64,
-    hung_up_by: &str,
-    numcalls: u64,
-) -> CdrRow {
+fn cdr_row(pbx: &PbxState, call: &Call, id: u64, end_ms: i64, hung_up_by: &str, numcalls: u64) -> CdrRow {
     let answered = call.answered(end_ms);
     // Whole seconds of the displayed timestamps, so duration = end - start as printed.
     let secs = |ms: i64| ms.div_euclid(1000);
@@ -274,43 +251,27 @@ fn cdr_row(
     let caller = pbx.extension(&call.extension);
     let callee = pbx.extension(&call.dest);
     let ip_of = |e: Option<&super::Extension>| {
-        e.and_then(|e| e.registration.as_ref())
-            .map(|r| r.ip.clone())
-            .unwrap_or_default()
+        e.and_then(|e| e.registration.as_ref()).map(|r| r.ip.clone()).unwrap_or_default()
     };
     let lastdata = match callee.and_then(|e| e.registration.as_ref()) {
-        Some(r) => format!(
-            "PJSIP/{d}/sip:{d}@{}:{};ob,{DIAL_OPTIONS}",
-            r.ip,
-            r.port,
-            d = call.dest
-        ),
+        Some(r) => format!("PJSIP/{d}/sip:{d}@{}:{};ob,{DIAL_OPTIONS}", r.ip, r.port, d = call.dest),
         None if call.dest_is_extension => format!("PJSIP/{},{DIAL_OPTIONS}", call.dest),
         None => format!("PJSIP/{}@{DEMO_TRUNK},{DIAL_OPTIONS}", call.dest),
     };
     // With a display number the seed's row shows `" <number>"` and src = that number.
     let (clid, src) = match &call.displaycid {
         Some(cid) => (format!(" <{cid}>"), cid.clone()),
-        None => (
-            format!("\"{e}\" <{e}>", e = call.extension),
-            call.extension.clone(),
-        ),
+        None => (format!("\"{e}\" <{e}>", e = call.extension), call.extension.clone()),
     };
     let outbound = !call.dest_is_extension;
     let recording = if answered {
         let (day, time) = compact_cst(call.created_ms);
-        format!(
-            "monitor/{day}/{day}-{time}-{}-{}-{}.wav",
-            call.extension, call.dest, call.uniqueid
-        )
+        format!("monitor/{day}/{day}-{time}-{}-{}-{}.wav", call.extension, call.dest, call.uniqueid)
     } else {
         String::new()
     };
-    let hangupsource = if call.extension == hung_up_by {
-        call.channel.clone()
-    } else {
-        call.dstchannel.clone()
-    };
+    let hangupsource =
+        if call.extension == hung_up_by { call.channel.clone() } else { call.dstchannel.clone() };
     let end = format_cst(end_ms);
     let blank = String::new;
 
@@ -345,11 +306,7 @@ fn cdr_row(
         ivrdigit: blank(),
         ivrflow: blank(),
         sequence: id.to_string(),
-        billingid: if outbound {
-            call.extension.clone()
-        } else {
-            blank()
-        },
+        billingid: if outbound { call.extension.clone() } else { blank() },
         area_code: blank(),
         city: blank(),
         succ: u32::from(answered),

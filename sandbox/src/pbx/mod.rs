@@ -191,10 +191,7 @@ pub(crate) fn required_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result
 }
 
 /// An optional string field: absent, `null` and `""` all mean "not given".
-pub(crate) fn optional_str<'a>(
-    map: &'a Map<String, Value>,
-    key: &str,
-) -> Result<Option<&'a str>, String> {
+pub(crate) fn optional_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
     match map.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.is_empty() => Ok(None),

@@ -61,10 +61,7 @@ pub async fn endpoint(
     if page_size > MAX_PAGE_SIZE {
         return Err(bad(format!("pageSize 不能大于 {MAX_PAGE_SIZE}")));
     }
-    let filter = q
-        .get("endpoint")
-        .map(|s| s.trim())
-        .filter(|s| !s.is_empty());
+    let filter = q.get("endpoint").map(|s| s.trim()).filter(|s| !s.is_empty());
 
     let pbx = state.pbx();
     let rows: Vec<EndpointRow> = pbx
@@ -78,11 +75,8 @@ pub async fn endpoint(
                 (false, Some(_)) => "Not in use",
                 (false, None) => "Unavailable",
             };
-            let (ip, port) = e
-                .registration
-                .as_ref()
-                .map(|r| (r.ip.clone(), r.port.clone()))
-                .unwrap_or_default();
+            let (ip, port) =
+                e.registration.as_ref().map(|r| (r.ip.clone(), r.port.clone())).unwrap_or_default();
             EndpointRow {
                 endpoint: e.number.clone(),
                 state,

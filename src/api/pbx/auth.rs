@@ -32,7 +32,12 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// Checks that every field is present.
-    pub fn new(client_id: &str, client_secret: &str, username: &str, password: &str) -> Result<Self, InvalidInput> {
+    pub fn new(
+        client_id: &str,
+        client_secret: &str,
+        username: &str,
+        password: &str,
+    ) -> Result<Self, InvalidInput> {
         let req = |field: &'static str, v: &str| {
             if v.trim().is_empty() {
                 Err(InvalidInput::new(field, Problem::Required, v))

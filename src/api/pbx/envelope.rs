@@ -43,10 +43,8 @@ struct RawHttpError {
 /// A message from an error body, if it has one.
 pub(crate) fn http_error(resp: &HttpResponse) -> ApiError {
     let raw: RawHttpError = serde_json::from_slice(&resp.body).unwrap_or_default();
-    let message = [raw.error_description, raw.message, raw.msg]
-        .into_iter()
-        .find(|m| !m.is_empty())
-        .unwrap_or_default();
+    let message =
+        [raw.error_description, raw.message, raw.msg].into_iter().find(|m| !m.is_empty()).unwrap_or_default();
     ApiError::Http { status: resp.status, message }
 }
 

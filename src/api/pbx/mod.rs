@@ -55,7 +55,13 @@ impl PbxApi {
         &self.base_url
     }
 
-    fn request(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<serde_json::Value>) -> HttpRequest {
+    fn request(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<serde_json::Value>,
+    ) -> HttpRequest {
         let mut headers = vec![
             ("Accept".to_string(), "application/json".to_string()),
             ("Accept-Language".to_string(), self.language.clone()),

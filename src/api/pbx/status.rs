@@ -86,7 +86,9 @@ impl PbxApi {
 }
 
 /// Decodes a `status/endpoint` reply (`data: []` or `null` → no rows).
-pub fn decode_endpoints(resp: &crate::api::HttpResponse) -> Result<super::Reply<Vec<EndpointStatus>>, crate::api::ApiError> {
+pub fn decode_endpoints(
+    resp: &crate::api::HttpResponse,
+) -> Result<super::Reply<Vec<EndpointStatus>>, crate::api::ApiError> {
     #[derive(Deserialize)]
     #[serde(transparent)]
     struct Rows(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<EndpointStatus>);

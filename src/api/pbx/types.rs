@@ -97,7 +97,11 @@ impl Page {
     /// Checks page (≥ 1) and page size (1-1000).
     pub fn new(page: u32, page_size: u32) -> Result<Self, InvalidInput> {
         if page == 0 {
-            return Err(InvalidInput::new("page", Problem::OutOfRange { min: 1, max: u32::MAX as u64 }, &page.to_string()));
+            return Err(InvalidInput::new(
+                "page",
+                Problem::OutOfRange { min: 1, max: u32::MAX as u64 },
+                &page.to_string(),
+            ));
         }
         if page_size == 0 || page_size > Self::MAX_SIZE {
             return Err(InvalidInput::new(
