@@ -5,12 +5,28 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
-scripts/setup.sh test || exit 1
+scripts/setup.sh test || { echo "set-up failed"; echo "0 passed, 1 failed"; exit 1; }
 
 ART=test-artifacts
 rm -rf "$ART"; mkdir -p "$ART"
 PASSED=0; FAILED=0; STAGES_FAILED=()
-trap stop_sandboxes EXIT
+
+# The closing line is printed however the run ends; a stage that fails
+# without counting tests (build error, sandbox not starting) counts as one
+# failure, so the line never reads "0 failed" for a red run.
+finish() {
+  local rc=$?
+  stop_sandboxes
+  local uncounted=0
+  [ "$rc" -ne 0 ] && [ ${#STAGES_FAILED[@]} -eq 0 ] && STAGES_FAILED+=(aborted)
+  [ "$FAILED" -eq 0 ] && uncounted=${#STAGES_FAILED[@]}
+  stage "summary"
+  echo "artifacts (logs, screenshots): $ART/"
+  [ ${#STAGES_FAILED[@]} -eq 0 ] || echo "failed stages: ${STAGES_FAILED[*]}"
+  echo "$PASSED passed, $((FAILED + uncounted)) failed"
+  if [ ${#STAGES_FAILED[@]} -eq 0 ] && [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]; then exit 0; else exit 1; fi
+}
+trap finish EXIT
 
 count_cargo() { # sums "test result: … N passed; M failed" lines of a log
   local p f
@@ -25,8 +41,8 @@ if cargo test --workspace 2>&1 | tee "$ART/native.log"; [ "${PIPESTATUS[0]}" -ne
 count_cargo "$ART/native.log"
 
 stage "sandbox binary"
-cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1
-start_sandbox SANDBOX_URL --port 0 || exit 1
+cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1 || { STAGES_FAILED+=(sandbox-build); exit 1; }
+start_sandbox SANDBOX_URL --port 0 || { STAGES_FAILED+=(sandbox-start); exit 1; }
 echo "sandbox for wasm tests: $SANDBOX_URL"
 
 stage "wasm: PbxClient in headless Chromium (wasm-bindgen-test)"
@@ -38,7 +54,7 @@ count_cargo "$ART/wasm.log"
 
 stage "package: make pkg (release, wasm-opt)"
 if ! scripts/pkg.sh 2>&1 | tail -6 | tee "$ART/pkg.log"; then STAGES_FAILED+=(pkg); fi
-start_sandbox PKG_URL --port 0 --www . || exit 1
+start_sandbox PKG_URL --port 0 --www . || { STAGES_FAILED+=(sandbox-start); exit 1; }
 export PKG_URL
 
 stage "console: trunk build --release"
@@ -46,17 +62,11 @@ if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${P
   STAGES_FAILED+=(trunk)
 else
   stage "console: click-through in Chromium (playwright-core)"
-  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 || exit 1
+  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 || { STAGES_FAILED+=(sandbox-start); exit 1; }
   echo "console served at $CONSOLE_URL"
-  if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-reporter=spec tests/e2e/ 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+  if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
     STAGES_FAILED+=(e2e)
   fi
   p=$(grep -E '^ℹ pass ' "$ART/e2e.log" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$ART/e2e.log" | awk '{print $3}')
   PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
 fi
-
-stage "summary"
-echo "artifacts (logs, screenshots): $ART/"
-[ ${#STAGES_FAILED[@]} -eq 0 ] || echo "failed stages: ${STAGES_FAILED[*]}"
-echo "$PASSED passed, $FAILED failed"
-[ ${#STAGES_FAILED[@]} -eq 0 ] && [ "$FAILED" -eq 0 ] && [ "$PASSED" -gt 0 ]

@@ -46,6 +46,13 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 format!("Network error: the server could not be reached. Check the connection and try again ({detail}).")
             }
         }
+        Error::SignedOut => {
+            if zh {
+                "已退出登录，请重新登录".into()
+            } else {
+                "Signed out: sign in again.".into()
+            }
+        }
         Error::Api(ApiError::InvalidInput(i)) => {
             if zh {
                 format!("输入有误（{}）：{}", i.field, i.reason_zh())

@@ -231,3 +231,51 @@ fn endpoint_status_pages() {
     assert_eq!((rows.total, rows.data.len()), (5, 1));
     assert_eq!(r.pbx.api_requests.borrow()[0].0, "/api/v1/status/endpoint?page=1&pageSize=10");
 }
+
+#[test]
+fn while_one_caller_refreshes_the_others_use_the_still_valid_token() {
+    let r = rig();
+    block_on(r.session.login()).unwrap();
+    r.now.set(10_000 + 1_500_000); // past 80%, before expiry
+    let (d, h) = (dial(), Hangup::parse("8001").unwrap());
+    let (a, b) = block_on(async { futures::join!(r.session.dial(&d), r.session.hangup(&h)) });
+    a.unwrap();
+    b.unwrap();
+    assert_eq!(*r.pbx.token_requests.borrow(), vec!["password", "refresh_token"]);
+    let calls = r.pbx.api_requests.borrow();
+    // The refresher waited for T2; the other went ahead with T1.
+    let tokens: Vec<&str> = calls.iter().map(|(_, t)| t.as_str()).collect();
+    assert!(tokens.contains(&"T1") && tokens.contains(&"T2"), "{tokens:?}");
+}
+
+#[test]
+fn a_signed_out_session_refuses_instead_of_signing_in_again() {
+    let r = rig();
+    block_on(r.session.login()).unwrap();
+    r.session.logout();
+    let e = block_on(r.session.dial(&dial())).unwrap_err();
+    assert_eq!(e, Error::SignedOut);
+    assert_eq!(e.code(), "signed_out");
+    assert_eq!(r.pbx.token_requests.borrow().len(), 1);
+    assert!(r.pbx.api_requests.borrow().is_empty());
+}
+
+#[test]
+fn settings_open_a_session_and_name_bad_fields() {
+    use agent_console::core::PbxSettings;
+    let s: PbxSettings = serde_json::from_str(
+        r#"{"baseUrl":"/dscom-api/public","clientId":4,"clientSecret":"s","username":"api","password":"p"}"#,
+    )
+    .unwrap();
+    let clock: agent_console::core::Clock = Rc::new(|| Instant::from_millis(0));
+    let opened =
+        s.open(Rc::new(FakePbx::default()), clock.clone(), |u| format!("http://page.test{u}")).unwrap();
+    assert_eq!(opened.media_url, "http://page.test");
+    assert_eq!(opened.session.api().base_url(), "http://page.test/dscom-api/public");
+    let mut bad = s.clone();
+    bad.client_secret.clear();
+    let e = bad.open(Rc::new(FakePbx::default()), clock.clone(), |u| u.to_string()).err().unwrap();
+    assert_eq!(e.field(), Some("baseUrl"), "a path without a page to resolve against is refused first");
+    let e = bad.open(Rc::new(FakePbx::default()), clock, |u| format!("http://h{u}")).err().unwrap();
+    assert_eq!(e.field(), Some("clientSecret"));
+}

@@ -112,3 +112,42 @@ fn a_failed_password_grant_is_reported_and_may_be_retried() {
     assert!(!m.is_requesting());
     assert_eq!(m.poll_request(at(1)).unwrap().grant, TokenGrant::Password);
 }
+
+#[test]
+fn a_network_error_on_refresh_keeps_the_refresh_token() {
+    let mut m = TokenManager::new();
+    let t = m.poll_request(T0).unwrap();
+    m.handle_response(t, granted("A", "R1", 100));
+    let t = m.poll_request(at(80)).unwrap();
+    m.handle_response(t, Err(Error::Network("timeout".into())));
+    assert!(m.has_refresh_token());
+    assert_eq!(m.poll_request(at(81)).unwrap().grant, TokenGrant::Refresh("R1".into()));
+}
+
+#[test]
+fn events_do_not_pile_up_when_nobody_reads_them() {
+    let mut m = TokenManager::new();
+    for i in 0..1000 {
+        let t = m.poll_request(at(i)).unwrap();
+        m.handle_response(t, Err(Error::Network("down".into())));
+    }
+    let mut n = 0;
+    while m.poll_event().is_some() {
+        n += 1;
+    }
+    assert!(n <= 16, "{n} events kept");
+}
+
+#[test]
+fn a_zero_lifetime_token_is_refused_by_the_decoder() {
+    let r = agent_console::api::HttpResponse {
+        status: 200,
+        body: br#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#.to_vec(),
+    };
+    assert!(matches!(TokenResponse::decode(&r), Err(ApiError::Decode(_))));
+    let r = agent_console::api::HttpResponse {
+        status: 200,
+        body: "{\"expires_in\":60,\"access_token\":\"a\\r\\nX-Evil: 1\"}".as_bytes().to_vec(),
+    };
+    assert!(matches!(TokenResponse::decode(&r), Err(ApiError::Decode(_))), "header injection refused");
+}

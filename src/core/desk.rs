@@ -2,6 +2,10 @@
 //! extension-status panel. The Yew console wraps it in `Reducible`; it is
 //! tested natively. Time (wall-clock milliseconds, for the call timer) comes
 //! in with the actions.
+//!
+//! Results of requests that were started before a sign-out arrive late; the
+//! reducer drops them when no one is signed in, so they cannot resurrect a
+//! call on the next sign-in.
 
 use super::Error;
 use crate::api::pbx::{EndpointStatus, Extension, Uniqueid};
@@ -20,6 +24,10 @@ pub struct ActiveCall {
     /// later idle state then means the far end hung up.
     pub seen_busy: bool,
 }
+
+/// A dialled call whose extension the status feed never showed busy is
+/// taken as over (failed or refused at once) after this long.
+pub const NEVER_BUSY_MS: u64 = 10_000;
 
 /// A message shown above the desk until dismissed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +101,12 @@ pub enum DeskAction {
     /// The hang-up failed: the call stays.
     HangupFailed(Error),
     /// A status refresh arrived.
-    Endpoints(Vec<EndpointStatus>),
+    Endpoints {
+        /// The rows.
+        rows: Vec<EndpointStatus>,
+        /// Wall-clock ms now.
+        now_ms: u64,
+    },
     /// A status refresh failed.
     EndpointsFailed(Error),
     /// Input refused before any request.
@@ -106,6 +119,7 @@ impl DeskState {
     /// The state after `action`. Failures leave everything else as it was.
     pub fn reduce(mut self, action: DeskAction) -> Self {
         use DeskAction::*;
+        let signed_in = self.extension.is_some();
         match action {
             SetLang(l) => self.lang = l,
             SignInStarted => {
@@ -113,7 +127,7 @@ impl DeskState {
                 self.notice = None;
             }
             SignedIn(ext) => {
-                self.pending.sign_in = false;
+                self = DeskState { lang: self.lang, ..DeskState::default() };
                 self.extension = Some(ext);
             }
             SignInFailed(e) => {
@@ -127,6 +141,14 @@ impl DeskState {
                 self.pending.dial = true;
                 self.notice = None;
             }
+            // Late results for a desk that has since signed out.
+            Dialled { .. }
+            | DialFailed(_)
+            | HungUp
+            | HangupFailed(_)
+            | Endpoints { .. }
+            | EndpointsFailed(_)
+                if !signed_in => {}
             Dialled { uniqueid, dest, now_ms } => {
                 self.pending.dial = false;
                 self.call = Some(ActiveCall { uniqueid, dest, started_at_ms: now_ms, seen_busy: false });
@@ -143,11 +165,17 @@ impl DeskState {
                 self.pending.hangup = false;
                 self.call = None;
             }
+            // 600002: the PBX has no call on the extension: it is already over.
+            HangupFailed(e) if e.code() == "600002" => {
+                self.pending.hangup = false;
+                self.call = None;
+                self.notice = Some(Notice::CallEnded);
+            }
             HangupFailed(e) => {
                 self.pending.hangup = false;
                 self.notice = Some(Notice::Error(e));
             }
-            Endpoints(rows) => {
+            Endpoints { rows, now_ms } => {
                 self.endpoints_error = None;
                 let own_busy = self
                     .extension
@@ -157,8 +185,11 @@ impl DeskState {
                 if let (Some(call), Some(busy)) = (self.call.as_mut(), own_busy) {
                     if busy {
                         call.seen_busy = true;
-                    } else if call.seen_busy && !self.pending.hangup {
-                        // Busy before, idle now: the far end hung up.
+                    } else if !self.pending.hangup
+                        && (call.seen_busy || now_ms.saturating_sub(call.started_at_ms) >= NEVER_BUSY_MS)
+                    {
+                        // Busy before and idle now: the far end hung up; or
+                        // never busy at all: the call failed at once.
                         self.call = None;
                         self.notice = Some(Notice::CallEnded);
                     }

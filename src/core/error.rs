@@ -10,9 +10,12 @@ pub enum Error {
     /// Refused input, vendor code, HTTP status or undecodable reply.
     #[error(transparent)]
     Api(#[from] ApiError),
-    /// No answer: offline, DNS, CORS, connection reset.
+    /// No answer: offline, DNS, CORS, connection reset, timeout.
     #[error("network error: {0}")]
     Network(String),
+    /// The session was signed out; open a new one.
+    #[error("signed out")]
+    SignedOut,
 }
 
 impl From<crate::api::InvalidInput> for Error {
@@ -28,6 +31,7 @@ impl Error {
         match self {
             Error::Api(e) => e.code(),
             Error::Network(_) => "network".into(),
+            Error::SignedOut => "signed_out".into(),
         }
     }
 

@@ -4,10 +4,12 @@
 pub mod desk;
 mod error;
 pub mod session;
+pub mod settings;
 pub mod time;
 pub mod token;
 
 pub use error::Error;
-pub use session::{HttpClient, PbxSession};
+pub use session::{Clock, HttpClient, PbxSession};
+pub use settings::{Opened, PbxSettings};
 pub use time::Instant;
 pub use token::{TokenEvent, TokenManager, TokenTicket};

@@ -36,6 +36,9 @@ pub struct PbxSession<C> {
     http: C,
     clock: Clock,
     tokens: RefCell<TokenManager>,
+    // Set by `logout`: tasks still holding the session get `SignedOut`
+    // instead of quietly signing in again.
+    closed: std::cell::Cell<bool>,
     // Callers queue here while one of them fetches a token: never two token
     // requests at once, and the others reuse the result.
     token_gate: Mutex<()>,
@@ -50,6 +53,7 @@ impl<C: HttpClient> PbxSession<C> {
             http,
             clock,
             tokens: RefCell::new(TokenManager::new()),
+            closed: std::cell::Cell::new(false),
             token_gate: Mutex::new(()),
         }
     }
@@ -61,16 +65,25 @@ impl<C: HttpClient> PbxSession<C> {
 
     /// A valid access token: the held one, or a fresh one.
     pub async fn token(&self) -> Result<String, Error> {
+        if self.closed.get() {
+            return Err(Error::SignedOut);
+        }
         let now = (self.clock)();
         {
             let t = self.tokens.borrow();
-            if !t.wants_token(now) {
+            // A still-valid token serves while it is not due, and while
+            // someone else is already refreshing it: only callers without a
+            // usable token wait for the refresh.
+            if !t.wants_token(now) || t.is_requesting() {
                 if let Some(tok) = t.valid_token(now) {
                     return Ok(tok.to_string());
                 }
             }
         }
         let _gate = self.token_gate.lock().await;
+        if self.closed.get() {
+            return Err(Error::SignedOut);
+        }
         let now = (self.clock)();
         self.tokens.borrow_mut().handle_timeout(now);
         let mut last_err = None;
@@ -93,8 +106,9 @@ impl<C: HttpClient> PbxSession<C> {
                     let refresh = matches!(ticket.grant, pbx::TokenGrant::Refresh(_));
                     tokens.handle_response(ticket, Err(e.clone()));
                     last_err = Some(e);
-                    // Only a refused refresh is worth a second (password) round.
-                    if !refresh {
+                    // Only a refused refresh (the machine dropped the refresh
+                    // token) is worth a second, password, round.
+                    if !refresh || tokens.has_refresh_token() {
                         break;
                     }
                 }
@@ -105,7 +119,8 @@ impl<C: HttpClient> PbxSession<C> {
         match (tokens.valid_token(now), last_err) {
             (Some(tok), _) => Ok(tok.to_string()),
             (None, Some(e)) => Err(e),
-            (None, None) => Err(Error::Api(ApiError::Http { status: 401, message: "no token".into() })),
+            // Another caller's request failed while we queued: try ours next time.
+            (None, None) => Err(Error::Api(ApiError::Http { status: 401, message: "no valid token".into() })),
         }
     }
 
@@ -114,8 +129,10 @@ impl<C: HttpClient> PbxSession<C> {
         self.token().await.map(|_| ())
     }
 
-    /// Forgets the tokens.
+    /// Forgets the tokens and closes the session: later calls fail with
+    /// [`Error::SignedOut`].
     pub fn logout(&self) {
+        self.closed.set(true);
         self.tokens.borrow_mut().logout();
     }
 

@@ -20,6 +20,9 @@ use std::collections::VecDeque;
 /// Share of `expires_in` after which a token is refreshed.
 pub const REFRESH_AT: f64 = 0.8;
 
+/// Events kept for a driver that does not read them (oldest dropped first).
+const MAX_EVENTS: usize = 16;
+
 /// Permission to send one token request, returned to
 /// [`TokenManager::handle_response`] with its outcome.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,16 +124,30 @@ impl TokenManager {
                 });
                 // A reply without a refresh token means: next time, log in again.
                 self.refresh_token = t.refresh().map(str::to_string);
-                self.events.push_back(TokenEvent::Granted { expires_at });
+                self.push_event(TokenEvent::Granted { expires_at });
             }
             Err(e) => {
-                if matches!(ticket.grant, TokenGrant::Refresh(_)) {
-                    // A refused refresh falls back to the password grant.
+                if matches!(ticket.grant, TokenGrant::Refresh(_)) && is_refusal(&e) {
+                    // A refused refresh falls back to the password grant; a
+                    // network error or 5xx keeps the refresh token for later.
                     self.refresh_token = None;
                 }
-                self.events.push_back(TokenEvent::Failed(e));
+                self.push_event(TokenEvent::Failed(e));
             }
         }
+    }
+
+    fn push_event(&mut self, e: TokenEvent) {
+        if self.events.len() >= MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(e);
+    }
+
+    /// Whether a refresh token is held (else the next request uses the
+    /// password grant).
+    pub fn has_refresh_token(&self) -> bool {
+        self.refresh_token.is_some()
     }
 
     /// A call made with `token` got HTTP 401: forget that token so the next
@@ -152,7 +169,7 @@ impl TokenManager {
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.held.as_ref().is_some_and(|h| now >= h.expires_at) {
             self.held = None;
-            self.events.push_back(TokenEvent::Expired);
+            self.push_event(TokenEvent::Expired);
         }
     }
 
@@ -166,5 +183,15 @@ impl TokenManager {
         self.held = None;
         self.refresh_token = None;
         self.in_flight = None;
+    }
+}
+
+/// Whether the server refused the grant (as opposed to not answering).
+fn is_refusal(e: &Error) -> bool {
+    use crate::api::ApiError;
+    match e {
+        Error::Api(ApiError::Http { status, .. }) => (400..500).contains(status),
+        Error::Api(ApiError::Vendor { .. }) | Error::Api(ApiError::Decode(_)) => true,
+        _ => false,
     }
 }

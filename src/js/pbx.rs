@@ -2,8 +2,8 @@
 
 use super::{from_js, to_js, to_js_error};
 use crate::api::de::string_lenient;
-use crate::api::pbx::{Credentials, Dial, EndpointFilter, EndpointStatus, Extension, Hangup, Page, PbxApi};
-use crate::core::{Error, PbxSession};
+use crate::api::pbx::{Dial, EndpointFilter, EndpointStatus, Extension, Hangup, Page};
+use crate::core::{Error, PbxSession, PbxSettings};
 use crate::i18n::Lang;
 use crate::transport::{self, FetchClient};
 use js_sys::Promise;
@@ -61,25 +61,6 @@ extern "C" {
 }
 
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Settings {
-    #[serde(default, deserialize_with = "string_lenient")]
-    base_url: String,
-    #[serde(default, deserialize_with = "string_lenient")]
-    client_id: String,
-    #[serde(default, deserialize_with = "string_lenient")]
-    client_secret: String,
-    #[serde(default, deserialize_with = "string_lenient")]
-    username: String,
-    #[serde(default, deserialize_with = "string_lenient")]
-    password: String,
-    #[serde(default)]
-    media_url: Option<String>,
-    #[serde(default)]
-    language: Option<String>,
-}
-
-#[derive(Deserialize)]
 struct DialIn {
     #[serde(default, deserialize_with = "string_lenient")]
     extension: String,
@@ -107,30 +88,9 @@ struct EndpointStatusIn {
 }
 
 #[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct EndpointRowOut<'a> {
-    endpoint: &'a str,
-    state: &'a str,
-    channels: &'a str,
-    cid: &'a str,
-    register_ip: &'a str,
-    register_port: &'a str,
-}
-
-#[derive(Serialize)]
-struct EndpointPageOut<'a> {
-    rows: Vec<EndpointRowOut<'a>>,
+struct EndpointPageOut {
+    rows: Vec<EndpointStatus>,
     total: u64,
-}
-
-fn state_text(s: &EndpointStatus) -> &str {
-    use crate::api::pbx::EndpointState::*;
-    match &s.state {
-        Unavailable => "Unavailable",
-        NotInUse => "Not in use",
-        InUse => "In use",
-        Other(o) => o,
-    }
 }
 
 /// A whole page number from JS (numbers arrive as f64).
@@ -203,19 +163,10 @@ impl PbxClient {
     }
 
     fn build(v: JsValue) -> Result<PbxClient, (Error, Lang)> {
-        let s: Settings = from_js("settings", v).map_err(|e| (e, Lang::Zh))?;
-        let lang = Lang::from_tag(s.language.as_deref().unwrap_or("zh-CN"));
-        let tag = s.language.clone().unwrap_or_else(|| "zh-CN".into());
-        let base = transport::resolve_url(&s.base_url);
-        let api = PbxApi::new(&base, &tag).map_err(|e| (e.into(), lang))?;
-        let creds = Credentials::new(&s.client_id, &s.client_secret, &s.username, &s.password)
-            .map_err(|e| (e.into(), lang))?;
-        let media_url = match s.media_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            Some(m) => transport::resolve_url(m).trim_end_matches('/').to_string(),
-            None => api.origin().to_string(),
-        };
-        let clock = Rc::new(transport::now);
-        Ok(PbxClient { session: Rc::new(PbxSession::new(api, creds, FetchClient, clock)), media_url, lang })
+        let s: PbxSettings = from_js("settings", v).map_err(|e| (e, Lang::Zh))?;
+        let lang = s.lang();
+        let opened = transport::open_pbx(&s).map_err(|e| (e, lang))?;
+        Ok(PbxClient { session: Rc::new(opened.session), media_url: opened.media_url, lang })
     }
 
     /// Gets a token (password grant). Later calls refresh it by themselves.
@@ -276,26 +227,9 @@ impl PbxClient {
             Ok(f) => f,
             Err(e) => return self.reject(e),
         };
-        let lang = self.lang;
-        let session = self.session.clone();
-        future_to_promise(async move {
-            let page = session.endpoint_status(&f).await.map_err(|e| to_js_error(&e, lang))?;
-            let out = EndpointPageOut {
-                rows: page
-                    .data
-                    .iter()
-                    .map(|r| EndpointRowOut {
-                        endpoint: &r.endpoint,
-                        state: state_text(r),
-                        channels: &r.channels,
-                        cid: &r.cid,
-                        register_ip: &r.register_ip,
-                        register_port: &r.register_port,
-                    })
-                    .collect(),
-                total: page.total,
-            };
-            to_js(&out).map_err(|e| to_js_error(&e, lang))
+        self.run(|s| async move {
+            let page = s.endpoint_status(&f).await?;
+            Ok(EndpointPageOut { rows: page.data, total: page.total })
         })
     }
 

@@ -2,10 +2,16 @@
 //! browser's clock for the core.
 
 use crate::api::{HttpRequest, HttpResponse, Method};
-use crate::core::{HttpClient, Instant};
-use gloo_net::http::{Method as GlooMethod, RequestBuilder};
+use crate::core::{Error, HttpClient, Instant, Opened, PbxSettings};
+use gloo_net::http::{Headers, Method as GlooMethod, RequestBuilder};
+use gloo_timers::callback::Timeout;
+use std::rc::Rc;
 
-/// Sends requests with the browser's `fetch`.
+/// How long a request may take before it is abandoned as a network error.
+pub const REQUEST_TIMEOUT_MS: u32 = 20_000;
+
+/// Sends requests with the browser's `fetch`, each abandoned after
+/// [`REQUEST_TIMEOUT_MS`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct FetchClient;
 
@@ -16,15 +22,24 @@ impl HttpClient for FetchClient {
             Method::Post => GlooMethod::POST,
             Method::Put => GlooMethod::PUT,
         };
-        let mut builder = RequestBuilder::new(&req.url).method(method);
+        // web_sys directly: gloo's `header()` throws on a value the browser
+        // refuses (non-Latin-1, CR/LF), and a throw would skip our cleanup.
+        let headers = web_sys::Headers::new().map_err(|e| format!("{e:?}"))?;
         for (k, v) in &req.headers {
-            builder = builder.header(k, v);
+            headers.set(k, v).map_err(|_| format!("header {k} has a value the browser refuses"))?;
         }
+        let abort = web_sys::AbortController::new().map_err(|e| format!("{e:?}"))?;
+        let builder = RequestBuilder::new(&req.url)
+            .method(method)
+            .headers(Headers::from_raw(headers))
+            .abort_signal(Some(&abort.signal()));
         let request = match req.body {
             Some(b) => builder.body(b),
             None => builder.build(),
         }
         .map_err(|e| e.to_string())?;
+        // Dropping the Timeout (when the reply is in) cancels it.
+        let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || abort.abort());
         let resp = request.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();
         let body = resp.binary().await.map_err(|e| e.to_string())?;
@@ -59,4 +74,10 @@ pub fn resolve_url(url: &str) -> String {
         Some(o) if url.starts_with('/') => format!("{o}{url}"),
         _ => url.to_string(),
     }
+}
+
+/// Opens a browser PBX session (fetch, the page's clock, paths resolved
+/// against the page) from settings.
+pub fn open_pbx(settings: &PbxSettings) -> Result<Opened<FetchClient>, Error> {
+    settings.open(FetchClient, Rc::new(now), resolve_url)
 }

@@ -231,7 +231,9 @@ fn endpoint_panel(props: &PanelProps) -> Html {
                         let filter =
                             EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
                         match session.endpoint_status(&filter).await {
-                            Ok(r) => desk.dispatch(DeskAction::Endpoints(r.data)),
+                            Ok(r) => {
+                                desk.dispatch(DeskAction::Endpoints { rows: r.data, now_ms: wall_clock_ms() })
+                            }
                             Err(e) => desk.dispatch(DeskAction::EndpointsFailed(e)),
                         }
                         busy.set(false);

@@ -2,40 +2,54 @@
 
 use super::Session;
 use crate::api::de::string_lenient;
-use crate::api::pbx::{Credentials, Extension, PbxApi};
+use crate::api::pbx::Extension;
 use crate::core::desk::{DeskAction, DeskState};
-use crate::core::{Error, PbxSession};
+use crate::core::{Error, PbxSettings};
 use crate::i18n::{text, Text};
-use crate::transport::{self, FetchClient};
+use crate::transport;
 use serde::Deserialize;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-/// Console settings served beside the page as `config.json`. A deployment
-/// edits that file; credentials may be left empty there.
+/// Console settings served beside the page as `config.json`: the PBX
+/// settings plus the agent's extension. A deployment edits that file;
+/// credentials may be left empty there.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
+#[serde(default)]
 pub struct ConsoleConfig {
-    /// PBX interface prefix; a path is resolved against the page.
-    pub base_url: String,
-    /// OAuth client id.
-    #[serde(deserialize_with = "string_lenient")]
-    pub client_id: String,
-    /// OAuth client secret.
-    pub client_secret: String,
-    /// API user.
-    pub username: String,
-    /// API password.
-    pub password: String,
+    /// Where the PBX is and which account to use.
+    #[serde(flatten)]
+    pub pbx: PbxSettings,
     /// The agent's extension.
     #[serde(deserialize_with = "string_lenient")]
     pub extension: String,
 }
 
+impl ConsoleConfig {
+    /// Fills only the fields the agent has not typed into yet.
+    fn fill_blanks(&mut self, from: ConsoleConfig) {
+        for (mine, theirs) in [
+            (&mut self.pbx.base_url, from.pbx.base_url),
+            (&mut self.pbx.client_id, from.pbx.client_id),
+            (&mut self.pbx.client_secret, from.pbx.client_secret),
+            (&mut self.pbx.username, from.pbx.username),
+            (&mut self.pbx.password, from.pbx.password),
+            (&mut self.extension, from.extension),
+        ] {
+            if mine.is_empty() {
+                *mine = theirs;
+            }
+        }
+        self.pbx.media_url = self.pbx.media_url.take().or(from.pbx.media_url);
+        self.pbx.language = self.pbx.language.take().or(from.pbx.language);
+    }
+}
+
 async fn load_config() -> ConsoleConfig {
-    let fallback = ConsoleConfig { base_url: "/dscom-api/public".into(), ..Default::default() };
+    let mut fallback = ConsoleConfig::default();
+    fallback.pbx.base_url = "/dscom-api/public".into();
     match gloo_net::http::Request::get("config.json").send().await {
         Ok(r) if r.ok() => r.json::<ConsoleConfig>().await.unwrap_or(fallback),
         _ => fallback,
@@ -69,7 +83,13 @@ pub fn sign_in(props: &SignInProps) -> Html {
     {
         let cfg = cfg.clone();
         use_effect_with((), move |_| {
-            spawn_local(async move { cfg.set(load_config().await) });
+            spawn_local(async move {
+                let loaded = load_config().await;
+                // The agent may have typed while it loaded: keep that.
+                let mut c = (*cfg).clone();
+                c.fill_blanks(loaded);
+                cfg.set(c);
+            });
         });
     }
     let lang = props.desk.lang;
@@ -94,10 +114,9 @@ pub fn sign_in(props: &SignInProps) -> Html {
             }
             let c = (*cfg).clone();
             let built = (|| -> Result<(Session, Extension), Error> {
-                let api = PbxApi::new(&transport::resolve_url(&c.base_url), "zh-CN")?;
-                let creds = Credentials::new(&c.client_id, &c.client_secret, &c.username, &c.password)?;
+                let opened = transport::open_pbx(&c.pbx)?;
                 let ext = Extension::parse("extension", &c.extension)?;
-                Ok((Session(Rc::new(PbxSession::new(api, creds, FetchClient, Rc::new(transport::now)))), ext))
+                Ok((Session(Rc::new(opened.session)), ext))
             })();
             let (session, ext) = match built {
                 Ok(v) => v,
@@ -127,11 +146,11 @@ pub fn sign_in(props: &SignInProps) -> Html {
     html! {
         <form id="signin" class="card signin" {onsubmit}>
             <h2>{ text(lang, Text::Settings) }</h2>
-            { field("baseUrl", text(lang, Text::BaseUrl), &cfg.base_url, "text", setter(|c, v| c.base_url = v)) }
-            { field("clientId", text(lang, Text::ClientId), &cfg.client_id, "text", setter(|c, v| c.client_id = v)) }
-            { field("clientSecret", text(lang, Text::ClientSecret), &cfg.client_secret, "password", setter(|c, v| c.client_secret = v)) }
-            { field("username", text(lang, Text::Username), &cfg.username, "text", setter(|c, v| c.username = v)) }
-            { field("password", text(lang, Text::Password), &cfg.password, "password", setter(|c, v| c.password = v)) }
+            { field("baseUrl", text(lang, Text::BaseUrl), &cfg.pbx.base_url, "text", setter(|c, v| c.pbx.base_url = v)) }
+            { field("clientId", text(lang, Text::ClientId), &cfg.pbx.client_id, "text", setter(|c, v| c.pbx.client_id = v)) }
+            { field("clientSecret", text(lang, Text::ClientSecret), &cfg.pbx.client_secret, "password", setter(|c, v| c.pbx.client_secret = v)) }
+            { field("username", text(lang, Text::Username), &cfg.pbx.username, "text", setter(|c, v| c.pbx.username = v)) }
+            { field("password", text(lang, Text::Password), &cfg.pbx.password, "password", setter(|c, v| c.pbx.password = v)) }
             { field("extension", text(lang, Text::Extension), &cfg.extension, "text", setter(|c, v| c.extension = v)) }
             <button id="signin-submit" type="submit" disabled={busy}>
                 { text(lang, if busy { Text::SigningIn } else { Text::SignIn }) }

@@ -146,8 +146,12 @@ impl TokenResponse {
         }
         let t: TokenResponse =
             serde_json::from_slice(&resp.body).map_err(|e| ApiError::Decode(format!("token reply: {e}")))?;
-        if t.access_token.is_empty() {
-            return Err(ApiError::Decode("token reply has an empty access_token".into()));
+        // Strict: the token goes into a header, which must be visible ASCII.
+        if t.access_token.is_empty() || !t.access_token.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ApiError::Decode("token reply has an empty or malformed access_token".into()));
+        }
+        if t.expires_in == 0 {
+            return Err(ApiError::Decode("token reply has expires_in 0".into()));
         }
         if !t.token_type.is_empty() && !t.token_type.eq_ignore_ascii_case("bearer") {
             return Err(ApiError::Decode(format!("unsupported token_type {:?}", t.token_type)));

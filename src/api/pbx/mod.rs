@@ -37,6 +37,10 @@ impl PbxApi {
             return Err(InvalidInput::new("baseUrl", Problem::NotUrl, base_url));
         }
         let language = if language.trim().is_empty() { "zh-CN" } else { language.trim() };
+        // It goes out as a header: a language tag, nothing else.
+        if language.len() > 35 || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(InvalidInput::new("language", Problem::Malformed, language));
+        }
         Ok(Self { base_url: base.to_string(), language: language.to_string() })
     }
 
@@ -97,5 +101,7 @@ mod tests {
         assert_eq!(api.base_url(), "https://pbx.example:8443/dscom-api/public");
         assert_eq!(PbxApi::new("http://h:1", "").unwrap().origin(), "http://h:1");
         assert_eq!(PbxApi::new("ftp://h/x", "").unwrap_err().field, "baseUrl");
+        assert_eq!(PbxApi::new("http://h:1", "中文").unwrap_err().field, "language");
+        assert_eq!(PbxApi::new("http://h:1", "en\r\nX: y").unwrap_err().field, "language");
     }
 }

@@ -4,7 +4,7 @@ use super::types::{Extension, Page};
 use super::PbxApi;
 use crate::api::de::string_lenient;
 use crate::api::HttpRequest;
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// Query of `status/endpoint`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,25 @@ impl EndpointState {
         }
     }
 
+    /// The wire text (`Not in use`, …); unknown states as sent.
+    pub fn as_wire(&self) -> &str {
+        match self {
+            Self::Unavailable => "Unavailable",
+            Self::NotInUse => "Not in use",
+            Self::InUse => "In use",
+            Self::Other(o) => o,
+        }
+    }
+
     /// Whether the extension is busy with a call.
     pub fn is_busy(&self) -> bool {
         !matches!(self, Self::Unavailable | Self::NotInUse)
+    }
+}
+
+impl Serialize for EndpointState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_wire())
     }
 }
 
@@ -51,8 +67,8 @@ impl<'de> Deserialize<'de> for EndpointState {
     }
 }
 
-/// One row of `status/endpoint`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// One row of `status/endpoint` (serialises in the wire's camelCase).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndpointStatus {
     /// The extension.
