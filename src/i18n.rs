@@ -131,7 +131,6 @@ pub enum Text {
     StateInUse,
     Dismiss,
     Language,
-    SignInFirst,
 }
 
 /// The label `t` in `lang`.
@@ -169,7 +168,6 @@ pub fn text(lang: Lang, t: Text) -> &'static str {
         StateInUse => ("忙线中", "In use"),
         Dismiss => ("关闭", "Dismiss"),
         Language => ("English", "中文"),
-        SignInFirst => ("请先登录", "Sign in first"),
     };
     match lang {
         Lang::Zh => zh,

@@ -51,10 +51,7 @@ pub(crate) fn to_js_error(e: &Error, lang: Lang) -> JsValue {
 pub(crate) fn from_js<T: serde::de::DeserializeOwned>(arg: &'static str, v: JsValue) -> Result<T, Error> {
     serde_wasm_bindgen::from_value(v).map_err(|e| {
         // serde's text says which field ("missing field `dest`").
-        let mut i = InvalidInput::new(arg, Problem::Required, "");
-        i.value = e.to_string();
-        i.problem = Problem::Malformed;
-        Error::Api(ApiError::InvalidInput(i))
+        Error::Api(ApiError::InvalidInput(InvalidInput::new(arg, Problem::Malformed, &e.to_string())))
     })
 }
 
