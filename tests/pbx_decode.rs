@@ -12,11 +12,11 @@ use agent_console::i18n::Lang;
 fn fixture(name: &str) -> HttpResponse {
     let path = format!("{}/tests/fixtures/pbx/{name}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    HttpResponse { status: 200, body: text.replace('\u{a0}', " ").into_bytes() }
+    HttpResponse::new(200, text.replace('\u{a0}', " ").into_bytes())
 }
 
 fn body(status: u16, s: &str) -> HttpResponse {
-    HttpResponse { status, body: s.as_bytes().to_vec() }
+    HttpResponse::new(status, s.as_bytes())
 }
 
 #[test]

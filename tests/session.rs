@@ -42,7 +42,7 @@ impl Future for YieldOnce {
 }
 
 fn reply(status: u16, body: &str) -> HttpResponse {
-    HttpResponse { status, body: body.as_bytes().to_vec() }
+    HttpResponse::new(status, body.as_bytes())
 }
 
 impl HttpClient for FakePbx {

@@ -140,14 +140,14 @@ fn events_do_not_pile_up_when_nobody_reads_them() {
 
 #[test]
 fn a_zero_lifetime_token_is_refused_by_the_decoder() {
-    let r = agent_console::api::HttpResponse {
-        status: 200,
-        body: br#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#.to_vec(),
-    };
+    let r = agent_console::api::HttpResponse::new(
+        200,
+        br#"{"token_type":"Bearer","expires_in":0,"access_token":"a"}"#.to_vec(),
+    );
     assert!(matches!(TokenResponse::decode(&r), Err(ApiError::Decode(_))));
-    let r = agent_console::api::HttpResponse {
-        status: 200,
-        body: "{\"expires_in\":60,\"access_token\":\"a\\r\\nX-Evil: 1\"}".as_bytes().to_vec(),
-    };
+    let r = agent_console::api::HttpResponse::new(
+        200,
+        "{\"expires_in\":60,\"access_token\":\"a\\r\\nX-Evil: 1\"}".as_bytes().to_vec(),
+    );
     assert!(matches!(TokenResponse::decode(&r), Err(ApiError::Decode(_))), "header injection refused");
 }

@@ -139,23 +139,51 @@ impl<'de> Visitor<'de> for EmptyVisitor {
     }
 }
 
-/// Decodes a list that may arrive as `[]`, `null`, missing, or (from loose
-/// servers) `{}` meaning empty.
+/// Decodes a list that may arrive as `[]`, `null`, missing, `""` or (from
+/// loose servers) `{}` meaning empty. Strict inside: one bad item is an
+/// error, never a silently shorter list.
 pub fn vec_lenient<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
 {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum ListOrNot<T> {
-        List(Vec<T>),
-        Other(Empty),
+    struct V<T>(std::marker::PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list (or an empty object, null or \"\")")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<T>, A::Error> {
+            let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+            while let Some(item) = seq.next_element()? {
+                out.push(item);
+            }
+            Ok(out)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Vec<T>, A::Error> {
+            match map.next_key::<IgnoredAny>()? {
+                None => Ok(Vec::new()),
+                Some(_) => Err(de::Error::custom("expected a list, found a non-empty object")),
+            }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<T>, E> {
+            if v.trim().is_empty() {
+                Ok(Vec::new())
+            } else {
+                Err(E::custom(format!("expected a list, found {v:?}")))
+            }
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Vec<T>, E> {
+            Ok(Vec::new())
+        }
+        fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Vec<T>, D2::Error> {
+            d.deserialize_any(self)
+        }
     }
-    match Option::<ListOrNot<T>>::deserialize(d)? {
-        Some(ListOrNot::List(v)) => Ok(v),
-        Some(ListOrNot::Other(_)) | None => Ok(Vec::new()),
-    }
+    d.deserialize_any(V(std::marker::PhantomData))
 }
 
 #[cfg(test)]
@@ -187,6 +215,24 @@ mod tests {
         assert!(serde_json::from_str::<T>(r#"{"n": "abc"}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"n": -1}"#).is_err());
         assert!(serde_json::from_str::<T>(r#"{"n": 1.5}"#).is_err());
+    }
+
+    #[derive(Deserialize, Debug)]
+    struct L {
+        #[serde(default, deserialize_with = "vec_lenient")]
+        v: Vec<T>,
+    }
+
+    #[test]
+    fn lists_are_lenient_outside_and_strict_inside() {
+        for s in [r#"{"v": []}"#, r#"{"v": {}}"#, r#"{"v": null}"#, r#"{"v": ""}"#, "{}"] {
+            assert!(serde_json::from_str::<L>(s).unwrap().v.is_empty(), "{s}");
+        }
+        let l: L = serde_json::from_str(r#"{"v": [{"n": "1"}, {"n": 2}]}"#).unwrap();
+        assert_eq!(l.v.len(), 2);
+        // One bad row is an error, not a shorter list.
+        assert!(serde_json::from_str::<L>(r#"{"v": [{"n": 1}, {"n": "x"}]}"#).is_err());
+        assert!(serde_json::from_str::<L>(r#"{"v": {"a": 1}}"#).is_err());
     }
 
     #[test]

@@ -21,6 +21,25 @@ pub enum Problem {
     NotUrl,
     /// Not of the expected shape (the value holds the decoder's words).
     Malformed,
+    /// Not a phone number: 5-20 digits with an optional leading `+`.
+    NotPhoneNumber,
+    /// Longer than `max` characters.
+    TooLong {
+        /// Most characters allowed.
+        max: u64,
+    },
+    /// Not a `YYYY-MM-DD HH:MM:SS` time.
+    NotDateTime,
+    /// Not one of the allowed values (listed for the message).
+    NotOneOf {
+        /// The allowed values, e.g. `1, 2, 3`.
+        allowed: &'static str,
+    },
+    /// Earlier than the field `other`.
+    Before {
+        /// The field it must not precede.
+        other: &'static str,
+    },
 }
 
 /// A value refused before any request was sent, naming the field.
@@ -55,6 +74,13 @@ impl InvalidInput {
             Problem::OutOfRange { min, max } => format!("{v:?} must be {min}-{max}"),
             Problem::NotUrl => format!("{v:?} is not an http(s) URL"),
             Problem::Malformed => format!("malformed: {v}"),
+            Problem::NotPhoneNumber => {
+                format!("{v:?} is not a phone number (5-20 digits, optional leading +)")
+            }
+            Problem::TooLong { max } => format!("is longer than {max} characters"),
+            Problem::NotDateTime => format!("{v:?} is not a time like 2024-01-31 08:00:00"),
+            Problem::NotOneOf { allowed } => format!("{v:?} must be one of {allowed}"),
+            Problem::Before { other } => format!("{v:?} is before {other}"),
         }
     }
 
@@ -68,6 +94,11 @@ impl InvalidInput {
             Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
             Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
             Problem::Malformed => format!("格式不正确：{v}"),
+            Problem::NotPhoneNumber => format!("“{v}”不是有效的电话号码（5-20位数字，可以 + 开头）"),
+            Problem::TooLong { max } => format!("不能超过 {max} 个字符"),
+            Problem::NotDateTime => format!("“{v}”不是有效的时间（格式如 2024-01-31 08:00:00）"),
+            Problem::NotOneOf { allowed } => format!("“{v}”只能是 {allowed} 之一"),
+            Problem::Before { other } => format!("“{v}”早于 {other}"),
         }
     }
 }

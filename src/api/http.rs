@@ -49,13 +49,34 @@ impl HttpRequest {
     }
 }
 
-/// What came back: status and body bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What came back: status, the headers the transport could read, and body bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct HttpResponse {
     /// HTTP status code.
     pub status: u16,
     /// Raw body.
     pub body: Vec<u8>,
+    /// Response headers the transport exposes (a browser only shows
+    /// cross-origin headers the server lists in `Access-Control-Expose-Headers`).
+    pub headers: Vec<(String, String)>,
+}
+
+impl HttpResponse {
+    /// A response with no headers.
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self { status, body: body.into(), headers: Vec::new() }
+    }
+
+    /// Adds a header (builder style).
+    pub fn with_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// The value of header `name` (case-insensitive), if the transport saw it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
 }
 
 /// Percent-encodes a query component (RFC 3986 unreserved characters pass).

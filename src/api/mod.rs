@@ -1,9 +1,12 @@
 //! Vendor backends: models, request builders and decoders. Pure.
 
+pub mod callback;
 pub mod de;
 mod error;
 pub mod http;
 pub mod pbx;
+pub mod sipcdr;
+pub mod time;
 
 pub use error::{ApiError, InvalidInput, Problem};
 pub use http::{HttpRequest, HttpResponse, Method};

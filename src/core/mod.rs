@@ -1,15 +1,19 @@
 //! Session logic: pure, sans-IO. Time comes in as [`Instant`] values; I/O
 //! goes through [`HttpClient`], which each platform implements.
 
+pub mod callback;
 pub mod desk;
 mod error;
 pub mod session;
 pub mod settings;
+pub mod sipcdr;
 pub mod time;
 pub mod token;
 
 pub use error::Error;
+pub use callback::{CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
 pub use session::{Clock, HttpClient, PbxSession};
+pub use sipcdr::{BillSync, SipCdrSession};
 pub use settings::{Opened, PbxSettings};
 pub use time::Instant;
 pub use token::{TokenEvent, TokenManager, TokenTicket};

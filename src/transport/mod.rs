@@ -42,8 +42,13 @@ impl HttpClient for FetchClient {
         let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || abort.abort());
         let resp = request.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();
+        // Only the headers the core reads; `Date` feeds clock-skew estimates.
+        let mut headers = Vec::new();
+        if let Some(date) = resp.headers().get("date") {
+            headers.push(("date".to_string(), date));
+        }
         let body = resp.binary().await.map_err(|e| e.to_string())?;
-        Ok(HttpResponse { status, body })
+        Ok(HttpResponse { status, body, headers })
     }
 }
 
