@@ -53,6 +53,13 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 "Signed out: sign in again.".into()
             }
         }
+        Error::Signer(detail) => {
+            if zh {
+                format!("签名服务出错，无法生成请求签名（{detail}）")
+            } else {
+                format!("The signer failed to produce the request signature ({detail}).")
+            }
+        }
         Error::Api(ApiError::InvalidInput(i)) => {
             if zh {
                 format!("输入有误（{}）：{}", i.field, i.reason_zh())
@@ -169,6 +176,15 @@ pub fn text(lang: Lang, t: Text) -> &'static str {
         Dismiss => ("关闭", "Dismiss"),
         Language => ("English", "中文"),
     };
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// Picks the Chinese or English text of a label defined where it is used
+/// (pages added after [`Text`]; both languages stay side by side).
+pub fn pick<'a>(lang: Lang, zh: &'a str, en: &'a str) -> &'a str {
     match lang {
         Lang::Zh => zh,
         Lang::En => en,

@@ -310,6 +310,69 @@ fn a_signer_answering_for_another_timestamp_is_refused_before_sending() {
         Rc::new(move || Instant(local.get())),
     );
     let e = block_on(s.end_call(&CallIdentifier::parse("1").unwrap())).unwrap_err();
-    assert_eq!(e.code(), "decode");
+    assert_eq!(e.code(), "signer");
     assert!(server.auths.borrow().is_empty());
+}
+
+mod click_to_call_box {
+    use agent_console::api::callback::{CallIdentifier, HangupReason};
+    use agent_console::core::click_to_call::{ClickToCallAction as A, ClickToCallState, Phase, RelayStatus};
+    use agent_console::core::Error;
+
+    fn placed(id: &str) -> ClickToCallState {
+        ClickToCallState::default().reduce(A::CallStarted).reduce(A::Called {
+            id: CallIdentifier::parse(id).unwrap(),
+            caller: "13800138000".into(),
+            callee: "13912345678".into(),
+            now_ms: 1,
+        })
+    }
+
+    fn relay(id: &str, body: &str) -> A {
+        let (phase, notification) = RelayStatus::decode(body.as_bytes()).unwrap();
+        A::Status { id: CallIdentifier::parse(id).unwrap(), phase, notification }
+    }
+
+    #[test]
+    fn progress_follows_the_relay_and_the_end_is_final() {
+        let s = placed("1");
+        assert!(s.busy(), "no second call while one is under way");
+        let s = s.reduce(relay("1", r#"{"phase":"caller_ringing","notification":null}"#));
+        assert_eq!(s.call.as_ref().unwrap().phase, Phase::CallerRinging);
+        let s = s.reduce(relay("1", r#"{"phase":"talking"}"#));
+        assert_eq!(s.call.as_ref().unwrap().phase, Phase::Talking);
+        let s = s.reduce(relay(
+            "1",
+            r#"{"phase":"ended","notification":{"callidentifier":"1","status":"Disconnected",
+                "endTime":"2024-01-02 03:04:05","answerTime":"2024-01-02 03:04:00","reason":"HangUp",
+                "callDuration":"5","recordingResult":"success"}}"#,
+        ));
+        let c = s.call.clone().unwrap();
+        assert_eq!(c.phase, Phase::Ended);
+        let e = c.ended.unwrap();
+        assert_eq!((e.reason, e.duration_secs, e.recorded), (Some(HangupReason::HangUp), Some(5), true));
+        assert!(!s.busy());
+        // A late poll cannot revive it; a reply about another call is ignored.
+        let s2 = s.clone().reduce(relay("1", r#"{"phase":"talking"}"#));
+        assert_eq!(s2, s);
+        let s3 = placed("2").reduce(relay("1", r#"{"phase":"talking"}"#));
+        assert_eq!(s3.call.unwrap().phase, Phase::Placed);
+    }
+
+    #[test]
+    fn a_failed_call_leaves_no_call_and_says_why() {
+        let s = ClickToCallState::default().reduce(A::CallStarted);
+        assert!(s.busy());
+        let s = s.reduce(A::CallFailed(Error::Network("down".into())));
+        assert!(!s.busy() && s.call.is_none());
+        assert_eq!(s.error.as_ref().map(Error::code).as_deref(), Some("network"));
+        assert!(s.reduce(A::DismissError).error.is_none());
+    }
+
+    #[test]
+    fn an_unreadable_relay_notification_is_refused() {
+        assert!(RelayStatus::decode(br#"{"notification":{"endTime":"x"}}"#).is_err());
+        assert!(RelayStatus::decode(b"<html>").is_err());
+        assert_eq!(RelayStatus::decode(b"{}").unwrap(), (None, None));
+    }
 }

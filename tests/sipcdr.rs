@@ -322,3 +322,35 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     assert_eq!(bills.iter().map(|b| b.id).collect::<Vec<_>>(), [6, 7, 8, 9]);
     assert_eq!(sync.handed_over(), 9);
 }
+
+mod records_page {
+    use super::bill;
+    use agent_console::core::call_records::{CallRecordsAction as A, CallRecordsState, Filter, SYNCED_KEPT};
+    use agent_console::core::Error;
+
+    #[test]
+    fn browsing_never_marks_and_syncs_accumulate_newest_first() {
+        let s = CallRecordsState::new("2024-01-01 00:00:00", "2024-01-02 00:00:00");
+        assert_eq!(s.filters.syncflag, "3", "browsing must not mark bills fetched");
+        assert!(s.filters.check().is_ok());
+        let s = s.reduce(A::SetFilter(Filter::Extnumber, "8001".into())).reduce(A::LoadStarted(2));
+        assert!(s.loading);
+        assert_eq!((s.filters.extnumber.as_str(), s.filters.currentpage.as_str()), ("8001", "2"));
+        let s = s.reduce(A::LoadFailed(Error::Network("x".into())));
+        assert!(!s.loading && s.error.is_some() && s.page.is_none());
+        let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(1), bill(2)]));
+        let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(3)]));
+        assert_eq!(s.last_sync, Some(1));
+        assert_eq!(s.synced.iter().map(|b| b.id).collect::<Vec<_>>(), [3, 2, 1]);
+        let many: Vec<_> = (10..10 + SYNCED_KEPT as u64 + 5).map(bill).collect();
+        assert_eq!(s.reduce(A::Synced(many)).synced.len(), SYNCED_KEPT);
+    }
+
+    #[test]
+    fn page_count_rounds_up() {
+        let mut s = CallRecordsState::new("2024-01-01 00:00:00", "2024-01-02 00:00:00");
+        assert_eq!(s.page_count(), 1);
+        s = s.reduce(A::Loaded(agent_console::api::sipcdr::BillPage { totalitems: 101, currentpage: 1, itemsperpage: 50, bills: vec![] }));
+        assert_eq!(s.page_count(), 3);
+    }
+}

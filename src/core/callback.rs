@@ -10,7 +10,7 @@ use crate::api::callback::{
     self, AppId, AppSecret, CallIdentifier, CallRequest, CallStarted, CallbackApi, Recording,
 };
 use crate::api::time::parse_http_date_ms;
-use crate::api::{ApiError, HttpRequest, HttpResponse, Method};
+use crate::api::{HttpRequest, HttpResponse, Method};
 use base64::Engine as _;
 use std::cell::RefCell;
 
@@ -71,18 +71,15 @@ impl<C: HttpClient> Signer for UrlSigner<C> {
             headers: vec![("Accept".into(), "application/json, text/plain".into())],
             body: None,
         };
-        let resp = self.http.send(req).await.map_err(Error::Network)?;
+        let resp = self.http.send(req).await.map_err(|e| Error::Signer(format!("{}: {e}", self.url)))?;
         if !(200..300).contains(&resp.status) {
-            return Err(Error::Api(ApiError::Http {
-                status: resp.status,
-                message: "the signer refused".into(),
-            }));
+            return Err(Error::Signer(format!("{} answered HTTP {}", self.url, resp.status)));
         }
         let text = String::from_utf8_lossy(&resp.body);
         let value = match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(serde_json::Value::Object(o)) => match o.get("authorization") {
                 Some(serde_json::Value::String(s)) => s.clone(),
-                _ => return Err(Error::Api(ApiError::Decode("signer reply has no \"authorization\"".into()))),
+                _ => return Err(Error::Signer("the reply has no \"authorization\"".into())),
             },
             Ok(serde_json::Value::String(s)) => s,
             _ => text.trim().to_string(),
@@ -95,7 +92,7 @@ impl<C: HttpClient> Signer for UrlSigner<C> {
 /// for this account and timestamp. A wrong one would only be refused by
 /// the server with a vaguer message.
 pub fn check_authorization(app_id: &AppId, timestamp_ms: u64, value: &str) -> Result<(), Error> {
-    let bad = |why: &str| Error::Api(ApiError::Decode(format!("the signer returned an unusable header: {why}")));
+    let bad = |why: &str| Error::Signer(format!("unusable header: {why}"));
     let v = value.trim();
     let raw = base64::engine::general_purpose::STANDARD.decode(v).map_err(|_| bad("not base64"))?;
     let text = String::from_utf8(raw).map_err(|_| bad("not text"))?;

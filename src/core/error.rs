@@ -16,6 +16,10 @@ pub enum Error {
     /// The session was signed out; open a new one.
     #[error("signed out")]
     SignedOut,
+    /// The callback signer (a function or URL of the embedder's) failed or
+    /// returned an unusable header.
+    #[error("signer failed: {0}")]
+    Signer(String),
 }
 
 impl From<crate::api::InvalidInput> for Error {
@@ -32,6 +36,7 @@ impl Error {
             Error::Api(e) => e.code(),
             Error::Network(_) => "network".into(),
             Error::SignedOut => "signed_out".into(),
+            Error::Signer(_) => "signer".into(),
         }
     }
 

@@ -1,7 +1,9 @@
 //! Session logic: pure, sans-IO. Time comes in as [`Instant`] values; I/O
 //! goes through [`HttpClient`], which each platform implements.
 
+pub mod call_records;
 pub mod callback;
+pub mod click_to_call;
 pub mod desk;
 mod error;
 pub mod session;

@@ -16,9 +16,13 @@
 //! catch (e) { console.log(e.code, e.message); } // e.g. "600002"
 //! ```
 
+mod callback;
 mod pbx;
+mod sipcdr;
 
+pub use callback::CallbackClient;
 pub use pbx::PbxClient;
+pub use sipcdr::SipCdrClient;
 
 use crate::api::{ApiError, InvalidInput, Problem};
 use crate::core::Error;
@@ -29,7 +33,7 @@ use wasm_bindgen::prelude::*;
 const TS_ERROR: &'static str = r#"
 /** Every rejection and throw of this package is an `Error` with these fields. */
 export interface AgentConsoleError extends Error {
-  /** Stable code: a vendor code such as "600000", or "http_401", "network", "decode", "invalid_input". */
+  /** Stable code: a vendor code such as "600000", or "http_401", "network", "decode", "invalid_input", "signer". */
   code: string;
   /** For "invalid_input": the refused field, as named in the JS API. */
   field?: string;

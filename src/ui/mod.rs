@@ -2,12 +2,14 @@
 //! through [`crate::core::desk`]'s pure reducer, requests through
 //! [`crate::core::PbxSession`].
 
+mod callback;
 mod desk;
+mod records;
 mod signin;
 
 use crate::core::desk::{DeskAction, DeskState};
 use crate::core::PbxSession;
-use crate::i18n::{text, Lang, Text};
+use crate::i18n::{pick, text, Lang, Text};
 use crate::transport::FetchClient;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -38,11 +40,20 @@ impl Reducible for DeskState {
     }
 }
 
+/// The console's pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Desk,
+    ClickToCall,
+    Records,
+}
+
 /// The whole console.
 #[function_component(App)]
 pub fn app() -> Html {
     let desk = use_reducer(DeskState::default);
     let session = use_state(|| None::<Session>);
+    let tab = use_state(|| Tab::Desk);
     let lang = desk.lang;
 
     let toggle_lang = {
@@ -76,9 +87,29 @@ pub fn app() -> Html {
             <desk::NoticeBar desk={desk.clone()} />
             {
                 match (session.as_ref(), desk.extension.as_ref()) {
-                    (Some(s), Some(_)) => html! {
-                        <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} />
-                    },
+                    (Some(s), Some(_)) => {
+                        let go = |t: Tab| {
+                            let tab = tab.clone();
+                            Callback::from(move |_: MouseEvent| tab.set(t))
+                        };
+                        let cls = |t: Tab| if *tab == t { "tab active" } else { "tab" };
+                        // Every page stays mounted (hidden when not shown), so a
+                        // call, a sync's memory or a filter survives a tab switch.
+                        html! {
+                            <>
+                                <nav class="tabs">
+                                    <button id="tab-desk" class={cls(Tab::Desk)} onclick={go(Tab::Desk)}>{ pick(lang, "坐席", "Desk") }</button>
+                                    <button id="tab-callback" class={cls(Tab::ClickToCall)} onclick={go(Tab::ClickToCall)}>{ pick(lang, "双向回呼", "Click to call") }</button>
+                                    <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
+                                </nav>
+                                <div hidden={*tab != Tab::Desk}>
+                                    <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} />
+                                </div>
+                                <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} /></div>
+                                <div hidden={*tab != Tab::Records}><records::CallRecords lang={lang} /></div>
+                            </>
+                        }
+                    }
                     _ => html! { <signin::SignIn desk={desk.clone()} on_signed_in={on_signed_in} /> },
                 }
             }

@@ -25,6 +25,48 @@ pub struct ConsoleConfig {
     /// The agent's extension.
     #[serde(deserialize_with = "string_lenient")]
     pub extension: String,
+    /// The click-to-call page's defaults.
+    pub callback: CallbackConfig,
+    /// The SIP call-records page's settings.
+    pub sipcdr: SipCdrConfig,
+}
+
+/// Click-to-call defaults from `config.json`. There is deliberately no
+/// secret here: the console signs through `signerUrl`; a secret can only be
+/// typed in, and lives in memory.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CallbackConfig {
+    /// The call host.
+    #[serde(deserialize_with = "string_lenient")]
+    pub base_url: String,
+    /// The recording host (empty: the call host).
+    #[serde(deserialize_with = "string_lenient")]
+    pub record_url: String,
+    /// The account id.
+    #[serde(deserialize_with = "string_lenient")]
+    pub app_id: String,
+    /// The embedder's signer.
+    #[serde(deserialize_with = "string_lenient")]
+    pub signer_url: String,
+    /// The embedder's status relay (webhooks it received).
+    #[serde(deserialize_with = "string_lenient")]
+    pub status_url: String,
+    /// The agent's own phone number, rung first.
+    #[serde(deserialize_with = "string_lenient")]
+    pub agent_number: String,
+}
+
+/// SIP call-record settings from `config.json`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SipCdrConfig {
+    /// Where GetBill is POSTed.
+    #[serde(deserialize_with = "string_lenient")]
+    pub api_url: String,
+    /// The API token.
+    #[serde(deserialize_with = "string_lenient")]
+    pub token: String,
 }
 
 impl ConsoleConfig {
@@ -47,7 +89,8 @@ impl ConsoleConfig {
     }
 }
 
-async fn load_config() -> ConsoleConfig {
+/// Loads `config.json` beside the page; defaults when it is missing or unreadable.
+pub(crate) async fn load_config() -> ConsoleConfig {
     let mut fallback = ConsoleConfig::default();
     fallback.pbx.base_url = "/dscom-api/public".into();
     match gloo_net::http::Request::get("config.json").send().await {
