@@ -81,12 +81,16 @@ fn call_requests_are_checked_before_sending() {
 
 #[test]
 fn requests_have_the_documented_paths_and_bodies() {
-    let api = CallbackApi::new("http://api.v3.quanmayun.com:9090/", "http://record.v3.quanmayun.com:9090").unwrap();
+    let api =
+        CallbackApi::new("http://api.v3.quanmayun.com:9090/", "http://record.v3.quanmayun.com:9090").unwrap();
     let r = CallRequest::parse("13987654321", "13912345678", Some("order-7")).unwrap();
     let req = api.call(&r);
     assert_eq!(req.url, "http://api.v3.quanmayun.com:9090/api/qmc-call/openapi/v1/call");
     let body: serde_json::Value = serde_json::from_str(req.body.as_deref().unwrap()).unwrap();
-    assert_eq!(body, serde_json::json!({"caller": "13987654321", "callee": "13912345678", "outCallId": "order-7"}));
+    assert_eq!(
+        body,
+        serde_json::json!({"caller": "13987654321", "callee": "13912345678", "outCallId": "order-7"})
+    );
     assert!(req.header("content-type").unwrap().starts_with("application/json"));
     let id = CallIdentifier::parse("128754716574532539").unwrap();
     assert_eq!(api.end_call(&id).url, "http://api.v3.quanmayun.com:9090/api/qmc-call/openapi/v1/endCall");
@@ -129,7 +133,10 @@ fn replies_decode_strictly_where_it_matters() {
         callback::decode_recording(&r(r#"{"code":200,"data":{"fileUrl":"javascript:alert(1)"}}"#)),
         Err(ApiError::Decode(_))
     ));
-    assert!(matches!(callback::decode_call(&HttpResponse::new(502, "<html>")), Err(ApiError::Http { status: 502, .. })));
+    assert!(matches!(
+        callback::decode_call(&HttpResponse::new(502, "<html>")),
+        Err(ApiError::Http { status: 502, .. })
+    ));
     assert!(matches!(callback::decode_call(&r("<html>")), Err(ApiError::Decode(_))));
 }
 
@@ -170,7 +177,7 @@ fn every_webhook_reason_decodes() {
 fn skew_is_estimated_from_the_date_header() {
     let mut s = ClockSkew::default();
     let local = 1_700_000_000_000u64; // 2023-11-14 22:13:20 UTC
-    // Server 10 minutes ahead: its Date reads 22:23:20.
+                                      // Server 10 minutes ahead: its Date reads 22:23:20.
     assert!(s.observe(local, local + 200, Some("Tue, 14 Nov 2023 22:23:20 GMT")));
     let off = s.offset_ms();
     assert!((599_000..=601_000).contains(&off), "{off}");
@@ -198,7 +205,8 @@ struct FakeServer {
 
 fn http_date(ms: i64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let secs = ms.div_euclid(1000);
     let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
@@ -226,7 +234,8 @@ impl HttpClient for FakeServer {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
         let now = self.local.get() as i64 + self.offset_ms;
         let auth = req.header("authorization").unwrap().to_string();
-        let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&auth).unwrap()).unwrap();
+        let text =
+            String::from_utf8(base64::engine::general_purpose::STANDARD.decode(&auth).unwrap()).unwrap();
         let mut parts = text.split(':');
         let (app_id, ts) = (parts.next().unwrap(), parts.next().unwrap().parse::<u64>().unwrap());
         self.auths.borrow_mut().push(ts);
@@ -236,7 +245,10 @@ impl HttpClient for FakeServer {
             r#"{"code":403,"success":false,"msg":"时间戳与服务器时间相差超过5分钟","data":null}"#.to_string()
         } else {
             self.calls.set(self.calls.get() + 1);
-            format!(r#"{{"code":200,"success":true,"msg":"操作成功","data":{{"callidentifier":"{}"}}}}"#, 100 + self.calls.get())
+            format!(
+                r#"{{"code":200,"success":true,"msg":"操作成功","data":{{"callidentifier":"{}"}}}}"#,
+                100 + self.calls.get()
+            )
         };
         // The round trip takes 80 ms.
         self.local.set(self.local.get() + 80);
@@ -248,9 +260,18 @@ impl HttpClient for FakeServer {
     }
 }
 
-fn session(offset_ms: i64, send_date: bool) -> (Rc<FakeServer>, CallbackSession<Rc<FakeServer>, SecretSigner>) {
+fn session(
+    offset_ms: i64,
+    send_date: bool,
+) -> (Rc<FakeServer>, CallbackSession<Rc<FakeServer>, SecretSigner>) {
     let local = Rc::new(Cell::new(1_700_000_000_000u64));
-    let server = Rc::new(FakeServer { local: local.clone(), offset_ms, send_date, auths: RefCell::default(), calls: Cell::new(0) });
+    let server = Rc::new(FakeServer {
+        local: local.clone(),
+        offset_ms,
+        send_date,
+        auths: RefCell::default(),
+        calls: Cell::new(0),
+    });
     let api = CallbackApi::new("http://cb.test", "").unwrap();
     let clock = Rc::new(move || Instant(local.get()));
     let s = CallbackSession::new(api, app(), server.clone(), SecretSigner::new(app(), secret()), clock);
@@ -301,7 +322,13 @@ impl Signer for BadSigner {
 #[test]
 fn a_signer_answering_for_another_timestamp_is_refused_before_sending() {
     let local = Rc::new(Cell::new(1_700_000_000_000u64));
-    let server = Rc::new(FakeServer { local: local.clone(), offset_ms: 0, send_date: true, auths: RefCell::default(), calls: Cell::new(0) });
+    let server = Rc::new(FakeServer {
+        local: local.clone(),
+        offset_ms: 0,
+        send_date: true,
+        auths: RefCell::default(),
+        calls: Cell::new(0),
+    });
     let s = CallbackSession::new(
         CallbackApi::new("http://cb.test", "").unwrap(),
         app(),

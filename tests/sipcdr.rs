@@ -50,7 +50,8 @@ fn loose_shapes_decode_and_errors_are_typed() {
     assert_eq!(page.bills.iter().map(|b| b.id).collect::<Vec<_>>(), [7, 8]);
     assert_eq!((page.bills[0].duration, page.bills[0].answertime.clone()), (3, None));
     // An empty result list may come as an object, PHP style.
-    let page = decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"totalitems":0,"bills":{}}}}"#)).unwrap();
+    let page =
+        decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"totalitems":0,"bills":{}}}}"#)).unwrap();
     assert!(page.bills.is_empty());
     assert_eq!(
         decode_bills(&r(r#"{"ret":401,"data":{},"msg":"token无效"}"#)),
@@ -61,7 +62,10 @@ fn loose_shapes_decode_and_errors_are_typed() {
         Err(ApiError::Vendor { code: "status_3".into(), message: "查询失败".into() })
     );
     // Strict: a bill without an id, a reply without ret, no result.
-    assert!(matches!(decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"bills":[{"extnumber":"8001"}]}}}"#)), Err(ApiError::Decode(_))));
+    assert!(matches!(
+        decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"bills":[{"extnumber":"8001"}]}}}"#)),
+        Err(ApiError::Decode(_))
+    ));
     assert!(matches!(decode_bills(&r(r#"{"data":{}}"#)), Err(ApiError::Decode(_))));
     assert!(matches!(decode_bills(&r(r#"{"ret":200,"data":{"status":0}}"#)), Err(ApiError::Decode(_))));
     assert!(matches!(decode_bills(&HttpResponse::new(500, "oops")), Err(ApiError::Http { status: 500, .. })));
@@ -71,7 +75,11 @@ fn loose_shapes_decode_and_errors_are_typed() {
 fn queries_are_checked_before_sending() {
     let ok = BillQueryInput::window("2024-01-01 00:00:00", "2024-01-31 23:59:59");
     let q = ok.check().unwrap();
-    assert_eq!((q.syncflag.code(), q.direction.code(), q.callmethod.code()), (1, 3, 3), "the seed's defaults");
+    assert_eq!(
+        (q.syncflag.code(), q.direction.code(), q.callmethod.code()),
+        (1, 3, 3),
+        "the seed's defaults"
+    );
     assert_eq!((q.currentpage, q.itemsperpage), (1, 10));
     let refuse = |f: &dyn Fn(&mut BillQueryInput)| {
         let mut i = ok.clone();
@@ -105,7 +113,8 @@ fn parse_multipart(content_type: &str, body: &str) -> Vec<(String, String)> {
     for part in &parts[1..parts.len() - 1] {
         let part = part.strip_prefix("\r\n").unwrap().strip_suffix("\r\n").unwrap();
         let (head, value) = part.split_once("\r\n\r\n").unwrap();
-        let name = head.strip_prefix("Content-Disposition: form-data; name=\"").unwrap().strip_suffix('"').unwrap();
+        let name =
+            head.strip_prefix("Content-Disposition: form-data; name=\"").unwrap().strip_suffix('"').unwrap();
         out.push((name.to_string(), value.to_string()));
     }
     out
@@ -126,8 +135,20 @@ fn the_request_is_real_multipart_with_the_documented_names() {
     assert_eq!(
         names,
         [
-            "service", "token", "starttime", "endtime", "syncflag", "direction", "callmethod", "currentpage",
-            "itemsperpage", "extnumber", "destnumber", "userid", "memberid", "customuuid"
+            "service",
+            "token",
+            "starttime",
+            "endtime",
+            "syncflag",
+            "direction",
+            "callmethod",
+            "currentpage",
+            "itemsperpage",
+            "extnumber",
+            "destnumber",
+            "userid",
+            "memberid",
+            "customuuid"
         ]
     );
     let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -255,7 +276,9 @@ fn sync_hands_every_bill_over_once_despite_lost_replies() {
                         break;
                     }
                 }
-                Err(e) => assert!(matches!(e, Error::Network(_) | Error::Api(ApiError::Http { status: 500, .. }))),
+                Err(e) => {
+                    assert!(matches!(e, Error::Network(_) | Error::Api(ApiError::Http { status: 500, .. })))
+                }
             }
         }
         // One more run after all failures: nothing new.
@@ -274,7 +297,12 @@ impl HttpClient for &FakeCdr {
 
 #[test]
 fn new_bills_arrive_in_later_runs() {
-    let server = FakeCdr { bills: (1..=25).collect(), fetched: RefCell::default(), failures: RefCell::default(), requests: Cell::new(0) };
+    let server = FakeCdr {
+        bills: (1..=25).collect(),
+        fetched: RefCell::default(),
+        failures: RefCell::default(),
+        requests: Cell::new(0),
+    };
     let session = SipCdrSession::new(SipCdrApi::new("http://cdr.test", "T").unwrap(), &server);
     let first = block_on(session.sync(query(10))).unwrap();
     assert_eq!(first.len(), 25);
@@ -288,7 +316,12 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     let mut sync = BillSync::new();
     let mut run = sync.start(query(3));
     assert_eq!(run.next_query().syncflag, SyncFlag::Unfetched);
-    let page = |ids: &[u64]| BillPage { totalitems: 9, currentpage: 1, itemsperpage: 3, bills: ids.iter().map(|&i| bill(i)).collect() };
+    let page = |ids: &[u64]| BillPage {
+        totalitems: 9,
+        currentpage: 1,
+        itemsperpage: 3,
+        bills: ids.iter().map(|&i| bill(i)).collect(),
+    };
     run.sending(&mut sync);
     assert!(sync.needs_recovery());
     assert_eq!(run.handle(&mut sync, Ok(page(&[3, 1, 2]))), Step::Continue);
@@ -350,7 +383,12 @@ mod records_page {
     fn page_count_rounds_up() {
         let mut s = CallRecordsState::new("2024-01-01 00:00:00", "2024-01-02 00:00:00");
         assert_eq!(s.page_count(), 1);
-        s = s.reduce(A::Loaded(agent_console::api::sipcdr::BillPage { totalitems: 101, currentpage: 1, itemsperpage: 50, bills: vec![] }));
+        s = s.reduce(A::Loaded(agent_console::api::sipcdr::BillPage {
+            totalitems: 101,
+            currentpage: 1,
+            itemsperpage: 50,
+            bills: vec![],
+        }));
         assert_eq!(s.page_count(), 3);
     }
 }

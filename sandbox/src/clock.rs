@@ -71,6 +71,73 @@ pub fn compact_cst(ms: i64) -> (String, String) {
     (format!("{y:04}{m:02}{d:02}"), format!("{hh:02}{mm:02}{ss:02}"))
 }
 
+/// Parses `YYYY-MM-DD HH:MM:SS` as Beijing time into epoch milliseconds; `None` unless the
+/// text is exactly that shape with in-range fields (the vendors' only timestamp format).
+pub fn parse_cst(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 19 || b.get(4) != Some(&b'-') || b.get(7) != Some(&b'-') || b.get(10) != Some(&b' ') {
+        return None;
+    }
+    if b.get(13) != Some(&b':') || b.get(16) != Some(&b':') {
+        return None;
+    }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let part = s.get(from..to)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
+    let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hh, mm, ss) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
+    if !(1..=12).contains(&m) || d < 1 || d > days_in_month(y, m) || hh > 23 || mm > 59 || ss > 59 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss - CST_OFFSET_SECS;
+    Some(secs * 1000)
+}
+
+/// An HTTP `Date` value (RFC 9110 IMF-fixdate, always GMT), e.g.
+/// `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub fn http_date(ms: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    // 1970-01-01 was a Thursday; rem_euclid keeps the index in 0..7, m is 1..=12.
+    let wd = DAYS.get(days.rem_euclid(7) as usize).copied().unwrap_or("Thu");
+    let mon = MONTHS.get(m.saturating_sub(1) as usize).copied().unwrap_or("Jan");
+    format!("{wd}, {d:02} {mon} {y:04} {:02}:{:02}:{:02} GMT", sod / 3600, sod % 3600 / 60, sod % 60)
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        2 if is_leap(y) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Proleptic Gregorian (year, month, day) to days since 1970-01-01; the inverse of
+/// [`civil_from_days`] (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a proleptic Gregorian (year, month, day).
 /// Howard Hinnant's `civil_from_days`; avoids pulling in a date crate for one format.
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -100,6 +167,35 @@ mod tests {
         assert_eq!(format_cst(1_747_793_950_999), "2025-05-21 10:19:10");
         assert_eq!(compact_cst(1_731_637_895_000), ("20241115".to_string(), "103135".to_string()));
         assert_eq!(format_cst(951_782_400_000), "2000-02-29 08:00:00");
+    }
+
+    #[test]
+    fn parse_cst_round_trips() {
+        for ms in [0, 1_731_637_895_000, 951_782_400_000, 1_569_567_517_000] {
+            assert_eq!(parse_cst(&format_cst(ms)), Some(ms));
+        }
+        assert_eq!(parse_cst("2019-09-27 14:58:37"), Some(1_569_567_517_000));
+        for bad in [
+            "",
+            "2019-09-27",
+            "2019-9-27 14:58:37",
+            "2019-02-29 00:00:00",
+            "2019-13-01 00:00:00",
+            "2019-01-01 24:00:00",
+            "2019-01-01T00:00:00",
+            "+019-01-01 00:00:00",
+            "2019-01-01 00:00:0０",
+        ] {
+            assert_eq!(parse_cst(bad), None, "{bad}");
+        }
+        assert!(parse_cst("2020-02-29 23:59:59").is_some());
+    }
+
+    #[test]
+    fn http_date_is_imf_fixdate() {
+        assert_eq!(http_date(784_111_777_000), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(http_date(951_782_400_999), "Tue, 29 Feb 2000 00:00:00 GMT");
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Sandbox-only routes under `/sandbox`, outside every vendor prefix: state dump, clock
-//! control, health. Tests and scripts use them; no vendor API has them.
+//! control, health. Tests and scripts use them; no vendor API has them. The callback and
+//! sipcdr modules add their own sandbox routes beside these (`/sandbox/callback/…`,
+//! `/sandbox/sipcdr/…`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -23,11 +25,17 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(|| async { "ok" }))
 }
 
-/// JSON dump: the clock, then one key per backend.
+/// JSON dump: the clock, then one key per backend (`pbx`, `callback`, `sipcdr`).
 async fn state_dump(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now_ms();
     let pbx = state.pbx().dump(now);
-    Json(json!({ "clock": clock_json(&state), "pbx": pbx }))
+    let callback = {
+        let mut cb = state.callback();
+        let cb_now = cb.now_ms(&state.clock);
+        cb.dump(cb_now)
+    };
+    let sipcdr = state.sipcdr().dump(now);
+    Json(json!({ "clock": clock_json(&state), "pbx": pbx, "callback": callback, "sipcdr": sipcdr }))
 }
 
 fn clock_json(state: &AppState) -> Value {

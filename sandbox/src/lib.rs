@@ -1,9 +1,19 @@
 //! A stateful, in-memory stand-in for the vendor backends agent-console talks to.
 //!
-//! So far it implements the PBX ("dscom-api", seed 003): OAuth token, dial, hangup and
-//! endpoint status. Each backend lives in its own module with its own router, mounted
-//! under the vendor's path prefix by [`app`]; later backends (dapi, callback, sipcdr,
-//! the billing websocket) slot in beside [`pbx`] the same way.
+//! So far it implements three of them, each in its own module with its own router,
+//! mounted under the vendor's path prefix by [`app`]:
+//! - [`pbx`]: the PBX ("dscom-api", seed 003): OAuth token, dial, hangup, endpoint
+//!   status, under `/dscom-api/public`;
+//! - [`callback`]: the two-way callback API (seed 002): signed `call`, `endCall` and
+//!   `record` under `/api/qmc-call` and `/api/qmc-cdr`, a status webhook, WAV recordings,
+//!   and a clock of its own that can be skewed;
+//! - [`sipcdr`]: the SIP call-record API (seed 004): `POST /sipcdr` GetBill over a
+//!   deterministic, ever-growing stream of bills, with per-token read state.
+//!
+//! Sandbox-only routes (state dump, clock, the callback signer and knobs, the sipcdr
+//! failure knob) live under `/sandbox`; no vendor has them. The remaining backends (dapi,
+//! the billing websocket) slot in beside these the same way. The wire decisions for
+//! callback and sipcdr are recorded in `docs/callback-sipcdr.md`.
 //!
 //! Tests drive [`app`] directly with `tower::ServiceExt::oneshot`; the `sandbox` binary
 //! serves it on a port.
@@ -20,10 +30,13 @@ use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
+pub mod callback;
 pub mod clock;
 pub mod envelope;
 pub mod inspect;
 pub mod pbx;
+pub mod sipcdr;
+pub mod wav;
 
 pub use clock::Clock;
 pub use pbx::{
@@ -61,6 +74,13 @@ pub struct Settings {
     /// Also serve static files from this directory at `/` (same-origin console tests).
     #[arg(long)]
     pub www: Option<PathBuf>,
+    /// Offset of the callback server's clock from the sandbox clock, in seconds (may be
+    /// negative): skews only the callback API (signature window, times, recording expiry).
+    #[arg(long = "callback-clock-offset-secs", default_value_t = 0, allow_negative_numbers = true)]
+    pub callback_clock_offset_secs: i64,
+    /// Where the callback server POSTs call-status notifications (`http://` only).
+    #[arg(long = "callback-webhook-url")]
+    pub callback_webhook_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -72,6 +92,8 @@ impl Default for Settings {
             answer_delay_ms: DEFAULT_ANSWER_DELAY_MS,
             no_refresh_token: false,
             www: None,
+            callback_clock_offset_secs: 0,
+            callback_webhook_url: None,
         }
     }
 }
@@ -85,14 +107,22 @@ pub struct AppState {
     pub clock: Clock,
     /// PBX state: tokens, extensions, live calls, CDR rows.
     pub pbx: Arc<Mutex<pbx::PbxState>>,
+    /// Callback state: its clock offset, webhook URL and calls.
+    pub callback: Arc<Mutex<callback::CallbackState>>,
+    /// Sipcdr state: the bill generator, per-token read state, the failure knob.
+    pub sipcdr: Arc<Mutex<sipcdr::SipcdrState>>,
 }
 
 impl AppState {
     /// Fresh state seeded with the demo data.
     pub fn new(settings: Settings) -> Self {
+        let clock = Clock::new();
+        let started = clock.now_ms();
         Self {
+            callback: Arc::new(Mutex::new(callback::CallbackState::new(&settings))),
+            sipcdr: Arc::new(Mutex::new(sipcdr::SipcdrState::new(started))),
             settings: Arc::new(settings),
-            clock: Clock::new(),
+            clock,
             pbx: Arc::new(Mutex::new(pbx::PbxState::demo())),
         }
     }
@@ -102,6 +132,23 @@ impl AppState {
     /// turning every later request into a panic.
     pub fn pbx(&self) -> MutexGuard<'_, pbx::PbxState> {
         self.pbx.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the callback state, recovering from poisoning like [`AppState::pbx`].
+    pub fn callback(&self) -> MutexGuard<'_, callback::CallbackState> {
+        self.callback.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Locks the sipcdr state, recovering from poisoning like [`AppState::pbx`].
+    pub fn sipcdr(&self) -> MutexGuard<'_, sipcdr::SipcdrState> {
+        self.sipcdr.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The callback server's clock: the sandbox clock plus the callback offset (ms).
+    /// Takes the callback lock briefly; do not call it while holding that lock.
+    pub fn callback_now_ms(&self) -> i64 {
+        let offset = self.callback().offset_ms;
+        self.clock.now_ms().saturating_add(offset)
     }
 }
 
@@ -113,9 +160,16 @@ pub fn app(settings: Settings) -> Router {
 /// Like [`app`] but over caller-provided state, so a caller can keep a handle on it.
 pub fn app_with_state(state: AppState) -> Router {
     let www = state.settings.www.clone();
+    // The sandbox-only routes of every backend share the one `/sandbox` nest (two nests
+    // under the same prefix would conflict).
+    let sandbox =
+        inspect::router().merge(callback::sandbox_router(state.clone())).merge(sipcdr::sandbox_router());
     let mut router = Router::new()
         .nest(pbx::PREFIX, pbx::router(state.clone()))
-        .nest("/sandbox", inspect::router())
+        .nest(callback::CALL_PREFIX, callback::call_router(state.clone()))
+        .nest(callback::CDR_PREFIX, callback::cdr_router(state.clone()))
+        .merge(sipcdr::router())
+        .nest("/sandbox", sandbox)
         .with_state(state);
     if let Some(dir) = www {
         router = router.fallback_service(ServeDir::new(dir));
@@ -123,12 +177,14 @@ pub fn app_with_state(state: AppState) -> Router {
     router.layer(cors()).layer(middleware::from_fn(log_request))
 }
 
-/// Permissive CORS: wasm tests and the console run on another localhost port.
+/// Permissive CORS: wasm tests and the console run on another localhost port. `Date` is
+/// exposed because the callback client estimates its clock offset from it.
 fn cors() -> CorsLayer {
     CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT, header::ACCEPT_LANGUAGE])
+        .expose_headers([header::DATE])
 }
 
 /// One stderr line per request: method, path+query, status, elapsed ms.

@@ -78,11 +78,13 @@ pub fn parse_cst_ms(s: &str) -> Option<i64> {
 /// milliseconds. Other (obsolete) formats give `None`.
 pub fn parse_http_date_ms(s: &str) -> Option<i64> {
     let mut it = s.split_ascii_whitespace();
-    let (_wday, day, mon, year, time, zone) = (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
+    let (_wday, day, mon, year, time, zone) =
+        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
     if zone != "GMT" || it.next().is_some() {
         return None;
     }
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] =
+        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let mo = MONTHS.iter().position(|m| *m == mon)? as i64 + 1;
     let d: i64 = day.parse().ok()?;
     let y: i64 = year.parse().ok()?;
@@ -143,7 +145,15 @@ mod tests {
         assert_eq!(t.map(|t| t.epoch_ms()), Ok(1_731_637_895_000));
         assert_eq!(CstDateTime::from_epoch_ms(1_731_637_895_999).to_string(), "2024-11-15 10:31:35");
         assert_eq!(CstDateTime::from_epoch_ms(951_782_400_000).to_string(), "2000-02-29 08:00:00");
-        for bad in ["2024-02-30 00:00:00", "2023-02-29 00:00:00", "2024-1-15 10:31:35", "2024-11-15T10:31:35", "2024-11-15 24:00:00", "２０２４-11-15 10:31:35", ""] {
+        for bad in [
+            "2024-02-30 00:00:00",
+            "2023-02-29 00:00:00",
+            "2024-1-15 10:31:35",
+            "2024-11-15T10:31:35",
+            "2024-11-15 24:00:00",
+            "２０２４-11-15 10:31:35",
+            "",
+        ] {
             assert!(CstDateTime::parse("start", bad).is_err(), "{bad:?}");
         }
     }

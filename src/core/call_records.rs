@@ -74,7 +74,15 @@ impl CallRecordsState {
         filters.callmethod = "0".into();
         filters.itemsperpage = "50".into();
         filters.currentpage = "1".into();
-        Self { filters, page: None, loading: false, syncing: false, last_sync: None, synced: Vec::new(), error: None }
+        Self {
+            filters,
+            page: None,
+            loading: false,
+            syncing: false,
+            last_sync: None,
+            synced: Vec::new(),
+            error: None,
+        }
     }
 
     /// Number of pages of the shown result.

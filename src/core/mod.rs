@@ -12,10 +12,10 @@ pub mod sipcdr;
 pub mod time;
 pub mod token;
 
-pub use error::Error;
 pub use callback::{CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
+pub use error::Error;
 pub use session::{Clock, HttpClient, PbxSession};
-pub use sipcdr::{BillSync, SipCdrSession};
 pub use settings::{Opened, PbxSettings};
+pub use sipcdr::{BillSync, SipCdrSession};
 pub use time::Instant;
 pub use token::{TokenEvent, TokenManager, TokenTicket};

@@ -85,7 +85,9 @@ impl Signer for JsSigner {
                         .unwrap_or_else(|| "it threw".into())
                 };
                 // Timestamps are far below 2^53: exact as a JS number.
-                let mut v = f.call1(&JsValue::NULL, &JsValue::from_f64(timestamp_ms as f64)).map_err(|e| Error::Signer(describe(e)))?;
+                let mut v = f
+                    .call1(&JsValue::NULL, &JsValue::from_f64(timestamp_ms as f64))
+                    .map_err(|e| Error::Signer(describe(e)))?;
                 if let Some(p) = v.dyn_ref::<Promise>() {
                     v = JsFuture::from(p.clone()).await.map_err(|e| Error::Signer(describe(e)))?;
                 }
@@ -151,7 +153,12 @@ impl CallbackClient {
         let secret = prop(obj, "appSecret")?;
         let signer = match (signer_val.dyn_ref::<Function>(), signer_val.as_string(), secret) {
             (Some(_), _, Some(_)) | (_, Some(_), Some(_)) => {
-                return Err(InvalidInput::new("signer", Problem::Malformed, "give signer or appSecret, not both").into())
+                return Err(InvalidInput::new(
+                    "signer",
+                    Problem::Malformed,
+                    "give signer or appSecret, not both",
+                )
+                .into())
             }
             (Some(f), _, None) => JsSigner::Function(f.clone()),
             (None, Some(url), None) if !url.trim().is_empty() => {
@@ -161,7 +168,9 @@ impl CallbackClient {
                 }
                 JsSigner::Url(UrlSigner::new(&url, FetchClient))
             }
-            (None, _, Some(secret)) => JsSigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(&secret)?)),
+            (None, _, Some(secret)) => {
+                JsSigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(&secret)?))
+            }
             _ => return Err(InvalidInput::new("signer", Problem::Required, "").into()),
         };
         let session = CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::now));

@@ -130,7 +130,9 @@ impl SipCdrClient {
             Err(e) => return Promise::reject(&to_js_error(&e, lang)),
         };
         let s = self.session.clone();
-        future_to_promise(async move { s.bills(&q).await.and_then(|p| to_js(&p)).map_err(|e| to_js_error(&e, lang)) })
+        future_to_promise(async move {
+            s.bills(&q).await.and_then(|p| to_js(&p)).map_err(|e| to_js_error(&e, lang))
+        })
     }
 
     /// Every bill not fetched before in the query's window and filters
@@ -145,6 +147,8 @@ impl SipCdrClient {
             Err(e) => return Promise::reject(&to_js_error(&e, lang)),
         };
         let s = self.session.clone();
-        future_to_promise(async move { s.sync(q).await.and_then(|b| to_js(&b)).map_err(|e| to_js_error(&e, lang)) })
+        future_to_promise(async move {
+            s.sync(q).await.and_then(|b| to_js(&b)).map_err(|e| to_js_error(&e, lang))
+        })
     }
 }

@@ -64,13 +64,16 @@ impl PartialEq for Held {
 }
 
 fn open(cfg: &CallbackConfig, mode: Mode, secret: &str) -> Result<Session, Error> {
-    let api = CallbackApi::new(&transport::resolve_url(&cfg.base_url), &transport::resolve_url(&cfg.record_url))?;
+    let api =
+        CallbackApi::new(&transport::resolve_url(&cfg.base_url), &transport::resolve_url(&cfg.record_url))?;
     let app_id = AppId::parse(&cfg.app_id)?;
     let signer = match mode {
         Mode::SignerUrl => {
             let url = transport::resolve_url(&cfg.signer_url);
             if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(crate::api::InvalidInput::new("signerUrl", crate::api::Problem::NotUrl, &url).into());
+                return Err(
+                    crate::api::InvalidInput::new("signerUrl", crate::api::Problem::NotUrl, &url).into()
+                );
             }
             ConsoleSigner::Url(UrlSigner::new(&url, FetchClient))
         }
@@ -107,7 +110,13 @@ fn reason_words(lang: Lang, r: Option<&HangupReason>) -> String {
     }
 }
 
-fn input(id: &'static str, label: &str, value: &str, kind: &'static str, oninput: Callback<InputEvent>) -> Html {
+fn input(
+    id: &'static str,
+    label: &str,
+    value: &str,
+    kind: &'static str,
+    oninput: Callback<InputEvent>,
+) -> Html {
     html! {
         <label for={id}>{ label }
             <input id={id} type={kind} value={value.to_string()} {oninput} autocomplete="off" />
@@ -173,7 +182,8 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
                     if busy.replace(true) {
                         return;
                     }
-                    let (dispatch, url, id, busy) = (dispatch.clone(), status_url.clone(), id.clone(), busy.clone());
+                    let (dispatch, url, id, busy) =
+                        (dispatch.clone(), status_url.clone(), id.clone(), busy.clone());
                     spawn_local(async move {
                         match poll_relay(&url, &id).await {
                             Ok(a) => dispatch.dispatch(a),

@@ -40,7 +40,10 @@ fn default_window() -> (String, String) {
     let day = 86_400_000;
     // Midnight in UTC+8 of the current day.
     let midnight = (now + 8 * 3_600_000).div_euclid(day) * day - 8 * 3_600_000;
-    (CstDateTime::from_epoch_ms(midnight - 2 * day).to_string(), CstDateTime::from_epoch_ms(midnight + day - 1000).to_string())
+    (
+        CstDateTime::from_epoch_ms(midnight - 2 * day).to_string(),
+        CstDateTime::from_epoch_ms(midnight + day - 1000).to_string(),
+    )
 }
 
 #[derive(Properties, PartialEq)]
@@ -130,13 +133,21 @@ pub fn call_records(props: &RecordsProps) -> Html {
     };
     let text_filter = |f: Filter| {
         let d = state.dispatcher();
-        Callback::from(move |e: InputEvent| d.dispatch(A::SetFilter(f, e.target_unchecked_into::<HtmlInputElement>().value())))
+        Callback::from(move |e: InputEvent| {
+            d.dispatch(A::SetFilter(f, e.target_unchecked_into::<HtmlInputElement>().value()))
+        })
     };
     let select_filter = |f: Filter| {
         let d = state.dispatcher();
-        Callback::from(move |e: Event| d.dispatch(A::SetFilter(f, e.target_unchecked_into::<HtmlSelectElement>().value())))
+        Callback::from(move |e: Event| {
+            d.dispatch(A::SetFilter(f, e.target_unchecked_into::<HtmlSelectElement>().value()))
+        })
     };
-    let select = |id: &'static str, label: &str, f: Filter, current: &str, options: &[(&'static str, &str)]| {
+    let select = |id: &'static str,
+                  label: &str,
+                  f: Filter,
+                  current: &str,
+                  options: &[(&'static str, &str)]| {
         html! {
             <label for={id}>{ label }
                 <select id={id} onchange={select_filter(f)}>

@@ -65,7 +65,11 @@ impl AppSecret {
             return Err(InvalidInput::new("appSecret", Problem::Required, ""));
         }
         if value.contains(':') || value.chars().any(char::is_control) {
-            return Err(InvalidInput::new("appSecret", Problem::Malformed, "appSecret has a ':' or a control character"));
+            return Err(InvalidInput::new(
+                "appSecret",
+                Problem::Malformed,
+                "appSecret has a ':' or a control character",
+            ));
         }
         Ok(Self(value.to_string()))
     }
@@ -294,7 +298,8 @@ fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<T, ApiError> {
     if !(200..300).contains(&resp.status) {
         return Err(ApiError::Http { status: resp.status, message: env.msg });
     }
-    T::deserialize(env.data.unwrap_or(serde_json::Value::Null)).map_err(|e| ApiError::Decode(format!("data: {e}")))
+    T::deserialize(env.data.unwrap_or(serde_json::Value::Null))
+        .map_err(|e| ApiError::Decode(format!("data: {e}")))
 }
 
 #[derive(Deserialize)]
@@ -343,6 +348,9 @@ mod tests {
         // The seed's example header (line breaks removed): APPID, ts and a sign.
         let h = "MTY5NjA1NDMwOTk2OTEwNDg5ODoxNjkzMjcwMjI2NjQyOmFhNzI2MzlhODY4NDljM2MyZTJiZjljMmVjYzExOTdi";
         let raw = base64::engine::general_purpose::STANDARD.decode(h).unwrap();
-        assert_eq!(String::from_utf8(raw).unwrap(), "1696054309969104898:1693270226642:aa72639a86849c3c2e2bf9c2ecc1197b");
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "1696054309969104898:1693270226642:aa72639a86849c3c2e2bf9c2ecc1197b"
+        );
     }
 }

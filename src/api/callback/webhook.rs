@@ -48,7 +48,10 @@ impl HangupReason {
 
     /// From the wire word.
     pub fn from_wire(s: &str) -> Self {
-        Self::ALL.into_iter().find(|r| r.as_wire() == s.trim()).unwrap_or_else(|| HangupReason::Unknown(s.to_string()))
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_wire() == s.trim())
+            .unwrap_or_else(|| HangupReason::Unknown(s.to_string()))
     }
 
     /// The wire word.
@@ -74,7 +77,9 @@ impl HangupReason {
             HangupReason::CallerBusy => ("主叫忙", "Your phone was busy"),
             HangupReason::CallerNoAnswer => ("主叫无应答", "Your phone did not answer"),
             HangupReason::CallerFailure => ("主叫呼叫失败", "Your phone could not be reached"),
-            HangupReason::CallerAbandon => ("呼叫被叫过程中主叫挂机", "You hung up while the customer was ringing"),
+            HangupReason::CallerAbandon => {
+                ("呼叫被叫过程中主叫挂机", "You hung up while the customer was ringing")
+            }
             HangupReason::CalleeBusy => ("被叫忙", "The customer was busy"),
             HangupReason::CalleeNoAnswer => ("被叫无应答", "The customer did not answer"),
             HangupReason::CalleeFailure => ("被叫呼叫失败", "The customer could not be reached"),

@@ -164,7 +164,9 @@ fn whole(field: &'static str, v: &str, min: u32, max: u32, default: u32) -> Resu
     }
     match t.parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ => Err(InvalidInput::new(field, Problem::OutOfRange { min: u64::from(min), max: u64::from(max) }, v)),
+        _ => {
+            Err(InvalidInput::new(field, Problem::OutOfRange { min: u64::from(min), max: u64::from(max) }, v))
+        }
     }
 }
 
@@ -282,7 +284,8 @@ pub fn multipart(fields: &[(&str, String)]) -> (String, String) {
     for (k, v) in fields {
         // Field names are our own constants: no quoting needed beyond this.
         let name = k.replace(['"', '\r', '\n'], "");
-        let _ = write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{v}\r\n");
+        let _ =
+            write!(body, "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{v}\r\n");
     }
     let _ = write!(body, "--{boundary}--\r\n");
     (format!("multipart/form-data; boundary={boundary}"), body)
@@ -309,7 +312,9 @@ impl SipCdrApi {
         if u.is_empty() {
             return Err(InvalidInput::new("apiUrl", Problem::Required, u));
         }
-        if !matches!(rest, Some(h) if !h.is_empty() && !h.starts_with('/')) || u.chars().any(char::is_whitespace) {
+        if !matches!(rest, Some(h) if !h.is_empty() && !h.starts_with('/'))
+            || u.chars().any(char::is_whitespace)
+        {
             return Err(InvalidInput::new("apiUrl", Problem::NotUrl, u));
         }
         let t = token.trim();
@@ -317,7 +322,11 @@ impl SipCdrApi {
             return Err(InvalidInput::new("token", Problem::Required, t));
         }
         if t.chars().any(char::is_control) || t.len() > 512 {
-            return Err(InvalidInput::new("token", Problem::Malformed, "a control character or over 512 bytes"));
+            return Err(InvalidInput::new(
+                "token",
+                Problem::Malformed,
+                "a control character or over 512 bytes",
+            ));
         }
         Ok(Self { api_url: u.to_string(), token: t.to_string() })
     }
@@ -328,7 +337,10 @@ impl SipCdrApi {
         HttpRequest {
             method: Method::Post,
             url: self.api_url.clone(),
-            headers: vec![("Content-Type".into(), content_type), ("Accept".into(), "application/json".into())],
+            headers: vec![
+                ("Content-Type".into(), content_type),
+                ("Accept".into(), "application/json".into()),
+            ],
             body: Some(body),
         }
     }
