@@ -64,7 +64,8 @@ else
   stage "console: click-through in Chromium (playwright-core)"
   start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 || { STAGES_FAILED+=(sandbox-start); exit 1; }
   echo "console served at $CONSOLE_URL"
-  if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+  # One file at a time: they share this sandbox, and one moves its clock.
+  if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
     STAGES_FAILED+=(e2e)
   fi
   p=$(grep -E '^ℹ pass ' "$ART/e2e.log" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$ART/e2e.log" | awk '{print $3}')

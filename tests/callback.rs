@@ -387,6 +387,29 @@ mod click_to_call_box {
     }
 
     #[test]
+    fn after_end_call_a_new_call_may_start_before_the_reason_arrives() {
+        let s = placed("1").reduce(A::EndStarted);
+        assert!(s.busy());
+        let s = s.reduce(A::EndDone(CallIdentifier::parse("1").unwrap()));
+        assert!(!s.busy(), "a lost webhook must not lock the box");
+        // 409 (already over) counts as ended, not as an error.
+        let s = placed("2").reduce(A::EndStarted).reduce(A::EndFailed(Error::Api(
+            agent_console::api::ApiError::Vendor { code: "409".into(), message: "通话已结束".into() },
+        )));
+        assert!(!s.busy() && s.error.is_none());
+        // Odd recordingResult words are not fatal.
+        let (_, n) = RelayStatus::decode(
+            br#"{"notification":{"callidentifier":"1","endTime":"2024-01-02 03:04:05","recordingResult":"Success"}}"#,
+        )
+        .unwrap();
+        assert!(n.is_some());
+        assert!(RelayStatus::decode(
+            br#"{"notification":{"callidentifier":"1","endTime":"2024-01-02 03:04:05","recordingResult":""}}"#
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn a_failed_call_leaves_no_call_and_says_why() {
         let s = ClickToCallState::default().reduce(A::CallStarted);
         assert!(s.busy());

@@ -296,6 +296,41 @@ impl HttpClient for &FakeCdr {
 }
 
 #[test]
+fn a_refused_request_needs_no_recovery_but_a_lost_one_does() {
+    let mut sync = BillSync::new();
+    let mut run = sync.start(query(3));
+    run.sending(&mut sync);
+    let refused = Error::Api(ApiError::Vendor { code: "401".into(), message: "token无效".into() });
+    assert!(matches!(run.handle(&mut sync, Err(refused)), Step::Failed(_)));
+    assert!(!sync.needs_recovery(), "the server marked nothing");
+    let mut run = sync.start(query(3));
+    run.sending(&mut sync);
+    assert!(matches!(run.handle(&mut sync, Err(Error::Network("reset".into()))), Step::Failed(_)));
+    assert!(sync.needs_recovery());
+    // Recovery re-reads the lost request's window, even if the next run asks for another one.
+    let mut other = BillQueryInput::window("2024-05-01 00:00:00", "2024-05-02 00:00:00");
+    other.itemsperpage = "3".into();
+    let run = sync.start(other.check().unwrap());
+    assert_eq!(run.next_query().starttime, query(3).starttime);
+}
+
+/// After a recovery, the unfetched bills still come in the same run.
+#[test]
+fn a_recovery_does_not_stall_the_sync() {
+    let server = FakeCdr {
+        bills: (1..=50).collect(),
+        fetched: RefCell::default(),
+        failures: RefCell::default(),
+        requests: Cell::new(0),
+    };
+    server.failures.borrow_mut().insert(1, true);
+    let session = SipCdrSession::new(SipCdrApi::new("http://cdr.test", "T").unwrap(), &server);
+    assert!(block_on(session.sync(query(10))).is_err());
+    let got = block_on(session.sync(query(10))).unwrap();
+    assert_eq!(got.len(), 50, "the 10 of the lost reply and the 40 unfetched, in one run");
+}
+
+#[test]
 fn new_bills_arrive_in_later_runs() {
     let server = FakeCdr {
         bills: (1..=25).collect(),
@@ -330,7 +365,7 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     // A duplicated and reordered page still counts as progress when it has something new.
     assert_eq!(run.handle(&mut sync, Ok(page(&[2, 5, 4]))), Step::Continue);
     run.sending(&mut sync);
-    // A full page of nothing new: the server is not marking, stop.
+    // A full page of nothing new: the server is not marking, stop (no endless loop).
     let done = run.handle(&mut sync, Ok(page(&[1, 2, 3])));
     let Step::Done(bills) = done else { panic!("{done:?}") };
     assert_eq!(bills.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
@@ -343,7 +378,7 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     assert_eq!(sync.pending(), 3);
     let mut run = sync.start(query(3));
     let q = run.next_query();
-    assert_eq!((q.syncflag, q.currentpage), (SyncFlag::All, 1));
+    assert_eq!((q.syncflag, q.currentpage), (SyncFlag::Fetched, 1));
     run.sending(&mut sync);
     assert_eq!(run.handle(&mut sync, Ok(page(&[1, 2, 3]))), Step::Continue);
     assert_eq!(run.next_query().currentpage, 2);
@@ -368,9 +403,17 @@ mod records_page {
         assert!(s.filters.check().is_ok());
         let s = s.reduce(A::SetFilter(Filter::Extnumber, "8001".into())).reduce(A::LoadStarted(2));
         assert!(s.loading);
-        assert_eq!((s.filters.extnumber.as_str(), s.filters.currentpage.as_str()), ("8001", "2"));
+        assert_eq!((s.filters.extnumber.as_str(), s.filters.currentpage.as_str()), ("8001", "1"));
         let s = s.reduce(A::LoadFailed(Error::Network("x".into())));
         assert!(!s.loading && s.error.is_some() && s.page.is_none());
+        assert_eq!(s.filters.currentpage, "1", "a failed load leaves the pager where it was");
+        let s = s.reduce(A::LoadStarted(2)).reduce(A::Loaded(agent_console::api::sipcdr::BillPage {
+            totalitems: 0,
+            currentpage: 2,
+            itemsperpage: 50,
+            bills: vec![],
+        }));
+        assert_eq!(s.filters.currentpage, "2");
         let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(1), bill(2)]));
         let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(3)]));
         assert_eq!(s.last_sync, Some(1));

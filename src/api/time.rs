@@ -74,24 +74,33 @@ pub fn parse_cst_ms(s: &str) -> Option<i64> {
     Some((days * 86_400 + h * 3600 + mi * 60 + se) * 1000 - CST_OFFSET_MS)
 }
 
-/// Parses an HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`) to epoch
-/// milliseconds. Other (obsolete) formats give `None`.
+/// Parses an HTTP `Date` header in the fixed-width IMF-fixdate form
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`, years 1970-9999) to epoch
+/// milliseconds. Anything else (obsolete forms, odd widths) gives `None`.
 pub fn parse_http_date_ms(s: &str) -> Option<i64> {
-    let mut it = s.split_ascii_whitespace();
-    let (_wday, day, mon, year, time, zone) =
-        (it.next()?, it.next()?, it.next()?, it.next()?, it.next()?, it.next()?);
-    if zone != "GMT" || it.next().is_some() {
+    let s = s.trim();
+    let b = s.as_bytes();
+    // "Www, DD Mon YYYY HH:MM:SS GMT" is exactly 29 bytes.
+    if b.len() != 29 || b.get(3) != Some(&b',') || !s.ends_with(" GMT") {
         return None;
     }
+    let num = |from: usize, to: usize| -> Option<i64> {
+        let part = s.get(from..to)?;
+        if !part.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        part.parse().ok()
+    };
     const MONTHS: [&str; 12] =
         ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let mon = s.get(8..11)?;
     let mo = MONTHS.iter().position(|m| *m == mon)? as i64 + 1;
-    let d: i64 = day.parse().ok()?;
-    let y: i64 = year.parse().ok()?;
-    let mut hms = time.split(':');
-    let (h, mi, se): (i64, i64, i64) =
-        (hms.next()?.parse().ok()?, hms.next()?.parse().ok()?, hms.next()?.parse().ok()?);
-    if hms.next().is_some() || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
+    let (d, y) = (num(5, 7)?, num(12, 16)?);
+    if s.get(16..17) != Some(" ") || s.get(19..20) != Some(":") || s.get(22..23) != Some(":") {
+        return None;
+    }
+    let (h, mi, se) = (num(17, 19)?, num(20, 22)?, num(23, 25)?);
+    if y < 1970 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || se > 60 {
         return None;
     }
     Some((days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se) * 1000)
@@ -165,5 +174,9 @@ mod tests {
         assert_eq!(parse_http_date_ms("Sunday, 06-Nov-94 08:49:37 GMT"), None);
         assert_eq!(parse_http_date_ms("Sun, 06 Nov 1994 08:49:37 PST"), None);
         assert_eq!(parse_http_date_ms(""), None);
+        assert_eq!(parse_http_date_ms("Sun, 06 Nov 99999 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date_ms("Sun, 06 Nov 1994 -8:49:37 GMT"), None);
+        assert_eq!(parse_http_date_ms("Sun, 06 Nov 1969 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date_ms("Fri, 31 Dec 9999 23:59:59 GMT"), Some(253_402_300_799_000));
     }
 }

@@ -14,8 +14,9 @@ pub struct CallRecordsState {
     pub filters: BillQueryInput,
     /// The page on screen.
     pub page: Option<BillPage>,
-    /// A page load is in flight.
+    /// A page load is in flight (for this page number).
     pub loading: bool,
+    requested_page: u32,
     /// A sync is in flight.
     pub syncing: bool,
     /// How many arrived in the last sync.
@@ -78,6 +79,7 @@ impl CallRecordsState {
             filters,
             page: None,
             loading: false,
+            requested_page: 1,
             syncing: false,
             last_sync: None,
             synced: Vec::new(),
@@ -113,10 +115,12 @@ impl CallRecordsState {
             A::LoadStarted(n) => {
                 self.loading = true;
                 self.error = None;
-                self.filters.currentpage = n.max(1).to_string();
+                self.requested_page = n.max(1);
             }
+            // The page number moves only when its page is in.
             A::Loaded(p) => {
                 self.loading = false;
+                self.filters.currentpage = self.requested_page.to_string();
                 self.page = Some(p);
             }
             A::LoadFailed(e) => {

@@ -19,6 +19,9 @@ use std::cell::RefCell;
 /// the `Date` header's 1 s resolution plus a slow round trip.
 pub const RETRY_SHIFT_MS: i64 = 60_000;
 
+/// Largest clock offset the estimate follows (a year).
+pub const MAX_PLAUSIBLE_SKEW_MS: u64 = 366 * 86_400_000;
+
 /// Produces the `Authorization` value for a timestamp (ms since the epoch).
 #[allow(async_fn_in_trait)] // single-threaded (wasm) by design
 pub trait Signer {
@@ -94,7 +97,13 @@ impl<C: HttpClient> Signer for UrlSigner<C> {
 pub fn check_authorization(app_id: &AppId, timestamp_ms: u64, value: &str) -> Result<(), Error> {
     let bad = |why: &str| Error::Signer(format!("unusable header: {why}"));
     let v = value.trim();
-    let raw = base64::engine::general_purpose::STANDARD.decode(v).map_err(|_| bad("not base64"))?;
+    // Padding optional: some signers strip it, and the server decodes either.
+    let engine = base64::engine::GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        base64::engine::GeneralPurposeConfig::new()
+            .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+    );
+    let raw = engine.decode(v).map_err(|_| bad("not base64"))?;
     let text = String::from_utf8(raw).map_err(|_| bad("not text"))?;
     let prefix = format!("{}:{timestamp_ms}:", app_id.as_str());
     match text.strip_prefix(&prefix) {
@@ -134,7 +143,11 @@ impl ClockSkew {
         let Some(server_ms) = date.and_then(parse_http_date_ms) else { return false };
         let local_mid = i64::try_from(sent_ms / 2 + received_ms / 2).unwrap_or(i64::MAX);
         let estimate = server_ms.saturating_add(500).saturating_sub(local_mid);
-        if (estimate - self.offset_ms).abs() > 1_500 {
+        // A server a year off is broken, not skewed: do not follow it.
+        if estimate.unsigned_abs() > MAX_PLAUSIBLE_SKEW_MS {
+            return false;
+        }
+        if estimate.abs_diff(self.offset_ms) > 1_500 {
             self.offset_ms = estimate;
             true
         } else {
@@ -143,8 +156,9 @@ impl ClockSkew {
     }
 }
 
-/// Whether a reply is a refusal that a fresher timestamp might fix: a vendor
-/// code other than 200, or HTTP 401/403.
+/// Whether a reply is a refusal that a fresher timestamp might fix: code
+/// 401/403 (signature, timestamp window) or HTTP 401/403. Any other error may
+/// come after the call was placed, so it is never retried.
 fn is_refusal(resp: &HttpResponse) -> bool {
     if matches!(resp.status, 401 | 403) {
         return true;
@@ -154,7 +168,7 @@ fn is_refusal(resp: &HttpResponse) -> bool {
         #[serde(deserialize_with = "crate::api::de::string_lenient")]
         code: String,
     }
-    serde_json::from_slice::<Code>(&resp.body).is_ok_and(|c| c.code.trim() != "200")
+    serde_json::from_slice::<Code>(&resp.body).is_ok_and(|c| matches!(c.code.trim(), "401" | "403"))
 }
 
 /// One callback account: the API, a signer, and the skew estimate.
@@ -204,7 +218,7 @@ impl<C: HttpClient, S: Signer> CallbackSession<C, S> {
                 skew.observe(sent, received, resp.header("date"));
                 skew.offset_ms()
             };
-            if !retried && is_refusal(&resp) && (after - before).abs() > RETRY_SHIFT_MS {
+            if !retried && is_refusal(&resp) && after.abs_diff(before) > RETRY_SHIFT_MS.unsigned_abs() {
                 retried = true;
                 continue;
             }

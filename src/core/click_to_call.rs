@@ -53,6 +53,9 @@ pub struct CallView {
     pub ended: Option<Ending>,
     /// The recording's URL once fetched.
     pub recording_url: Option<String>,
+    /// `endCall` succeeded (or the call was already over): the reason is
+    /// still to come from the relay, but a new call may start.
+    pub end_sent: bool,
 }
 
 /// Requests in flight, one per button: a second click while one is out is ignored.
@@ -165,7 +168,7 @@ pub enum ClickToCallAction {
 impl ClickToCallState {
     /// Whether a call is under way (a new one may not start).
     pub fn busy(&self) -> bool {
-        self.pending.call || self.call.as_ref().is_some_and(|c| c.phase != Phase::Ended)
+        self.pending.call || self.call.as_ref().is_some_and(|c| c.phase != Phase::Ended && !c.end_sent)
     }
 
     /// Applies `action`.
@@ -188,6 +191,7 @@ impl ClickToCallState {
                     phase: Phase::Placed,
                     ended: None,
                     recording_url: None,
+                    end_sent: false,
                 });
             }
             A::CallFailed(e) => {
@@ -221,8 +225,20 @@ impl ClickToCallState {
                 self.pending.end = true;
                 self.error = None;
             }
-            // The end itself arrives with the notification.
-            A::EndDone(_) => self.pending.end = false,
+            // The reason arrives with the notification; the agent may move on.
+            A::EndDone(id) => {
+                self.pending.end = false;
+                if let Some(c) = self.call.as_mut().filter(|c| c.id == id) {
+                    c.end_sent = true;
+                }
+            }
+            // 409: the call had already ended (the sandbox's documented code).
+            A::EndFailed(e) if e.code() == "409" => {
+                self.pending.end = false;
+                if let Some(c) = self.call.as_mut() {
+                    c.end_sent = true;
+                }
+            }
             A::EndFailed(e) => {
                 self.pending.end = false;
                 self.error = Some(e);

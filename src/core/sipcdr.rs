@@ -3,9 +3,11 @@
 //!
 //! `syncflag=1` marks bills fetched *as the server returns them*, so a reply
 //! lost on the way (network error, 5xx after the server did its work) would
-//! lose those bills for good. The sync therefore remembers that a marking
-//! request was in flight; the next run first re-reads the window with
-//! `syncflag=3` and keeps only ids it has not handed over. The state is a
+//! lose those bills for good. The sync therefore remembers the marking
+//! request that was in flight; the next run first re-reads that request's
+//! window with `syncflag=2` (already fetched) and keeps only ids it has not
+//! handed over. What was handed over is remembered in memory, per session:
+//! a new session (a page reload) starts from the server's marks alone. The state is a
 //! pure machine ([`BillSync`], [`SyncRun`]); [`SipCdrSession::sync`] drives it.
 
 use super::session::HttpClient;
@@ -25,8 +27,9 @@ pub struct BillSync {
     handed_over: BTreeSet<u64>,
     // Fetched but not yet handed over: a run failed after getting them.
     pending: BTreeMap<u64, Bill>,
-    // A marking request went out and its reply was not absorbed.
-    needs_recovery: bool,
+    // A marking request went out and its reply was not absorbed: its
+    // query (window and filters), to re-read with `syncflag=2`.
+    in_flight: Option<BillQuery>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +47,9 @@ enum Phase {
 pub struct SyncRun {
     base: BillQuery,
     phase: Phase,
+    // The query whose reply was lost: recovery re-reads *its* window and
+    // filters, whatever this run asks for.
+    recover: Option<BillQuery>,
     pages: u32,
 }
 
@@ -74,16 +80,19 @@ impl BillSync {
         self.pending.len()
     }
 
-    /// Whether the next run starts by re-reading the window.
+    /// Whether the next run starts by re-reading the window of a marking
+    /// request whose reply was lost.
     pub fn needs_recovery(&self) -> bool {
-        self.needs_recovery
+        self.in_flight.is_some()
     }
 
     /// Starts a run over `base`'s window and filters (its `syncflag` and
     /// `currentpage` are the run's to set).
     pub fn start(&self, base: BillQuery) -> SyncRun {
-        let phase = if self.needs_recovery { Phase::Recover(1) } else { Phase::Unfetched };
-        SyncRun { base, phase, pages: 0 }
+        match &self.in_flight {
+            Some(lost) => SyncRun { base, phase: Phase::Recover(1), recover: Some(lost.clone()), pages: 0 },
+            None => SyncRun { base, phase: Phase::Unfetched, recover: None, pages: 0 },
+        }
     }
 
     fn absorb(&mut self, bills: Vec<Bill>) -> usize {
@@ -108,25 +117,29 @@ impl SyncRun {
     /// The query to send now. Call [`SyncRun::sending`] on the state just
     /// before sending it.
     pub fn next_query(&self) -> BillQuery {
-        let mut q = self.base.clone();
         match self.phase {
             Phase::Recover(page) => {
-                q.syncflag = SyncFlag::All;
+                // Only bills already marked fetched can be the lost ones; the
+                // unfetched ones come in the next phase.
+                let mut q = self.recover.clone().unwrap_or_else(|| self.base.clone());
+                q.syncflag = SyncFlag::Fetched;
                 q.currentpage = page;
+                q
             }
             Phase::Unfetched => {
+                let mut q = self.base.clone();
                 q.syncflag = SyncFlag::Unfetched;
                 q.currentpage = 1;
+                q
             }
         }
-        q
     }
 
     /// Records that the query is going out: a marking one may mark bills
     /// whose reply never arrives.
     pub fn sending(&self, sync: &mut BillSync) {
         if self.phase == Phase::Unfetched {
-            sync.needs_recovery = true;
+            sync.in_flight = Some(self.next_query());
         }
     }
 
@@ -134,7 +147,16 @@ impl SyncRun {
     pub fn handle(&mut self, sync: &mut BillSync, outcome: Result<BillPage, Error>) -> Step {
         let page = match outcome {
             Ok(p) => p,
-            Err(e) => return Step::Failed(e),
+            Err(e) => {
+                // A refusal in the envelope (bad token, bad parameter) means
+                // the server marked nothing; anything else may have.
+                if self.phase == Phase::Unfetched
+                    && matches!(&e, Error::Api(crate::api::ApiError::Vendor { .. }))
+                {
+                    sync.in_flight = None;
+                }
+                return Step::Failed(e);
+            }
         };
         self.pages += 1;
         let per_page = self.base.itemsperpage as usize;
@@ -146,14 +168,14 @@ impl SyncRun {
                 if full && seen < page.totalitems && self.pages < MAX_PAGES_PER_RUN {
                     self.phase = Phase::Recover(n + 1);
                 } else {
-                    sync.needs_recovery = false;
+                    sync.in_flight = None;
                     self.phase = Phase::Unfetched;
                 }
                 Step::Continue
             }
             Phase::Unfetched => {
                 // The reply is in: what it marked is now pending here.
-                sync.needs_recovery = false;
+                sync.in_flight = None;
                 let new = sync.absorb(page.bills);
                 // A full page of nothing new means the server is not marking:
                 // stop rather than ask for the same page for ever.

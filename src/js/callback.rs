@@ -106,7 +106,18 @@ fn prop(obj: &JsValue, key: &'static str) -> Result<Option<String>, Error> {
     }
     let s = match (v.as_string(), v.as_f64()) {
         (Some(s), _) => s,
-        (None, Some(n)) if n.fract() == 0.0 && n >= 0.0 => format!("{n:.0}"),
+        // Beyond 2^53 a JS number has already lost digits (a 19-digit APPID does).
+        (None, Some(n)) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n) => {
+            format!("{n:.0}")
+        }
+        (None, Some(_)) => {
+            return Err(InvalidInput::new(
+                key,
+                Problem::Malformed,
+                "a number too large for JS: pass it as a string",
+            )
+            .into())
+        }
         _ => return Err(InvalidInput::new(key, Problem::Malformed, "expected a string").into()),
     };
     Ok((!s.trim().is_empty()).then_some(s))

@@ -139,6 +139,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     let customer = use_state(String::new);
     let state = use_reducer(ClickToCallState::default);
     let in_flight = use_mut_ref(|| false);
+    let end_in_flight = use_mut_ref(|| false);
     // One session per settings, so its clock-offset estimate is kept.
     let held = use_state(|| Held(None));
     {
@@ -149,8 +150,12 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     }
     {
         let held = held.clone();
-        use_effect_with(((*cfg).clone(), *mode, (*secret).clone()), move |(c, m, s)| {
-            held.set(Held(Some(open(c, *m, s))));
+        // Only what the session is made of: typing a phone number keeps it
+        // (and its clock-offset estimate).
+        let key = (cfg.base_url.clone(), cfg.record_url.clone(), cfg.app_id.clone(), cfg.signer_url.clone());
+        let cfg = (*cfg).clone();
+        use_effect_with((key, *mode, (*secret).clone()), move |(_, m, s)| {
+            held.set(Held(Some(open(&cfg, *m, s))));
         });
     }
     let set_cfg = |f: fn(&mut CallbackConfig, String)| {
@@ -209,6 +214,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     let on_call = {
         let (state, session, in_flight, cfg, customer) =
             (state.clone(), session.clone(), in_flight.clone(), cfg.clone(), customer.clone());
+        let (mode, secret) = (*mode, (*secret).clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             if state.busy() || std::mem::replace(&mut *in_flight.borrow_mut(), true) {
@@ -217,7 +223,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
             let checked = (|| -> Result<(Session, CallRequest), Error> {
                 let s = match &session {
                     Some(s) => s.clone(),
-                    None => open(&cfg, Mode::SignerUrl, "")?,
+                    None => open(&cfg, mode, &secret)?,
                 };
                 Ok((s, CallRequest::parse(&cfg.agent_number, &customer, None)?))
             })();
@@ -245,19 +251,21 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
         })
     };
     let on_end = {
-        let (state, session) = (state.clone(), session.clone());
+        let (state, session, end_in_flight) = (state.clone(), session.clone(), end_in_flight.clone());
         Callback::from(move |_: MouseEvent| {
             let (Some(s), Some(c)) = (session.clone(), state.call.clone()) else { return };
-            if state.pending.end {
+            // One endCall per click burst, whatever the last render showed.
+            if c.end_sent || std::mem::replace(&mut *end_in_flight.borrow_mut(), true) {
                 return;
             }
             state.dispatch(A::EndStarted);
-            let dispatch = state.dispatcher();
+            let (dispatch, end_in_flight) = (state.dispatcher(), end_in_flight.clone());
             spawn_local(async move {
                 match s.end_call(&c.id).await {
                     Ok(()) => dispatch.dispatch(A::EndDone(c.id)),
                     Err(e) => dispatch.dispatch(A::EndFailed(e)),
                 }
+                *end_in_flight.borrow_mut() = false;
             });
         })
     };
@@ -315,7 +323,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
                     <p class="error small">{ pick(lang, "暂时无法获取通话状态，正在重试…", "Cannot read the call status right now; retrying…") }</p>
                 }
                 if c.phase != Phase::Ended {
-                    <button id="cb-end" class="danger" onclick={on_end} disabled={state.pending.end}>
+                    <button id="cb-end" class="danger" onclick={on_end} disabled={state.pending.end || c.end_sent}>
                         { pick(lang, "结束通话", "End call") }
                     </button>
                 }

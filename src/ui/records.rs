@@ -210,7 +210,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
                         &[("0", pick(lang, "不限", "Any")), ("1", pick(lang, "分机互拨", "Ext to ext")), ("2", pick(lang, "分机直拨", "Manual")),
                           ("3", pick(lang, "API 呼叫", "API")), ("4", pick(lang, "API 双呼", "API two-way")), ("5", pick(lang, "预测式外呼", "Predictive")), ("6", pick(lang, "IVR/群呼", "IVR/group"))]) }
                     { select("cdr-syncflag", pick(lang, "记录范围", "Records"), Filter::Syncflag, &f.syncflag,
-                        &[("3", pick(lang, "全部", "All")), ("2", pick(lang, "已同步", "Already synced")), ("1", pick(lang, "未同步（查询后将标记为已同步）", "Not synced (marks them synced)"))]) }
+                        &[("3", pick(lang, "全部", "All")), ("2", pick(lang, "已同步", "Already synced"))]) }
                     <label for="cdr-ext">{ pick(lang, "分机（逗号分隔）", "Extensions (comma-separated)") }
                         <input id="cdr-ext" value={f.extnumber.clone()} oninput={text_filter(Filter::Extnumber)} /></label>
                     <label for="cdr-dest">{ pick(lang, "目标号码", "Number") }

@@ -137,12 +137,24 @@ pub struct StatusNotification {
     /// Talk time in seconds (a string on the wire; numbers accepted).
     #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "opt_u64_lenient")]
     pub call_duration: Option<u64>,
-    /// Whether the recording worked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Whether the recording worked (`None` when absent or not a word
+    /// the seed lists; case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "recording_result_lenient")]
     pub recording_result: Option<RecordingResult>,
     /// The pass-through id given to `call`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub out_call_id: Option<String>,
+}
+
+fn recording_result_lenient<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<RecordingResult>, D::Error> {
+    let s = string_lenient(d)?;
+    Ok(match s.trim().to_ascii_lowercase().as_str() {
+        "success" => Some(RecordingResult::Success),
+        "fail" => Some(RecordingResult::Fail),
+        _ => None,
+    })
 }
 
 fn opt_u64_lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
