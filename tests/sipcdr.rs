@@ -248,7 +248,7 @@ impl Rng {
 fn sync_hands_every_bill_over_once_despite_lost_replies() {
     for seed in 1..=200u64 {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let total = (rng.next() % 60) as u64;
+        let total = rng.next() % 60;
         let per = 1 + (rng.next() % 7) as u32;
         let server = FakeCdr {
             bills: (1..=total).collect(),
