@@ -420,6 +420,25 @@ mod click_to_call_box {
     }
 
     #[test]
+    fn relay_requests_and_replies() {
+        use agent_console::api::HttpResponse;
+        use agent_console::core::click_to_call::{relay_reply, relay_request};
+        let id = CallIdentifier::parse("12 3").unwrap_err();
+        assert_eq!(id.field, "callidentifier");
+        let id = CallIdentifier::parse("123").unwrap();
+        assert_eq!(relay_request("http://h/status", &id).url, "http://h/status?callidentifier=123");
+        assert_eq!(relay_request("http://h/s?k=1", &id).url, "http://h/s?k=1&callidentifier=123");
+        let ok = HttpResponse::new(200, &br#"{"phase":"talking","notification":null}"#[..]);
+        assert_eq!(
+            relay_reply(&id, Some(&ok)),
+            A::Status { id: id.clone(), phase: Some(Phase::Talking), notification: None }
+        );
+        assert_eq!(relay_reply(&id, None), A::RelayFailed, "no answer");
+        assert_eq!(relay_reply(&id, Some(&HttpResponse::new(404, &b"{}"[..]))), A::RelayFailed);
+        assert_eq!(relay_reply(&id, Some(&HttpResponse::new(200, &b"<html>"[..]))), A::RelayFailed);
+    }
+
+    #[test]
     fn an_unreadable_relay_notification_is_refused() {
         assert!(RelayStatus::decode(br#"{"notification":{"endTime":"x"}}"#).is_err());
         assert!(RelayStatus::decode(b"<html>").is_err());

@@ -4,23 +4,14 @@
 #![cfg(target_arch = "wasm32")]
 
 use agent_console::js::PbxClient;
-use js_sys::Reflect;
-use serde::Serialize;
 use serde_json::json;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod web_support;
+use web_support::{code, fails, get, js, ok, SANDBOX};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-const SANDBOX: &str = match option_env!("SANDBOX_URL") {
-    Some(u) => u,
-    None => "http://127.0.0.1:18081",
-};
-
-fn js(v: serde_json::Value) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
-}
 
 fn settings(secret: &str) -> serde_json::Value {
     json!({
@@ -34,28 +25,6 @@ fn settings(secret: &str) -> serde_json::Value {
 
 fn client() -> PbxClient {
     PbxClient::new(js(settings("0ruQRB2r0RtkGdRuVCoiIltF8MjESwghKP8xEwcr")).unchecked_into()).unwrap()
-}
-
-fn get(v: &JsValue, k: &str) -> JsValue {
-    Reflect::get(v, &k.into()).unwrap()
-}
-
-fn code(err: &JsValue) -> String {
-    assert!(err.is_instance_of::<js_sys::Error>(), "rejections are Error objects: {err:?}");
-    get(err, "code").as_string().unwrap_or_default()
-}
-
-async fn ok(p: js_sys::Promise) -> JsValue {
-    JsFuture::from(p)
-        .await
-        .unwrap_or_else(|e| panic!("rejected: {:?} {:?}", get(&e, "code"), get(&e, "message")))
-}
-
-async fn fails(p: js_sys::Promise) -> JsValue {
-    match JsFuture::from(p).await {
-        Ok(v) => panic!("expected a rejection, got {v:?}"),
-        Err(e) => e,
-    }
 }
 
 async fn state_of(c: &PbxClient, ext: &str) -> String {

@@ -6,7 +6,6 @@
 
 use agent_console::js::{CallbackClient, SipCdrClient};
 use js_sys::Reflect;
-use serde::Serialize;
 use serde_json::json;
 use std::collections::BTreeSet;
 use wasm_bindgen::prelude::*;
@@ -14,40 +13,13 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 
+mod web_support;
+use web_support::{code, fails, get, js, ok, SANDBOX};
+
 wasm_bindgen_test_configure!(run_in_browser);
 
-const SANDBOX: &str = match option_env!("SANDBOX_URL") {
-    Some(u) => u,
-    None => "http://127.0.0.1:18081",
-};
 const APP_ID: &str = "1696054309969104898";
 const SECRET: &str = "sandbox-demo-app-secret-7c4a8d09";
-
-fn js(v: serde_json::Value) -> JsValue {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap()
-}
-
-fn get(v: &JsValue, k: &str) -> JsValue {
-    Reflect::get(v, &k.into()).unwrap()
-}
-
-fn code(err: &JsValue) -> String {
-    assert!(err.is_instance_of::<js_sys::Error>(), "rejections are Error objects: {err:?}");
-    get(err, "code").as_string().unwrap_or_default()
-}
-
-async fn ok(p: js_sys::Promise) -> JsValue {
-    JsFuture::from(p)
-        .await
-        .unwrap_or_else(|e| panic!("rejected: {:?} {:?}", get(&e, "code"), get(&e, "message")))
-}
-
-async fn fails(p: js_sys::Promise) -> JsValue {
-    match JsFuture::from(p).await {
-        Ok(v) => panic!("expected a rejection, got {v:?}"),
-        Err(e) => e,
-    }
-}
 
 async fn sandbox(path: &str, body: Option<serde_json::Value>) -> serde_json::Value {
     let url = format!("{SANDBOX}{path}");

@@ -1,6 +1,8 @@
 //! A transport-neutral description of one HTTP exchange, built by the request
 //! builders and carried out by whatever transport the caller has.
 
+use crate::api::{InvalidInput, Problem};
+
 /// HTTP method of a vendor call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -91,6 +93,22 @@ pub fn encode_component(s: &str) -> String {
     out
 }
 
+/// Checks `value` as an absolute `http(s)://host…` URL for the field
+/// `field`; returns it trimmed, without a trailing slash.
+pub fn check_http_url(field: &'static str, value: &str) -> Result<String, InvalidInput> {
+    let v = value.trim();
+    if v.is_empty() {
+        return Err(InvalidInput::new(field, Problem::Required, value));
+    }
+    let host = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
+    match host {
+        Some(h) if !h.is_empty() && !h.starts_with('/') && !v.chars().any(char::is_whitespace) => {
+            Ok(v.trim_end_matches('/').to_string())
+        }
+        _ => Err(InvalidInput::new(field, Problem::NotUrl, v)),
+    }
+}
+
 /// Builds `base + path + ?query`, skipping nothing: callers leave out optional
 /// parameters by not passing them.
 pub fn url_with_query(base: &str, path: &str, query: &[(&str, String)]) -> String {
@@ -109,6 +127,14 @@ pub fn url_with_query(base: &str, path: &str, query: &[(&str, String)]) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_are_checked() {
+        assert_eq!(check_http_url("u", " https://h:1/p/ "), Ok("https://h:1/p".to_string()));
+        for bad in ["", "ftp://h", "https://", "http:///p", "javascript:alert(1)", "http://a b"] {
+            assert!(check_http_url("u", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn query_is_encoded() {

@@ -2,6 +2,7 @@
 
 pub mod callback;
 pub mod de;
+pub mod envelope;
 mod error;
 pub mod http;
 pub mod pbx;

@@ -9,8 +9,9 @@ use super::Error;
 use crate::api::callback::{
     self, AppId, AppSecret, CallIdentifier, CallRequest, CallStarted, CallbackApi, Recording,
 };
+use crate::api::http::check_http_url;
 use crate::api::time::parse_http_date_ms;
-use crate::api::{HttpRequest, HttpResponse, Method};
+use crate::api::{HttpRequest, HttpResponse, InvalidInput, Method};
 use base64::Engine as _;
 use std::cell::RefCell;
 
@@ -59,9 +60,28 @@ pub struct UrlSigner<C> {
 }
 
 impl<C> UrlSigner<C> {
-    /// A signer asking `url` through `http`.
-    pub fn new(url: &str, http: C) -> Self {
-        Self { url: url.trim().to_string(), http }
+    /// A signer asking `url` (checked as the field `field`: an absolute
+    /// http(s) URL) through `http`.
+    pub fn new(field: &'static str, url: &str, http: C) -> Result<Self, InvalidInput> {
+        Ok(Self { url: check_http_url(field, url)?, http })
+    }
+}
+
+/// The two signers this crate implements, chosen at run time (a setting).
+#[derive(Debug, Clone)]
+pub enum AnySigner<C> {
+    /// Signs in-process with the secret.
+    Secret(SecretSigner),
+    /// Asks the embedder's server.
+    Url(UrlSigner<C>),
+}
+
+impl<C: HttpClient> Signer for AnySigner<C> {
+    async fn authorization(&self, timestamp_ms: u64) -> Result<String, Error> {
+        match self {
+            AnySigner::Secret(s) => s.authorization(timestamp_ms).await,
+            AnySigner::Url(s) => s.authorization(timestamp_ms).await,
+        }
     }
 }
 

@@ -8,6 +8,8 @@
 
 use super::Error;
 use crate::api::callback::{CallIdentifier, HangupReason, RecordingResult, StatusNotification};
+use crate::api::http::encode_component;
+use crate::api::{HttpRequest, HttpResponse, Method};
 use serde::Deserialize;
 
 /// How far a call has got, as far as the console knows.
@@ -109,6 +111,27 @@ impl RelayStatus {
             Some(v) => Some(StatusNotification::decode(v.to_string().as_bytes()).map_err(|e| e.to_string())?),
         };
         Ok((phase, notification))
+    }
+}
+
+/// The relay request for `id`: `GET <status_url>?callidentifier=<id>`.
+pub fn relay_request(status_url: &str, id: &CallIdentifier) -> HttpRequest {
+    let sep = if status_url.contains('?') { '&' } else { '?' };
+    HttpRequest {
+        method: Method::Get,
+        url: format!("{status_url}{sep}callidentifier={}", encode_component(id.as_str())),
+        headers: vec![("Accept".into(), "application/json".into())],
+        body: None,
+    }
+}
+
+/// What a relay reply (`None`: no answer at all) means for call `id`:
+/// progress, or [`ClickToCallAction::RelayFailed`] (shown, retried on the
+/// next poll; the call's end is never guessed).
+pub fn relay_reply(id: &CallIdentifier, resp: Option<&HttpResponse>) -> ClickToCallAction {
+    match resp.filter(|r| (200..300).contains(&r.status)).map(|r| RelayStatus::decode(&r.body)) {
+        Some(Ok((phase, notification))) => ClickToCallAction::Status { id: id.clone(), phase, notification },
+        _ => ClickToCallAction::RelayFailed,
     }
 }
 

@@ -12,7 +12,7 @@ pub mod sipcdr;
 pub mod time;
 pub mod token;
 
-pub use callback::{CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
+pub use callback::{AnySigner, CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
 pub use error::Error;
 pub use session::{Clock, HttpClient, PbxSession};
 pub use settings::{Opened, PbxSettings};

@@ -5,7 +5,7 @@
 use super::{to_js, to_js_error};
 use crate::api::callback::{AppId, AppSecret, CallIdentifier, CallRequest, CallbackApi};
 use crate::api::{InvalidInput, Problem};
-use crate::core::{CallbackSession, Error, SecretSigner, Signer, UrlSigner};
+use crate::core::{AnySigner, CallbackSession, Error, SecretSigner, Signer, UrlSigner};
 use crate::i18n::Lang;
 use crate::transport::{self, FetchClient};
 use js_sys::{Function, Promise, Reflect};
@@ -67,16 +67,14 @@ extern "C" {
 
 /// The signer a JS caller chose.
 enum JsSigner {
-    Secret(SecretSigner),
-    Url(UrlSigner<FetchClient>),
+    Rust(AnySigner<FetchClient>),
     Function(Function),
 }
 
 impl Signer for JsSigner {
     async fn authorization(&self, timestamp_ms: u64) -> Result<String, Error> {
         match self {
-            JsSigner::Secret(s) => s.authorization(timestamp_ms).await,
-            JsSigner::Url(s) => s.authorization(timestamp_ms).await,
+            JsSigner::Rust(s) => s.authorization(timestamp_ms).await,
             JsSigner::Function(f) => {
                 let describe = |e: JsValue| {
                     e.dyn_ref::<js_sys::Error>()
@@ -172,16 +170,13 @@ impl CallbackClient {
                 .into())
             }
             (Some(f), _, None) => JsSigner::Function(f.clone()),
-            (None, Some(url), None) if !url.trim().is_empty() => {
-                let url = transport::resolve_url(&url);
-                if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    return Err(InvalidInput::new("signer", Problem::NotUrl, &url).into());
-                }
-                JsSigner::Url(UrlSigner::new(&url, FetchClient))
-            }
-            (None, _, Some(secret)) => {
-                JsSigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(&secret)?))
-            }
+            (None, Some(url), None) if !url.trim().is_empty() => JsSigner::Rust(AnySigner::Url(
+                UrlSigner::new("signer", &transport::resolve_url(&url), FetchClient)?,
+            )),
+            (None, _, Some(secret)) => JsSigner::Rust(AnySigner::Secret(SecretSigner::new(
+                app_id.clone(),
+                AppSecret::parse(&secret)?,
+            ))),
             _ => return Err(InvalidInput::new("signer", Problem::Required, "").into()),
         };
         let session = CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::now));

@@ -3,10 +3,12 @@
 //! status relay, end call, and the recording.
 
 use super::signin::{load_config, CallbackConfig};
+use super::Held;
 use crate::api::callback::{AppId, AppSecret, CallIdentifier, CallRequest, CallbackApi, HangupReason};
-use crate::api::{HttpRequest, Method};
-use crate::core::click_to_call::{ClickToCallAction as A, ClickToCallState, Phase, RelayStatus};
-use crate::core::{CallbackSession, Error, HttpClient, SecretSigner, Signer, UrlSigner};
+use crate::core::click_to_call::{
+    relay_reply, relay_request, ClickToCallAction as A, ClickToCallState, Phase,
+};
+use crate::core::{AnySigner, CallbackSession, Error, HttpClient, SecretSigner, UrlSigner};
 use crate::i18n::{pick, Lang};
 use crate::transport::{self, wall_clock_ms, FetchClient};
 use gloo_timers::callback::Interval;
@@ -32,72 +34,27 @@ enum Mode {
     Secret,
 }
 
-/// The console's signer: the URL (default) or a secret typed in (memory only).
-enum ConsoleSigner {
-    Url(UrlSigner<FetchClient>),
-    Secret(SecretSigner),
-}
-
-impl Signer for ConsoleSigner {
-    async fn authorization(&self, ts: u64) -> Result<String, Error> {
-        match self {
-            ConsoleSigner::Url(s) => s.authorization(ts).await,
-            ConsoleSigner::Secret(s) => s.authorization(ts).await,
-        }
-    }
-}
-
-type Session = Rc<CallbackSession<FetchClient, ConsoleSigner>>;
-
-/// Equal when it is the same session (so effects re-run only on a new one).
-#[derive(Clone)]
-struct Held(Option<Result<Session, Error>>);
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Some(Ok(a)), Some(Ok(b))) => Rc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-}
+type Session = Rc<CallbackSession<FetchClient, AnySigner<FetchClient>>>;
 
 fn open(cfg: &CallbackConfig, mode: Mode, secret: &str) -> Result<Session, Error> {
     let api =
         CallbackApi::new(&transport::resolve_url(&cfg.base_url), &transport::resolve_url(&cfg.record_url))?;
     let app_id = AppId::parse(&cfg.app_id)?;
     let signer = match mode {
-        Mode::SignerUrl => {
-            let url = transport::resolve_url(&cfg.signer_url);
-            if !(url.starts_with("http://") || url.starts_with("https://")) {
-                return Err(
-                    crate::api::InvalidInput::new("signerUrl", crate::api::Problem::NotUrl, &url).into()
-                );
-            }
-            ConsoleSigner::Url(UrlSigner::new(&url, FetchClient))
-        }
-        Mode::Secret => ConsoleSigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(secret)?)),
+        Mode::SignerUrl => AnySigner::Url(UrlSigner::new(
+            "signerUrl",
+            &transport::resolve_url(&cfg.signer_url),
+            FetchClient,
+        )?),
+        Mode::Secret => AnySigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(secret)?)),
     };
     Ok(Rc::new(CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::now))))
 }
 
 /// Asks the status relay about `id`.
-async fn poll_relay(status_url: &str, id: &CallIdentifier) -> Result<A, ()> {
-    let url = transport::resolve_url(status_url);
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let req = HttpRequest {
-        method: Method::Get,
-        url: format!("{url}{sep}callidentifier={}", crate::api::http::encode_component(id.as_str())),
-        headers: vec![("Accept".into(), "application/json".into())],
-        body: None,
-    };
-    let resp = FetchClient.send(req).await.map_err(|_| ())?;
-    if !(200..300).contains(&resp.status) {
-        return Err(());
-    }
-    let (phase, notification) = RelayStatus::decode(&resp.body).map_err(|_| ())?;
-    Ok(A::Status { id: id.clone(), phase, notification })
+async fn poll_relay(status_url: &str, id: &CallIdentifier) -> A {
+    let req = relay_request(&transport::resolve_url(status_url), id);
+    relay_reply(id, FetchClient.send(req).await.ok().as_ref())
 }
 
 fn reason_words(lang: Lang, r: Option<&HangupReason>) -> String {
@@ -141,7 +98,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     let in_flight = use_mut_ref(|| false);
     let end_in_flight = use_mut_ref(|| false);
     // One session per settings, so its clock-offset estimate is kept.
-    let held = use_state(|| Held(None));
+    let held = use_state(|| Held::<CallbackSession<FetchClient, AnySigner<FetchClient>>>(None));
     {
         let cfg = cfg.clone();
         use_effect_with((), move |_| {
@@ -190,10 +147,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
                     let (dispatch, url, id, busy) =
                         (dispatch.clone(), status_url.clone(), id.clone(), busy.clone());
                     spawn_local(async move {
-                        match poll_relay(&url, &id).await {
-                            Ok(a) => dispatch.dispatch(a),
-                            Err(()) => dispatch.dispatch(A::RelayFailed),
-                        }
+                        dispatch.dispatch(poll_relay(&url, &id).await);
                         busy.set(false);
                     });
                 })
@@ -202,10 +156,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
         });
     }
 
-    let session = match &held.0 {
-        Some(Ok(s)) => Some(s.clone()),
-        _ => None,
-    };
+    let session = held.session();
     let settings_error = match &held.0 {
         Some(Err(e)) if !cfg.app_id.is_empty() => Some(e.message(lang)),
         _ => None,

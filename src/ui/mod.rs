@@ -33,6 +33,36 @@ impl std::ops::Deref for Session {
     }
 }
 
+/// A page's session, opened from its settings (or the reason it could not
+/// be); equal when it is the same session, so effects re-run only on a new one.
+pub(crate) struct Held<T>(pub Option<Result<Rc<T>, crate::core::Error>>);
+
+impl<T> Clone for Held<T> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<T> PartialEq for Held<T> {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(Ok(a)), Some(Ok(b))) => Rc::ptr_eq(a, b),
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl<T> Held<T> {
+    /// The session, if it is open.
+    pub fn session(&self) -> Option<Rc<T>> {
+        match &self.0 {
+            Some(Ok(s)) => Some(s.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl Reducible for DeskState {
     type Action = DeskAction;
     fn reduce(self: Rc<Self>, action: DeskAction) -> Rc<Self> {

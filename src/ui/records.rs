@@ -1,6 +1,7 @@
 //! The SIP call-records page: filters, paging, and "sync new records".
 
 use super::signin::load_config;
+use super::Held;
 use crate::api::sipcdr::SipCdrApi;
 use crate::api::time::CstDateTime;
 use crate::core::call_records::{CallRecordsAction as A, CallRecordsState, Filter};
@@ -19,22 +20,7 @@ impl Reducible for CallRecordsState {
     }
 }
 
-type Session = Rc<SipCdrSession<FetchClient>>;
-
-#[derive(Clone)]
-struct Held(Option<Result<Session, Error>>);
-
-impl PartialEq for Held {
-    fn eq(&self, other: &Self) -> bool {
-        match (&self.0, &other.0) {
-            (Some(Ok(a)), Some(Ok(b))) => Rc::ptr_eq(a, b),
-            (None, None) => true,
-            _ => false,
-        }
-    }
-}
-
-/// Today's window in Beijing time: 00:00:00 two days ago to 23:59:59 today.
+/// The last three days in Beijing time: 00:00:00 two days ago to 23:59:59 today.
 fn default_window() -> (String, String) {
     let now = wall_clock_ms() as i64;
     let day = 86_400_000;
@@ -60,7 +46,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
         CallRecordsState::new(&s, &e)
     });
     // The session lives as long as the page: it remembers what the sync handed over.
-    let held = use_state(|| Held(None));
+    let held = use_state(|| Held::<SipCdrSession<FetchClient>>(None));
     {
         let held = held.clone();
         use_effect_with((), move |_| {
@@ -73,10 +59,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
             });
         });
     }
-    let session = match &held.0 {
-        Some(Ok(s)) => Some(s.clone()),
-        _ => None,
-    };
+    let session = held.session();
 
     let load = {
         let (state, session) = (state.clone(), session.clone());

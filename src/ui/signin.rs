@@ -89,13 +89,29 @@ impl ConsoleConfig {
     }
 }
 
-/// Loads `config.json` beside the page; defaults when it is missing or unreadable.
+thread_local! {
+    // The pages mount after sign-in: they reuse what the sign-in form loaded.
+    static LOADED: std::cell::RefCell<Option<ConsoleConfig>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Loads `config.json` beside the page once (a later call reuses a good
+/// load); defaults when it is missing or unreadable, retried next time.
 pub(crate) async fn load_config() -> ConsoleConfig {
+    if let Some(c) = LOADED.with(|l| l.borrow().clone()) {
+        return c;
+    }
     let mut fallback = ConsoleConfig::default();
     fallback.pbx.base_url = "/dscom-api/public".into();
-    match gloo_net::http::Request::get("config.json").send().await {
-        Ok(r) if r.ok() => r.json::<ConsoleConfig>().await.unwrap_or(fallback),
-        _ => fallback,
+    let loaded = match gloo_net::http::Request::get("config.json").send().await {
+        Ok(r) if r.ok() => r.json::<ConsoleConfig>().await.ok(),
+        _ => None,
+    };
+    match loaded {
+        Some(c) => {
+            LOADED.with(|l| *l.borrow_mut() = Some(c.clone()));
+            c
+        }
+        None => fallback,
     }
 }
 

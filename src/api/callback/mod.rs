@@ -10,6 +10,7 @@ mod webhook;
 pub use webhook::{HangupReason, RecordingResult, StatusNotification};
 
 use crate::api::de::string_lenient;
+use crate::api::http::check_http_url;
 use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
 use base64::Engine as _;
 use md5::{Digest, Md5};
@@ -209,26 +210,15 @@ pub struct CallbackApi {
     record_url: String,
 }
 
-fn check_url(field: &'static str, v: &str) -> Result<String, InvalidInput> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Err(InvalidInput::new(field, Problem::Required, v));
-    }
-    let rest = v.strip_prefix("https://").or_else(|| v.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.starts_with('/') && !v.chars().any(char::is_whitespace) => {
-            Ok(v.trim_end_matches('/').to_string())
-        }
-        _ => Err(InvalidInput::new(field, Problem::NotUrl, v)),
-    }
-}
-
 impl CallbackApi {
     /// Checks both URLs; an empty `record_url` means the base URL.
     pub fn new(base_url: &str, record_url: &str) -> Result<Self, InvalidInput> {
-        let base_url = check_url("baseUrl", base_url)?;
-        let record_url =
-            if record_url.trim().is_empty() { base_url.clone() } else { check_url("recordUrl", record_url)? };
+        let base_url = check_http_url("baseUrl", base_url)?;
+        let record_url = if record_url.trim().is_empty() {
+            base_url.clone()
+        } else {
+            check_http_url("recordUrl", record_url)?
+        };
         Ok(Self { base_url, record_url })
     }
 
@@ -271,35 +261,10 @@ impl CallbackApi {
     }
 }
 
-#[derive(Deserialize)]
-struct RawEnvelope {
-    // Strict: a reply without a code is not a success. The seed types it
-    // Integer in one table and String in another, so take either.
-    #[serde(deserialize_with = "string_lenient")]
-    code: String,
-    #[serde(default, deserialize_with = "string_lenient")]
-    msg: String,
-    #[serde(default)]
-    data: Option<serde_json::Value>,
-}
-
-/// Decodes `{code, success, msg, data}`; any code but 200 is a vendor error.
+/// `{code, success, msg, data}` is the PBX's code envelope without `total`:
+/// any code but 200 is a vendor error.
 fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<T, ApiError> {
-    let env: RawEnvelope = match serde_json::from_slice(&resp.body) {
-        Ok(e) => e,
-        Err(e) if (200..300).contains(&resp.status) => {
-            return Err(ApiError::Decode(format!("not a callback envelope: {e}")))
-        }
-        Err(_) => return Err(ApiError::Http { status: resp.status, message: String::new() }),
-    };
-    if env.code.trim() != "200" {
-        return Err(ApiError::Vendor { code: env.code.trim().to_string(), message: env.msg });
-    }
-    if !(200..300).contains(&resp.status) {
-        return Err(ApiError::Http { status: resp.status, message: env.msg });
-    }
-    T::deserialize(env.data.unwrap_or(serde_json::Value::Null))
-        .map_err(|e| ApiError::Decode(format!("data: {e}")))
+    crate::api::envelope::decode(resp).map(|r| r.data)
 }
 
 #[derive(Deserialize)]

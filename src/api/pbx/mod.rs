@@ -8,7 +8,7 @@
 pub mod auth;
 pub mod call;
 pub mod codes;
-pub mod envelope;
+pub use crate::api::envelope;
 pub mod status;
 pub mod types;
 
@@ -18,7 +18,7 @@ pub use envelope::{decode, Reply};
 pub use status::{EndpointFilter, EndpointState, EndpointStatus};
 pub use types::{Extension, Page, PhoneNumber, Uniqueid};
 
-use crate::api::http::url_with_query;
+use crate::api::http::{check_http_url, url_with_query};
 use crate::api::{HttpRequest, InvalidInput, Method, Problem};
 
 /// Where a PBX lives and how to talk to it.
@@ -32,16 +32,13 @@ impl PbxApi {
     /// `base_url` is the interface prefix (`https://HOST:PORT/dscom-api/public`);
     /// `language` goes out as `Accept-Language` (`zh-CN`).
     pub fn new(base_url: &str, language: &str) -> Result<Self, InvalidInput> {
-        let base = base_url.trim().trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) || base.len() < 10 {
-            return Err(InvalidInput::new("baseUrl", Problem::NotUrl, base_url));
-        }
+        let base = check_http_url("baseUrl", base_url)?;
         let language = if language.trim().is_empty() { "zh-CN" } else { language.trim() };
         // It goes out as a header: a language tag, nothing else.
         if language.len() > 35 || !language.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
             return Err(InvalidInput::new("language", Problem::Malformed, language));
         }
-        Ok(Self { base_url: base.to_string(), language: language.to_string() })
+        Ok(Self { base_url: base, language: language.to_string() })
     }
 
     /// The origin of the interface prefix (`https://HOST:PORT`): the default

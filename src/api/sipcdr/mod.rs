@@ -4,6 +4,7 @@
 //! Wire decisions the seed leaves open are in `docs/callback-sipcdr.md`.
 
 use crate::api::de::{string_lenient, u64_lenient};
+use crate::api::http::check_http_url;
 use crate::api::pbx::Extension;
 use crate::api::time::CstDateTime;
 use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
@@ -307,16 +308,7 @@ impl std::fmt::Debug for SipCdrApi {
 impl SipCdrApi {
     /// Checks the URL (http(s)) and the token (non-empty, printable).
     pub fn new(api_url: &str, token: &str) -> Result<Self, InvalidInput> {
-        let u = api_url.trim();
-        let rest = u.strip_prefix("https://").or_else(|| u.strip_prefix("http://"));
-        if u.is_empty() {
-            return Err(InvalidInput::new("apiUrl", Problem::Required, u));
-        }
-        if !matches!(rest, Some(h) if !h.is_empty() && !h.starts_with('/'))
-            || u.chars().any(char::is_whitespace)
-        {
-            return Err(InvalidInput::new("apiUrl", Problem::NotUrl, u));
-        }
+        let u = check_http_url("apiUrl", api_url)?;
         let t = token.trim();
         if t.is_empty() {
             return Err(InvalidInput::new("token", Problem::Required, t));
@@ -328,7 +320,7 @@ impl SipCdrApi {
                 "a control character or over 512 bytes",
             ));
         }
-        Ok(Self { api_url: u.to_string(), token: t.to_string() })
+        Ok(Self { api_url: u, token: t.to_string() })
     }
 
     /// The GetBill request for `q`.

@@ -1,4 +1,5 @@
-//! The PBX reply envelope `{code, msg, data, total}`.
+//! The code envelope `{code, msg, data, total}` of the PBX (seed 003); the
+//! callback API (seed 002) sends the same shape with `success` and no `total`.
 
 use crate::api::de::{string_lenient, u64_lenient};
 use crate::api::{ApiError, HttpResponse};
@@ -57,7 +58,7 @@ pub fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<T>, ApiE
     let env = match env {
         Ok(env) => env,
         Err(e) if (200..300).contains(&resp.status) => {
-            return Err(ApiError::Decode(format!("not a PBX envelope: {e}")))
+            return Err(ApiError::Decode(format!("not a {{code, msg, data}} envelope: {e}")))
         }
         Err(_) => return Err(http_error(resp)),
     };
