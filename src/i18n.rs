@@ -60,6 +60,14 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 format!("The signer failed to produce the request signature ({detail}).")
             }
         }
+        Error::InvalidState(what) => {
+            let (zh, en) = state_words(what);
+            if zh_lang(lang) {
+                zh.to_string()
+            } else {
+                en.to_string()
+            }
+        }
         Error::Api(ApiError::InvalidInput(i)) => {
             if zh {
                 format!("输入有误（{}）：{}", i.field, i.reason_zh())
@@ -97,9 +105,32 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 format!("The server's reply could not be understood ({d})")
             }
         }
+        Error::Api(ApiError::Refused { message }) => {
+            if zh {
+                format!("服务器拒绝了请求：{message}")
+            } else {
+                format!("The server refused the request: {message}")
+            }
+        }
         // Future variants of the non-exhaustive api error.
         #[allow(unreachable_patterns)]
         Error::Api(other) => other.to_string(),
+    }
+}
+
+fn zh_lang(lang: Lang) -> bool {
+    lang == Lang::Zh
+}
+
+/// Words for the reasons of [`Error::InvalidState`] (the engine's keys).
+fn state_words(key: &str) -> (&'static str, &'static str) {
+    match key {
+        "busy" => ("正在通话中，请先挂断当前通话", "You are already in a call: hang up first."),
+        "no_call" => ("当前没有通话", "There is no call."),
+        "not_ringing" => ("该来电已不在响铃", "That call is no longer ringing."),
+        "not_in_channel" => ("尚未进入通话频道", "Not in a call channel yet."),
+        "stopped" => ("软电话已停止", "The softphone is stopped."),
+        _ => ("当前状态下不能执行该操作", "That cannot be done now."),
     }
 }
 

@@ -130,17 +130,24 @@ pub enum ApiError {
     /// The body was not what the documents describe.
     #[error("could not decode reply: {0}")]
     Decode(String),
+    /// The server said no without a code (dapi's `success: false`).
+    #[error("refused: {message}")]
+    Refused {
+        /// The server's words.
+        message: String,
+    },
 }
 
 impl ApiError {
     /// The stable code embedders switch on: the vendor code, `http_<status>`,
-    /// `decode` or `invalid_input`.
+    /// `decode`, `refused` or `invalid_input`.
     pub fn code(&self) -> String {
         match self {
             ApiError::InvalidInput(_) => "invalid_input".into(),
             ApiError::Vendor { code, .. } => code.clone(),
             ApiError::Http { status, .. } => format!("http_{status}"),
             ApiError::Decode(_) => "decode".into(),
+            ApiError::Refused { .. } => "refused".into(),
         }
     }
 }

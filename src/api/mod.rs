@@ -1,6 +1,7 @@
 //! Vendor backends: models, request builders and decoders. Pure.
 
 pub mod callback;
+pub mod dapi;
 pub mod de;
 pub mod envelope;
 mod error;

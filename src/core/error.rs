@@ -20,6 +20,10 @@ pub enum Error {
     /// returned an unusable header.
     #[error("signer failed: {0}")]
     Signer(String),
+    /// The action does not fit the current state (answering while already
+    /// in a call, hanging up with no call).
+    #[error("not now: {0}")]
+    InvalidState(&'static str),
 }
 
 impl From<crate::api::InvalidInput> for Error {
@@ -37,6 +41,7 @@ impl Error {
             Error::Network(_) => "network".into(),
             Error::SignedOut => "signed_out".into(),
             Error::Signer(_) => "signer".into(),
+            Error::InvalidState(_) => "invalid_state".into(),
         }
     }
 

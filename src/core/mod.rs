@@ -4,18 +4,22 @@
 pub mod call_records;
 pub mod callback;
 pub mod click_to_call;
+pub mod dapi;
 pub mod desk;
 mod error;
 pub mod session;
 pub mod settings;
 pub mod sipcdr;
+pub mod softphone;
 pub mod time;
 pub mod token;
 
 pub use callback::{AnySigner, CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
+pub use dapi::DapiSession;
 pub use error::Error;
 pub use session::{Clock, HttpClient, PbxSession};
 pub use settings::{Opened, PbxSettings};
 pub use sipcdr::{BillSync, SipCdrSession};
+pub use softphone::{Softphone, SoftphoneEvent, SoftphoneSettings};
 pub use time::Instant;
 pub use token::{TokenEvent, TokenManager, TokenTicket};

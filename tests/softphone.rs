@@ -1,0 +1,599 @@
+//! The call engine on every path of seed 001's sequence diagram and every
+//! event code, with duplicated, late and out-of-order messages, failures and
+//! retries. Time is passed in; nothing sleeps.
+
+use agent_console::api::dapi::{CallMessage, Channel, EventCode, JoinInfo, MessageStatus, SystemConfig, Uid};
+use agent_console::api::ApiError;
+use agent_console::core::softphone::{
+    CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role, Softphone, SoftphoneEvent,
+    SoftphoneSettings, Transmit,
+};
+use agent_console::core::time::Duration;
+use agent_console::core::{Error, Instant};
+
+fn uid(s: &str) -> Uid {
+    Uid::parse("uid", s).unwrap()
+}
+
+fn join(ch: &str, me: &str) -> JoinInfo {
+    JoinInfo { app_id: "app".into(), channel: Channel::parse(ch).unwrap(), uid: uid(me), token: "006tok".into() }
+}
+
+fn msg(id: u64, to: &str, ch: &str, status: u64) -> CallMessage {
+    let v = serde_json::json!({"id": id, "uid": to, "channel": ch, "status": status, "extra_msg": "hi"});
+    serde_json::from_value(v).unwrap()
+}
+
+fn net() -> Error {
+    Error::Network("connection reset".into())
+}
+
+fn refused() -> Error {
+    Error::Api(ApiError::Refused { message: "频道不存在或已结束".into() })
+}
+
+struct H {
+    sp: Softphone,
+    now: u64,
+    pending: Vec<Transmit>,
+    media: Vec<(CallId, MediaOp)>,
+    events: Vec<SoftphoneEvent>,
+    reported: Vec<(String, u16)>,
+}
+
+impl H {
+    fn new(me: &str) -> H {
+        H::with(me, SoftphoneSettings::default())
+    }
+
+    fn with(me: &str, settings: SoftphoneSettings) -> H {
+        H {
+            sp: Softphone::new(uid(me), settings),
+            now: 1_000_000,
+            pending: Vec::new(),
+            media: Vec::new(),
+            events: Vec::new(),
+            reported: Vec::new(),
+        }
+    }
+
+    fn t(&self) -> Instant {
+        Instant(self.now)
+    }
+
+    fn drain(&mut self) {
+        while let Some(t) = self.sp.poll_transmit() {
+            self.pending.push(t);
+        }
+        while let Some(m) = self.sp.poll_media() {
+            self.media.push(m);
+        }
+        while let Some(e) = self.sp.poll_event() {
+            self.events.push(e);
+        }
+    }
+
+    /// Started, with the config answered (heartbeat `hb` s) and the first poll pending.
+    fn started(me: &str, hb: u64) -> H {
+        let mut h = H::new(me);
+        h.sp.start(h.t());
+        h.drain();
+        let cfg = h.take(|o| matches!(o, Op::Config));
+        h.reply(cfg, Ok(Reply::Config(SystemConfig { channel_heartbeat: hb, agora_appid: "app".into() })));
+        h
+    }
+
+    fn find(&self, f: impl Fn(&Op) -> bool) -> Option<usize> {
+        self.pending.iter().position(|t| f(&t.op))
+    }
+
+    fn take(&mut self, f: impl Fn(&Op) -> bool) -> Transmit {
+        self.drain();
+        let i = self.find(f).unwrap_or_else(|| panic!("not sent; pending: {:?}", self.pending));
+        self.pending.remove(i)
+    }
+
+    fn has(&mut self, f: impl Fn(&Op) -> bool) -> bool {
+        self.drain();
+        self.find(f).is_some()
+    }
+
+    fn reply(&mut self, t: Transmit, r: Result<Reply, Error>) {
+        if let (Op::Event { channel, code, .. }, Ok(_)) = (&t.op, &r) {
+            self.reported.push((channel.as_str().to_string(), code.code()));
+        }
+        let now = self.t();
+        self.sp.handle_reply(now, t.id, r);
+        self.drain();
+    }
+
+    /// Answers every report the engine sends (in order, one at a time).
+    fn ack_reports(&mut self) {
+        while self.has(|o| matches!(o, Op::Event { .. })) {
+            let t = self.take(|o| matches!(o, Op::Event { .. }));
+            self.reply(t, Ok(Reply::Done));
+        }
+    }
+
+    fn poll_with(&mut self, list: Vec<CallMessage>) {
+        let t = self.take(|o| matches!(o, Op::Messages));
+        self.reply(t, Ok(Reply::Messages(list)));
+    }
+
+    fn advance(&mut self, ms: u64) {
+        self.now += ms;
+        let now = self.t();
+        self.sp.handle_timeout(now);
+        self.drain();
+    }
+
+    fn codes(&self, ch: &str) -> Vec<u16> {
+        self.reported.iter().filter(|(c, _)| c == ch).map(|(_, code)| *code).collect()
+    }
+
+    fn state(&self, id: CallId) -> CallState {
+        self.sp.call_snapshot(id).unwrap().state
+    }
+
+    fn ended(&self, id: CallId) -> EndReason {
+        self.sp.call_snapshot(id).unwrap().ended.clone().unwrap()
+    }
+
+    fn ended_events(&self) -> usize {
+        self.events.iter().filter(|e| matches!(e, SoftphoneEvent::Ended(_))).count()
+    }
+
+    fn incoming(&self) -> Vec<CallId> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                SoftphoneEvent::Incoming(s) => Some(s.call_id),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Caller: call B and get the channel `ch`, joined.
+    fn dial(&mut self, to: &str, ch: &str) -> CallId {
+        let now = self.t();
+        let id = self.sp.call(now, vec![uid(to)], Some("hello".into())).unwrap();
+        assert_eq!(self.state(id), CallState::Dialing);
+        let t = self.take(|o| matches!(o, Op::CallUsers { .. }));
+        let me = self.sp.uid().as_str().to_string();
+        self.reply(t, Ok(Reply::Join(join(ch, &me))));
+        assert_eq!(self.state(id), CallState::Ringing);
+        assert!(matches!(self.media.last(), Some((i, MediaOp::Join(j))) if *i == id && j.channel.as_str() == ch));
+        self.sp.media_joined(now, id, Ok(()));
+        self.drain();
+        id
+    }
+
+    fn remote(&mut self, e: MediaEvent) {
+        let now = self.t();
+        self.sp.handle_media(now, e);
+        self.drain();
+    }
+}
+
+#[test]
+fn caller_talks_and_hangs_up_reporting_1_then_2() {
+    let mut h = H::started("A", 30);
+    let id = h.dial("B", "ch_1");
+    assert_eq!(h.state(id), CallState::Ringing, "alone in the channel: still ringing");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    assert_eq!(h.state(id), CallState::Talking);
+    assert_eq!(h.sp.call_snapshot(id).unwrap().peers, vec!["B"]);
+    h.ack_reports();
+    h.sp.hangup(h.t()).unwrap();
+    h.drain();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1, 2]);
+    assert_eq!(h.ended(id), EndReason::Hangup { by_me: true });
+    assert!(matches!(h.media.last(), Some((i, MediaOp::Leave)) if *i == id));
+    // Exactly once: a second hang-up has nothing to end; late media news changes nothing.
+    assert!(matches!(h.sp.hangup(h.t()), Err(Error::InvalidState("no_call"))));
+    h.remote(MediaEvent::RemoteLeft("B".into()));
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1, 2]);
+    assert_eq!(h.ended_events(), 1);
+    assert!(h.sp.reports_flushed());
+}
+
+#[test]
+fn the_far_end_leaving_a_talk_ends_it_with_2() {
+    let mut h = H::started("A", 30);
+    let id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.remote(MediaEvent::RemoteLeft("B".into()));
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1, 2]);
+    assert_eq!(h.ended(id), EndReason::Hangup { by_me: false });
+}
+
+#[test]
+fn caller_cancels_while_ringing_1000() {
+    let mut h = H::started("A", 30);
+    let id = h.dial("B", "ch_1");
+    h.sp.hangup(h.t()).unwrap();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1000]);
+    assert_eq!(h.ended(id), EndReason::Cancelled);
+}
+
+#[test]
+fn hanging_up_while_dialing_cancels_once_the_channel_is_known() {
+    let mut h = H::started("A", 30);
+    let id = h.sp.call(h.t(), vec![uid("B")], None).unwrap();
+    let t = h.take(|o| matches!(o, Op::CallUsers { .. }));
+    h.sp.hangup(h.t()).unwrap();
+    h.drain();
+    assert_eq!(h.state(id), CallState::Dialing);
+    h.reply(t, Ok(Reply::Join(join("ch_1", "A"))));
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1000]);
+    assert!(h.media.is_empty(), "never joined: {:?}", h.media);
+}
+
+#[test]
+fn no_answer_after_the_ring_timeout_1001() {
+    let mut h = H::started("A", 30);
+    let id = h.dial("B", "ch_1");
+    h.advance(44_000);
+    assert_eq!(h.state(id), CallState::Ringing);
+    h.advance(1_000);
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1001]);
+    assert_eq!(h.ended(id), EndReason::NoAnswer);
+}
+
+#[test]
+fn every_callee_rejecting_ends_the_callers_ring_1002() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    let now = h.t();
+    let id = h.sp.call(now, vec![uid("B"), uid("C")], None).unwrap();
+    let t = h.take(|o| matches!(o, Op::CallUsers { .. }));
+    h.reply(t, Ok(Reply::Join(join("ch_1", "A"))));
+    h.advance(3_000);
+    // One of two rejected: still ringing.
+    h.poll_with(vec![msg(5, "B", "ch_1", 2), msg(6, "C", "ch_1", 1)]);
+    assert_eq!(h.state(id), CallState::Ringing);
+    h.advance(3_000);
+    h.poll_with(vec![msg(5, "B", "ch_1", 2), msg(6, "C", "ch_1", 2)]);
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1002]);
+    assert_eq!(h.ended(id), EndReason::Rejected);
+    assert!(h.incoming().is_empty(), "outgoing messages never ring");
+}
+
+#[test]
+fn callee_is_rung_by_polling_answers_and_talks() {
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(16, "B", "ch_9", 0)]);
+    let calls = h.incoming();
+    assert_eq!(calls.len(), 1);
+    let id = calls[0];
+    let snap = h.sp.call_snapshot(id).unwrap();
+    assert_eq!((snap.role, snap.state, snap.extra_msg.as_str()), (Role::Callee, CallState::Ringing, "hi"));
+    // Seen again (status 1 now) on the next polls: never rung twice.
+    h.advance(3_000);
+    h.poll_with(vec![msg(16, "B", "ch_9", 1)]);
+    assert_eq!(h.incoming().len(), 1);
+    // The answer fetches the channel token first, then joins with it.
+    h.sp.answer(h.t(), id).unwrap();
+    assert_eq!(h.state(id), CallState::Answering);
+    assert!(h.media.is_empty());
+    let t = h.take(|o| matches!(o, Op::Token(c) if c.as_str() == "ch_9"));
+    h.reply(t, Ok(Reply::Join(join("ch_9", "B"))));
+    assert!(matches!(h.media.last(), Some((_, MediaOp::Join(j))) if j.channel.as_str() == "ch_9" && j.token == "006tok"));
+    h.sp.media_joined(h.t(), id, Ok(()));
+    h.drain();
+    assert_eq!(h.state(id), CallState::Talking);
+    h.remote(MediaEvent::RemoteJoined("A".into()));
+    // The caller hangs up: the message turns 2 (and/or A leaves).
+    h.advance(3_000);
+    h.poll_with(vec![msg(16, "B", "ch_9", 2)]);
+    h.remote(MediaEvent::RemoteLeft("A".into()));
+    h.ack_reports();
+    assert_eq!(h.codes("ch_9"), vec![1, 2]);
+    assert_eq!(h.ended(id), EndReason::Hangup { by_me: false });
+    assert_eq!(h.ended_events(), 1);
+}
+
+#[test]
+fn callee_rejects_1003_and_a_late_token_is_not_joined() {
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(16, "B", "ch_9", 0)]);
+    let id = h.incoming()[0];
+    h.sp.reject(h.t(), id).unwrap();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_9"), vec![1003]);
+    assert!(matches!(h.sp.answer(h.t(), id), Err(Error::InvalidState("not_ringing"))));
+    assert!(matches!(h.sp.reject(h.t(), id), Err(Error::InvalidState("not_ringing"))));
+    // A second call: answered, then the caller cancels before the token arrives.
+    h.advance(3_000);
+    h.poll_with(vec![msg(16, "B", "ch_9", 2), msg(17, "B", "ch_10", 0)]);
+    let id2 = *h.incoming().last().unwrap();
+    h.sp.answer(h.t(), id2).unwrap();
+    let tok = h.take(|o| matches!(o, Op::Token(_)));
+    h.advance(3_000);
+    h.poll_with(vec![msg(17, "B", "ch_10", 2)]);
+    assert_eq!(h.ended(id2), EndReason::CallerCancelled);
+    h.reply(tok, Ok(Reply::Join(join("ch_10", "B"))));
+    assert!(h.media.iter().all(|(i, _)| *i != id2), "nothing to join: {:?}", h.media);
+    h.ack_reports();
+    assert_eq!(h.codes("ch_10"), vec![1006]);
+}
+
+#[test]
+fn the_caller_cancelling_stops_the_ring_1006() {
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(3, "B", "ch_2", 0)]);
+    let id = h.incoming()[0];
+    h.advance(3_000);
+    h.poll_with(vec![msg(3, "B", "ch_2", 2)]);
+    h.ack_reports();
+    assert_eq!(h.ended(id), EndReason::CallerCancelled);
+    assert_eq!(h.codes("ch_2"), vec![1006]);
+    // Out of order: an older poll reply listing it as new rings nothing.
+    h.advance(3_000);
+    h.poll_with(vec![msg(3, "B", "ch_2", 0)]);
+    assert_eq!(h.incoming().len(), 1);
+}
+
+#[test]
+fn an_incoming_call_that_rings_too_long_stops_and_reports_1006() {
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(3, "B", "ch_2", 0)]);
+    let id = h.incoming()[0];
+    // Keep polling with nothing new so the poll never blocks time.
+    for _ in 0..20 {
+        h.advance(3_000);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+    }
+    assert_eq!(h.ended(id), EndReason::CallerCancelled);
+    h.ack_reports();
+    assert_eq!(h.codes("ch_2"), vec![1006]);
+}
+
+#[test]
+fn a_message_first_seen_ended_never_rings() {
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(3, "B", "ch_2", 2), msg(4, "B", "ch_3", 0), msg(4, "B", "ch_3", 0)]);
+    assert_eq!(h.incoming().len(), 1, "one ring for a duplicated message, none for an ended one");
+}
+
+#[test]
+fn errors_end_the_call_with_1007() {
+    // Media join fails.
+    let mut h = H::started("A", 30);
+    let now = h.t();
+    let id = h.sp.call(now, vec![uid("B")], None).unwrap();
+    let t = h.take(|o| matches!(o, Op::CallUsers { .. }));
+    h.reply(t, Ok(Reply::Join(join("ch_1", "A"))));
+    h.sp.media_joined(h.t(), id, Err("microphone denied".into()));
+    h.drain();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1007]);
+    assert!(matches!(h.ended(id), EndReason::Failed { message } if message.contains("microphone")));
+    assert!(!h.media.iter().any(|(_, m)| *m == MediaOp::Leave), "a failed join owes no leave");
+    // The token refused while answering.
+    let mut h = H::started("B", 30);
+    h.poll_with(vec![msg(1, "B", "ch_5", 0)]);
+    let id = h.incoming()[0];
+    h.sp.answer(h.t(), id).unwrap();
+    let t = h.take(|o| matches!(o, Op::Token(_)));
+    h.reply(t, Err(refused()));
+    h.ack_reports();
+    assert_eq!(h.codes("ch_5"), vec![1007]);
+    assert!(h.events.iter().any(|e| matches!(e, SoftphoneEvent::Failed { .. })));
+    // The call request itself fails: no channel, nothing to report.
+    let mut h = H::started("A", 30);
+    let id = h.sp.call(h.t(), vec![uid("B")], None).unwrap();
+    let t = h.take(|o| matches!(o, Op::CallUsers { .. }));
+    h.reply(t, Err(net()));
+    assert!(matches!(h.ended(id), EndReason::Failed { .. }));
+    assert!(!h.has(|o| matches!(o, Op::Event { .. })));
+    // A new call may start right away.
+    assert!(h.sp.call(h.t(), vec![uid("B")], None).is_ok());
+}
+
+#[test]
+fn heartbeats_run_every_period_from_the_config_and_stop_at_the_end() {
+    let mut h = H::started("A", 20);
+    assert_eq!(h.sp.heartbeat_period(), Duration::from_secs(20));
+    h.poll_with(vec![]);
+    let id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    let mut beats = Vec::new();
+    let start = h.now;
+    for _ in 0..70 {
+        h.advance(1_000);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        if h.has(|o| matches!(o, Op::Heartbeat(_))) {
+            beats.push(h.now - start);
+            let t = h.take(|o| matches!(o, Op::Heartbeat(_)));
+            h.reply(t, Ok(Reply::Done));
+        }
+    }
+    assert_eq!(beats, vec![20_000, 40_000, 60_000]);
+    h.sp.hangup(h.t()).unwrap();
+    h.ack_reports();
+    h.advance(60_000);
+    assert!(!h.has(|o| matches!(o, Op::Heartbeat(_))), "no heartbeat after the end");
+    assert_eq!(h.state(id), CallState::Ended);
+}
+
+#[test]
+fn failures_are_retried_with_backoff_shown_as_trouble_and_nothing_is_dropped() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    let _id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    // The "talk started" report fails twice before it gets through.
+    let mut waits = Vec::new();
+    for _ in 0..2 {
+        let t = h.take(|o| matches!(o, Op::Event { .. }));
+        h.reply(t, Err(net()));
+        let before = h.now;
+        while !h.has(|o| matches!(o, Op::Event { .. })) {
+            h.advance(100);
+            if h.has(|o| matches!(o, Op::Messages)) {
+                let t = h.take(|o| matches!(o, Op::Messages));
+                h.reply(t, Err(net()));
+            }
+        }
+        waits.push(h.now - before);
+    }
+    assert_eq!(waits, vec![1_000, 2_000], "1 s then 2 s");
+    assert!(matches!(h.sp.connection(), Connection::Trouble { .. }));
+    assert!(h.events.iter().any(|e| matches!(e, SoftphoneEvent::Connection(Connection::Trouble { .. }))));
+    // Meanwhile the user hangs up: the end is queued behind the start, in order.
+    h.sp.hangup(h.t()).unwrap();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1, 2]);
+    assert_eq!(h.sp.connection(), &Connection::Ok);
+    assert!(h.events.iter().any(|e| matches!(e, SoftphoneEvent::Connection(Connection::Ok))));
+    assert!(h.sp.reports_flushed());
+    // A refused report is not retried forever.
+    let mut h = H::started("A", 30);
+    h.dial("B", "ch_2");
+    h.sp.hangup(h.t()).unwrap();
+    let t = h.take(|o| matches!(o, Op::Event { .. }));
+    h.reply(t, Err(refused()));
+    h.advance(60_000);
+    assert!(!h.has(|o| matches!(o, Op::Event { .. })));
+    assert!(h.sp.reports_flushed());
+}
+
+#[test]
+fn a_failed_poll_backs_off_and_the_next_success_clears_the_trouble() {
+    let mut h = H::started("B", 30);
+    let mut gaps = Vec::new();
+    let mut last = h.now;
+    for _ in 0..5 {
+        let t = h.take(|o| matches!(o, Op::Messages));
+        h.reply(t, Err(Error::Api(ApiError::Http { status: 503, message: String::new() })));
+        while !h.has(|o| matches!(o, Op::Messages)) {
+            h.advance(500);
+        }
+        gaps.push(h.now - last);
+        last = h.now;
+    }
+    assert_eq!(gaps, vec![1_000, 2_000, 4_000, 8_000, 15_000]);
+    assert!(matches!(h.sp.connection(), Connection::Trouble { failures: 5, .. }));
+    h.poll_with(vec![msg(1, "B", "ch_1", 0)]);
+    assert_eq!(h.sp.connection(), &Connection::Ok);
+    assert_eq!(h.incoming().len(), 1, "the first good poll after the trouble rings");
+}
+
+#[test]
+fn waking_polls_and_heartbeats_at_once() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    h.advance(1_000);
+    assert!(!h.has(|o| matches!(o, Op::Heartbeat(_) | Op::Messages)));
+    h.sp.wake(h.t());
+    assert!(h.has(|o| matches!(o, Op::Heartbeat(_))));
+    assert!(h.has(|o| matches!(o, Op::Messages)));
+    // Both are in flight now: no timer is owed until they answer.
+    assert_eq!(h.sp.poll_timeout(), None);
+    let t = h.take(|o| matches!(o, Op::Messages));
+    h.reply(t, Ok(Reply::Messages(vec![])));
+    assert_eq!(h.sp.poll_timeout(), Some(Instant(h.now + 3_000)));
+}
+
+#[test]
+fn one_call_at_a_time() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    h.dial("B", "ch_1");
+    assert!(matches!(h.sp.call(h.t(), vec![uid("C")], None), Err(Error::InvalidState("busy"))));
+    assert!(matches!(h.sp.call_robot(h.t()), Err(Error::InvalidState("busy"))));
+    // An incoming call rings meanwhile but cannot be answered until we hang up.
+    h.advance(3_000);
+    h.poll_with(vec![msg(9, "A", "ch_7", 0)]);
+    let incoming = h.incoming()[0];
+    assert!(matches!(h.sp.answer(h.t(), incoming), Err(Error::InvalidState("busy"))));
+    h.sp.hangup(h.t()).unwrap();
+    h.sp.answer(h.t(), incoming).unwrap();
+    assert!(h.sp.call(h.t(), vec![uid("A")], None).is_err(), "calling ourselves is refused");
+}
+
+#[test]
+fn robot_calls_and_invites() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    let id = h.sp.call_robot(h.t()).unwrap();
+    let t = h.take(|o| matches!(o, Op::CallRobot));
+    h.reply(t, Ok(Reply::Join(join("ch_r", "A"))));
+    h.sp.media_joined(h.t(), id, Ok(()));
+    h.drain();
+    assert_eq!(h.state(id), CallState::Talking, "the robot is already in its channel");
+    assert!(h.sp.call_snapshot(id).unwrap().robot);
+    h.sp.hangup(h.t()).unwrap();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_r"), vec![1, 2]);
+    // Inviting the robot into a call nobody answered makes it a talk; quitting keeps it.
+    let id = h.dial("B", "ch_i");
+    h.sp.invite_robot(h.t()).unwrap();
+    let t = h.take(|o| matches!(o, Op::InviteRobot(c) if c.as_str() == "ch_i"));
+    h.reply(t, Ok(Reply::Join(join("ch_i", "A"))));
+    assert_eq!(h.state(id), CallState::Talking);
+    h.sp.quit_robot(h.t()).unwrap();
+    let t = h.take(|o| matches!(o, Op::QuitRobot(_)));
+    h.reply(t, Ok(Reply::Done));
+    assert!(!h.sp.call_snapshot(id).unwrap().robot);
+    // A failed invite leaves the call as it was and says why.
+    h.sp.invite_robot(h.t()).unwrap();
+    let t = h.take(|o| matches!(o, Op::InviteRobot(_)));
+    h.reply(t, Err(refused()));
+    assert!(matches!(h.events.last(), Some(SoftphoneEvent::Failed { .. })));
+    assert_eq!(h.state(id), CallState::Talking);
+    h.sp.hangup(h.t()).unwrap();
+    h.ack_reports();
+    assert_eq!(h.codes("ch_i"), vec![1, 2]);
+    assert!(matches!(h.sp.invite_robot(h.t()), Err(Error::InvalidState("no_call"))));
+}
+
+#[test]
+fn every_event_code_is_reported_by_some_path() {
+    // The paths above, run together, cover 1, 2, 1000, 1001, 1002, 1003, 1006, 1007.
+    let mut seen = std::collections::BTreeSet::new();
+    for reason in [
+        EndReason::Hangup { by_me: true },
+        EndReason::Cancelled,
+        EndReason::NoAnswer,
+        EndReason::Rejected,
+        EndReason::RejectedByMe,
+        EndReason::CallerCancelled,
+        EndReason::Failed { message: String::new() },
+    ] {
+        seen.insert(reason.code().code());
+    }
+    seen.insert(EventCode::TalkStarted.code());
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), vec![1, 2, 1000, 1001, 1002, 1003, 1006, 1007]);
+}
+
+#[test]
+fn stopping_hangs_up_and_stops_polling() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.sp.stop(h.t());
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1, 2]);
+    h.advance(30_000);
+    assert!(!h.has(|o| matches!(o, Op::Messages)));
+    assert_eq!(h.sp.poll_timeout(), None);
+    let _ = MessageStatus::New;
+}
