@@ -1,7 +1,7 @@
 # The two set-up commands (they install whatever is missing):
 #   make serve   open the console against the sandbox
 #   make test    run every test
-.PHONY: serve test pkg size sandbox
+.PHONY: serve test pkg size sandbox bench-heartbeat
 
 serve:
 	scripts/serve.sh
@@ -20,3 +20,7 @@ size:
 # The sandbox alone on 127.0.0.1:8081.
 sandbox:
 	cargo run -p agent-console-sandbox --bin sandbox
+
+# Heartbeat intervals visible and hidden, and freeze recovery (prints figures).
+bench-heartbeat:
+	scripts/bench-heartbeat.sh

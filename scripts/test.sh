@@ -45,9 +45,9 @@ cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1 || { STAGES_FA
 start_sandbox SANDBOX_URL --port 0 || { STAGES_FAILED+=(sandbox-start); exit 1; }
 echo "sandbox for wasm tests: $SANDBOX_URL"
 
-stage "wasm: PbxClient, CallbackClient, SipCdrClient in headless Chromium (wasm-bindgen-test)"
+stage "wasm: PbxClient, CallbackClient, SipCdrClient, DapiClient, Softphone in headless Chromium (wasm-bindgen-test)"
 if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
-   cargo test --target wasm32-unknown-unknown --features browser --test web --test web_callback 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+   cargo test --target wasm32-unknown-unknown --features browser --test web --test web_callback --test web_dapi 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
   STAGES_FAILED+=(wasm)
 fi
 count_cargo "$ART/wasm.log"

@@ -1,7 +1,7 @@
 //! Sandbox-only routes under `/sandbox`, outside every vendor prefix: state dump, clock
 //! control, health. Tests and scripts use them; no vendor API has them. The callback and
-//! sipcdr modules add their own sandbox routes beside these (`/sandbox/callback/…`,
-//! `/sandbox/sipcdr/…`).
+//! sipcdr and dapi modules add their own sandbox routes beside these
+//! (`/sandbox/callback/…`, `/sandbox/sipcdr/…`, `/sandbox/dapi/…`).
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(|| async { "ok" }))
 }
 
-/// JSON dump: the clock, then one key per backend (`pbx`, `callback`, `sipcdr`).
+/// JSON dump: the clock, then one key per backend (`pbx`, `callback`, `sipcdr`, `dapi`).
 async fn state_dump(State(state): State<AppState>) -> Json<Value> {
     let now = state.clock.now_ms();
     let pbx = state.pbx().dump(now);
@@ -35,7 +35,10 @@ async fn state_dump(State(state): State<AppState>) -> Json<Value> {
         cb.dump(cb_now)
     };
     let sipcdr = state.sipcdr().dump(now);
-    Json(json!({ "clock": clock_json(&state), "pbx": pbx, "callback": callback, "sipcdr": sipcdr }))
+    let dapi = crate::dapi::dump(&state);
+    Json(json!({
+        "clock": clock_json(&state), "pbx": pbx, "callback": callback, "sipcdr": sipcdr, "dapi": dapi,
+    }))
 }
 
 fn clock_json(state: &AppState) -> Value {

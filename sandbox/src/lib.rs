@@ -1,6 +1,6 @@
 //! A stateful, in-memory stand-in for the vendor backends agent-console talks to.
 //!
-//! So far it implements three of them, each in its own module with its own router,
+//! So far it implements four of them, each in its own module with its own router,
 //! mounted under the vendor's path prefix by [`app`]:
 //! - [`pbx`]: the PBX ("dscom-api", seed 003): OAuth token, dial, hangup, endpoint
 //!   status, under `/dscom-api/public`;
@@ -8,12 +8,16 @@
 //!   `record` under `/api/qmc-call` and `/api/qmc-cdr`, a status webhook, WAV recordings,
 //!   and a clock of its own that can be skewed;
 //! - [`sipcdr`]: the SIP call-record API (seed 004): `POST /sipcdr` GetBill over a
-//!   deterministic, ever-growing stream of bills, with per-token read state.
+//!   deterministic, ever-growing stream of bills, with per-token read state;
+//! - [`dapi`]: the RTC voice-call server (seeds 000, 001): calls between app users over
+//!   stand-in Agora channels under `/dapi`, call messages, events, heartbeats, the robot,
+//!   scheduled robot calls, `POST /d/upload` with `/media/...`, and the call-record webhook.
 //!
 //! Sandbox-only routes (state dump, clock, the callback signer and knobs, the sipcdr
-//! failure knob) live under `/sandbox`; no vendor has them. The remaining backends (dapi,
-//! the billing websocket) slot in beside these the same way. The wire decisions for
-//! callback and sipcdr are recorded in `docs/callback-sipcdr.md`.
+//! failure knob, the dapi knobs and RTC stand-in) live under `/sandbox`; no vendor has
+//! them. The remaining backend (the billing websocket) slots in beside these the same
+//! way. The wire decisions for callback and sipcdr are recorded in
+//! `docs/callback-sipcdr.md`, those for dapi in `docs/dapi.md`.
 //!
 //! Tests drive [`app`] directly with `tower::ServiceExt::oneshot`; the `sandbox` binary
 //! serves it on a port.
@@ -32,6 +36,7 @@ use tower_http::services::ServeDir;
 
 pub mod callback;
 pub mod clock;
+pub mod dapi;
 pub mod envelope;
 pub mod inspect;
 pub mod pbx;
@@ -81,6 +86,17 @@ pub struct Settings {
     /// Where the callback server POSTs call-status notifications (`http://` only).
     #[arg(long = "callback-webhook-url")]
     pub callback_webhook_url: Option<String>,
+    /// The dapi `channel_heartbeat`, seconds (1-3600): a uid in a channel that sends
+    /// nothing for two periods is dropped and its call ended.
+    #[arg(
+        long = "dapi-heartbeat-secs",
+        default_value_t = dapi::DEFAULT_HEARTBEAT_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=dapi::MAX_HEARTBEAT_SECS)
+    )]
+    pub dapi_heartbeat_secs: u64,
+    /// Where the dapi server POSTs ended call records (`http://` only).
+    #[arg(long = "dapi-webhook-url", value_parser = dapi::webhook::parse_url_arg)]
+    pub dapi_webhook_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -94,6 +110,8 @@ impl Default for Settings {
             www: None,
             callback_clock_offset_secs: 0,
             callback_webhook_url: None,
+            dapi_heartbeat_secs: dapi::DEFAULT_HEARTBEAT_SECS,
+            dapi_webhook_url: None,
         }
     }
 }
@@ -111,6 +129,8 @@ pub struct AppState {
     pub callback: Arc<Mutex<callback::CallbackState>>,
     /// Sipcdr state: the bill generator, per-token read state, the failure knob.
     pub sipcdr: Arc<Mutex<sipcdr::SipcdrState>>,
+    /// Dapi state: call records, tasks, tokens, uploads, webhooks, the knobs.
+    pub dapi: Arc<Mutex<dapi::DapiState>>,
 }
 
 impl AppState {
@@ -121,6 +141,7 @@ impl AppState {
         Self {
             callback: Arc::new(Mutex::new(callback::CallbackState::new(&settings))),
             sipcdr: Arc::new(Mutex::new(sipcdr::SipcdrState::new(started))),
+            dapi: Arc::new(Mutex::new(dapi::DapiState::new(&settings))),
             settings: Arc::new(settings),
             clock,
             pbx: Arc::new(Mutex::new(pbx::PbxState::demo())),
@@ -144,6 +165,11 @@ impl AppState {
         self.sipcdr.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Locks the dapi state, recovering from poisoning like [`AppState::pbx`].
+    pub fn dapi(&self) -> MutexGuard<'_, dapi::DapiState> {
+        self.dapi.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The callback server's clock: the sandbox clock plus the callback offset (ms).
     /// Takes the callback lock briefly; do not call it while holding that lock.
     pub fn callback_now_ms(&self) -> i64 {
@@ -162,13 +188,16 @@ pub fn app_with_state(state: AppState) -> Router {
     let www = state.settings.www.clone();
     // The sandbox-only routes of every backend share the one `/sandbox` nest (two nests
     // under the same prefix would conflict).
-    let sandbox =
-        inspect::router().merge(callback::sandbox_router(state.clone())).merge(sipcdr::sandbox_router());
+    let sandbox = inspect::router()
+        .merge(callback::sandbox_router(state.clone()))
+        .merge(sipcdr::sandbox_router())
+        .merge(dapi::sandbox_router(state.clone()));
     let mut router = Router::new()
         .nest(pbx::PREFIX, pbx::router(state.clone()))
         .nest(callback::CALL_PREFIX, callback::call_router(state.clone()))
         .nest(callback::CDR_PREFIX, callback::cdr_router(state.clone()))
         .merge(sipcdr::router())
+        .merge(dapi::router(state.clone()))
         .nest("/sandbox", sandbox)
         .with_state(state);
     if let Some(dir) = www {

@@ -2,17 +2,20 @@
 //! goes through [`HttpClient`], which each platform implements.
 
 pub mod call_records;
+pub mod call_tasks;
 pub mod callback;
 pub mod click_to_call;
 pub mod dapi;
 pub mod desk;
 mod error;
+pub mod phone_view;
 pub mod session;
 pub mod settings;
 pub mod sipcdr;
 pub mod softphone;
 pub mod time;
 pub mod token;
+pub mod uploads;
 
 pub use callback::{AnySigner, CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
 pub use dapi::DapiSession;

@@ -2,7 +2,7 @@
 //! embedder's signer (a function or a URL on its own server) or, where the
 //! page is trusted, by the secret.
 
-use super::{to_js, to_js_error};
+use super::{prop, to_js, to_js_error};
 use crate::api::callback::{AppId, AppSecret, CallIdentifier, CallRequest, CallbackApi};
 use crate::api::{InvalidInput, Problem};
 use crate::core::{AnySigner, CallbackSession, Error, SecretSigner, Signer, UrlSigner};
@@ -93,32 +93,6 @@ impl Signer for JsSigner {
             }
         }
     }
-}
-
-/// A string (or number) property of a JS settings object; absent, `null`,
-/// `undefined` and `""` are `None`.
-fn prop(obj: &JsValue, key: &'static str) -> Result<Option<String>, Error> {
-    let v = Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    let s = match (v.as_string(), v.as_f64()) {
-        (Some(s), _) => s,
-        // Beyond 2^53 a JS number has already lost digits (a 19-digit APPID does).
-        (None, Some(n)) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n) => {
-            format!("{n:.0}")
-        }
-        (None, Some(_)) => {
-            return Err(InvalidInput::new(
-                key,
-                Problem::Malformed,
-                "a number too large for JS: pass it as a string",
-            )
-            .into())
-        }
-        _ => return Err(InvalidInput::new(key, Problem::Malformed, "expected a string").into()),
-    };
-    Ok((!s.trim().is_empty()).then_some(s))
 }
 
 /// The two-way callback API for embedders. Every method returns a Promise

@@ -17,10 +17,12 @@
 //! ```
 
 mod callback;
+mod dapi;
 mod pbx;
 mod sipcdr;
 
 pub use callback::CallbackClient;
+pub use dapi::{DapiClient, Softphone};
 pub use pbx::PbxClient;
 pub use sipcdr::SipCdrClient;
 
@@ -64,3 +66,30 @@ pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, Error> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| Error::Api(ApiError::Decode(e.to_string())))
 }
+
+/// A string (or number) property of a JS settings object; absent, `null`,
+/// `undefined` and `""` are `None`.
+pub(crate) fn prop(obj: &JsValue, key: &'static str) -> Result<Option<String>, Error> {
+    let v = js_sys::Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(None);
+    }
+    let s = match (v.as_string(), v.as_f64()) {
+        (Some(s), _) => s,
+        // Beyond 2^53 a JS number has already lost digits (a 19-digit APPID does).
+        (None, Some(n)) if n.fract() == 0.0 && (0.0..=9_007_199_254_740_991.0).contains(&n) => {
+            format!("{n:.0}")
+        }
+        (None, Some(_)) => {
+            return Err(InvalidInput::new(
+                key,
+                Problem::Malformed,
+                "a number too large for JS: pass it as a string",
+            )
+            .into())
+        }
+        _ => return Err(InvalidInput::new(key, Problem::Malformed, "expected a string").into()),
+    };
+    Ok((!s.trim().is_empty()).then_some(s))
+}
+

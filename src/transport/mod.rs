@@ -1,6 +1,10 @@
 //! Browser transports (feature `browser`): fetch over gloo-net, and the
 //! browser's clock for the core.
 
+pub mod softphone;
+pub mod ticker;
+pub mod upload;
+
 use crate::api::{HttpRequest, HttpResponse, Method};
 use crate::core::{Error, HttpClient, Instant, Opened, PbxSettings};
 use gloo_net::http::{Headers, Method as GlooMethod, RequestBuilder};

@@ -29,6 +29,23 @@ pub struct ConsoleConfig {
     pub callback: CallbackConfig,
     /// The SIP call-records page's settings.
     pub sipcdr: SipCdrConfig,
+    /// The softphone's settings.
+    #[serde(default)]
+    pub dapi: DapiConfig,
+}
+
+/// Softphone settings from `config.json`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DapiConfig {
+    /// The dapi server (a path resolves against the page).
+    #[serde(deserialize_with = "string_lenient")]
+    pub base_url: String,
+    /// The uid pre-filled in the "go online" form (`?uid=` in the page URL wins).
+    #[serde(deserialize_with = "string_lenient")]
+    pub uid: String,
+    /// Use the sandbox's loopback RTC (only the sandbox has it).
+    pub loopback: bool,
 }
 
 /// Click-to-call defaults from `config.json`. There is deliberately no

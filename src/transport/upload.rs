@@ -1,0 +1,84 @@
+//! Multipart upload with progress (`XMLHttpRequest`: fetch cannot report
+//! upload progress). The browser builds the body from `File`/`Blob`s.
+
+use crate::api::HttpResponse;
+use futures::channel::oneshot;
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Longest an upload may take before it is abandoned.
+pub const UPLOAD_TIMEOUT_MS: u32 = 300_000;
+
+/// Aborts the request if the future is dropped before it finished.
+struct AbortOnDrop(web_sys::XmlHttpRequest, bool);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if !self.1 {
+            let _ = self.0.abort();
+        }
+    }
+}
+
+/// POSTs `files` (each as its own part, field `file`, `file1`, …) to `url`.
+/// `on_progress(loaded, total)` follows the upload. `Err` means no HTTP
+/// answer (network, timeout, abort).
+pub async fn upload(
+    url: &str,
+    files: &[web_sys::Blob],
+    on_progress: impl Fn(f64, f64) + 'static,
+) -> Result<HttpResponse, String> {
+    let form = web_sys::FormData::new().map_err(|e| format!("{e:?}"))?;
+    for (i, blob) in files.iter().enumerate() {
+        let field = if i == 0 { "file".to_string() } else { format!("file{i}") };
+        let name = blob.dyn_ref::<web_sys::File>().map(|f| f.name()).unwrap_or_else(|| format!("upload{i}.bin"));
+        form.append_with_blob_and_filename(&field, blob, &name).map_err(|e| format!("{e:?}"))?;
+    }
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|e| format!("{e:?}"))?;
+    xhr.open("POST", url).map_err(|e| format!("{e:?}"))?;
+    xhr.set_timeout(UPLOAD_TIMEOUT_MS);
+    xhr.set_response_type(web_sys::XmlHttpRequestResponseType::Arraybuffer);
+    let (tx, rx) = oneshot::channel::<Result<(), String>>();
+    let tx = Rc::new(RefCell::new(Some(tx)));
+    let finish = |outcome: Result<(), String>| {
+        let tx = tx.clone();
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |_| {
+            if let Some(tx) = tx.borrow_mut().take() {
+                let _ = tx.send(outcome.clone());
+            }
+        })
+    };
+    let onload = finish(Ok(()));
+    let onerror = finish(Err("network error".into()));
+    let ontimeout = finish(Err("timed out".into()));
+    let onabort = finish(Err("aborted".into()));
+    let onprogress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+        on_progress(e.loaded(), if e.length_computable() { e.total() } else { 0.0 });
+    });
+    xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
+    xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
+    xhr.set_ontimeout(Some(ontimeout.as_ref().unchecked_ref()));
+    xhr.set_onabort(Some(onabort.as_ref().unchecked_ref()));
+    if let Ok(up) = xhr.upload() {
+        up.set_onprogress(Some(onprogress.as_ref().unchecked_ref()));
+    }
+    let mut guard = AbortOnDrop(xhr.clone(), false);
+    xhr.send_with_opt_form_data(Some(&form)).map_err(|e| format!("{e:?}"))?;
+    let outcome = rx.await.unwrap_or_else(|_| Err("cancelled".into()));
+    guard.1 = true;
+    // Detach before the closures drop, so no late event calls a freed closure.
+    xhr.set_onload(None);
+    xhr.set_onerror(None);
+    xhr.set_ontimeout(None);
+    xhr.set_onabort(None);
+    if let Ok(up) = xhr.upload() {
+        up.set_onprogress(None);
+    }
+    outcome?;
+    let status = xhr.status().map_err(|e| format!("{e:?}"))?;
+    let body = xhr.response().ok().map(|r| js_sys::Uint8Array::new(&r).to_vec()).unwrap_or_default();
+    drop((onload, onerror, ontimeout, onabort, onprogress));
+    Ok(HttpResponse::new(status, body))
+}
