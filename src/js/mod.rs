@@ -22,7 +22,7 @@ mod pbx;
 mod sipcdr;
 
 pub use callback::CallbackClient;
-pub use dapi::{DapiClient, Softphone};
+pub use dapi::{parse_dapi_call_record, DapiClient, Softphone};
 pub use pbx::PbxClient;
 pub use sipcdr::SipCdrClient;
 

@@ -6,6 +6,9 @@ mod callback;
 mod desk;
 mod records;
 mod signin;
+mod softphone;
+mod tasks;
+mod upload;
 
 use crate::core::desk::{DeskAction, DeskState};
 use crate::core::PbxSession;
@@ -30,6 +33,18 @@ impl std::ops::Deref for Session {
     type Target = PbxSession<FetchClient>;
     fn deref(&self) -> &Self::Target {
         &self.0
+    }
+}
+
+/// The app user's dapi session (set when the softphone goes online),
+/// shared by the softphone, scheduled-calls and upload pages; equal when
+/// it is the same session.
+#[derive(Clone)]
+pub(crate) struct DapiRef(pub Rc<crate::core::DapiSession<FetchClient>>);
+
+impl PartialEq for DapiRef {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
     }
 }
 
@@ -76,6 +91,8 @@ enum Tab {
     Desk,
     ClickToCall,
     Records,
+    Phone,
+    Tasks,
 }
 
 /// The whole console.
@@ -84,7 +101,12 @@ pub fn app() -> Html {
     let desk = use_reducer(DeskState::default);
     let session = use_state(|| None::<Session>);
     let tab = use_state(|| Tab::Desk);
+    let dapi = use_state(|| None::<DapiRef>);
     let lang = desk.lang;
+    let on_dapi = {
+        let dapi = dapi.clone();
+        Callback::from(move |s: Option<DapiRef>| dapi.set(s))
+    };
 
     let toggle_lang = {
         let desk = desk.dispatcher();
@@ -108,6 +130,21 @@ pub fn app() -> Html {
         })
     };
 
+    let go = |t: Tab| {
+        let tab = tab.clone();
+        Callback::from(move |_: MouseEvent| tab.set(t))
+    };
+    let cls = |t: Tab| if *tab == t { "tab active" } else { "tab" };
+    // Every page stays mounted (hidden when not shown), so a call,
+    // a sync's memory or a filter survives a tab switch. Only the
+    // desk needs the PBX sign-in.
+    let desk_page = match (session.as_ref(), desk.extension.as_ref()) {
+        (Some(s), Some(_)) => html! {
+            <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} />
+        },
+        _ => html! { <signin::SignIn desk={desk.clone()} on_signed_in={on_signed_in} /> },
+    };
+
     html! {
         <div class="console" lang={lang.tag()}>
             <header class="topbar">
@@ -115,34 +152,25 @@ pub fn app() -> Html {
                 <button id="lang-toggle" class="link" onclick={toggle_lang}>{ text(lang, Text::Language) }</button>
             </header>
             <desk::NoticeBar desk={desk.clone()} />
-            {
-                match (session.as_ref(), desk.extension.as_ref()) {
-                    (Some(s), Some(_)) => {
-                        let go = |t: Tab| {
-                            let tab = tab.clone();
-                            Callback::from(move |_: MouseEvent| tab.set(t))
-                        };
-                        let cls = |t: Tab| if *tab == t { "tab active" } else { "tab" };
-                        // Every page stays mounted (hidden when not shown), so a
-                        // call, a sync's memory or a filter survives a tab switch.
-                        html! {
-                            <>
-                                <nav class="tabs">
-                                    <button id="tab-desk" class={cls(Tab::Desk)} onclick={go(Tab::Desk)}>{ pick(lang, "坐席", "Desk") }</button>
-                                    <button id="tab-callback" class={cls(Tab::ClickToCall)} onclick={go(Tab::ClickToCall)}>{ pick(lang, "双向回呼", "Click to call") }</button>
-                                    <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
-                                </nav>
-                                <div hidden={*tab != Tab::Desk}>
-                                    <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} />
-                                </div>
-                                <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} /></div>
-                                <div hidden={*tab != Tab::Records}><records::CallRecords lang={lang} /></div>
-                            </>
-                        }
-                    }
-                    _ => html! { <signin::SignIn desk={desk.clone()} on_signed_in={on_signed_in} /> },
-                }
-            }
+                    <>
+                        <nav class="tabs">
+                            <button id="tab-desk" class={cls(Tab::Desk)} onclick={go(Tab::Desk)}>{ pick(lang, "坐席", "Desk") }</button>
+                            <button id="tab-callback" class={cls(Tab::ClickToCall)} onclick={go(Tab::ClickToCall)}>{ pick(lang, "双向回呼", "Click to call") }</button>
+                            <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
+                            <button id="tab-phone" class={cls(Tab::Phone)} onclick={go(Tab::Phone)}>{ pick(lang, "软电话", "Softphone") }</button>
+                            <button id="tab-tasks" class={cls(Tab::Tasks)} onclick={go(Tab::Tasks)}>{ pick(lang, "定时呼叫", "Scheduled calls") }</button>
+                        </nav>
+                        <div hidden={*tab != Tab::Desk}>{ desk_page }</div>
+                        <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} /></div>
+                        <div hidden={*tab != Tab::Records}><records::CallRecords lang={lang} /></div>
+                        <div hidden={*tab != Tab::Phone}>
+                            <softphone::SoftphonePanel lang={lang} on_session={on_dapi} />
+                            <upload::UploadBox lang={lang} session={(*dapi).clone()} />
+                        </div>
+                        <div hidden={*tab != Tab::Tasks}>
+                            <tasks::CallTasks lang={lang} session={(*dapi).clone()} />
+                        </div>
+                    </>
         </div>
     }
 }

@@ -290,6 +290,9 @@ fn uid_from_page() -> Option<String> {
     search.trim_start_matches('?').split('&').find_map(|kv| kv.strip_prefix("uid=").map(str::to_string))
 }
 
+/// A button's action on the engine.
+type EngineAction = Rc<dyn Fn(&mut Engine, crate::core::Instant) -> Result<(), Error>>;
+
 #[derive(Properties, PartialEq)]
 pub struct SoftphoneProps {
     pub lang: Lang,
@@ -359,7 +362,7 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
 
     let act = {
         let (driver, dispatch) = (driver.clone(), view.dispatcher());
-        move |f: Rc<dyn Fn(&mut Engine, crate::core::Instant) -> Result<(), Error>>| {
+        move |f: EngineAction| {
             let (driver, dispatch) = (driver.clone(), dispatch.clone());
             Callback::from(move |_: MouseEvent| {
                 let d = driver.borrow().clone();

@@ -172,3 +172,60 @@ test('refused input is explained and nothing is sent; a double click places one 
   await a.waitForSelector('#sp-recent li[data-reason="cancelled"]');
   await a.close();
 });
+
+test('scheduled calls: refused time, add, edit, paging; upload two files with progress and get them back', async () => {
+  const A = freshUid('t');
+  const { p: a, errors } = await page();
+  await online(a, A);
+  await a.click('#tab-tasks');
+  await a.waitForSelector('#tasks-empty');
+  // A bad time never reaches the server.
+  await a.fill('#task-dst', '2001, 2002');
+  await a.fill('#task-taskid', 'T-1');
+  await a.click('#task-save');
+  await a.waitForSelector('#task-error[data-code="invalid_input"]');
+  assert.match(await a.textContent('#task-error'), /callTime/);
+  for (let i = 1; i <= 11; i++) {
+    await a.fill('#task-dst', i === 1 ? '2001, 2002' : `20${10 + i}`);
+    await a.fill('#task-time', `2099-01-${String(i).padStart(2, '0')}T08:30:15`);
+    await a.fill('#task-taskid', `T-${i}`);
+    await a.click('#task-save');
+    await a.waitForSelector(`#task-notice:has-text("#")`);
+    await a.waitForFunction((n) => document.querySelector('#tasks-total')?.dataset.total === String(n), i);
+  }
+  assert.equal(await a.getAttribute('#tasks-page', 'data-pages'), '2');
+  assert.equal(await a.locator('#tasks-table tr[data-task-id]').count(), 10);
+  const first = a.locator('#tasks-table tr[data-task-id]').first();
+  assert.match(await first.textContent(), /2099-01-01 08:30:15/);
+  assert.match(await first.textContent(), /2001/);
+  // Edit the first row: the form fills, the save updates in place.
+  await first.locator('.task-edit').click();
+  assert.equal(await a.inputValue('#task-time'), '2099-01-01T08:30:15');
+  await a.fill('#task-dst', '2999');
+  await a.click('#task-save');
+  await a.waitForFunction(() => /2999/.test(document.querySelector('#tasks-table tr[data-task-id]')?.textContent ?? ''));
+  assert.equal(await a.getAttribute('#tasks-total', 'data-total'), '11');
+  await a.click('#tasks-next');
+  await a.waitForFunction(() => document.querySelector('#tasks-page')?.dataset.page === '2');
+  assert.equal(await a.locator('#tasks-table tr[data-task-id]').count(), 1);
+  await a.screenshot({ path: `${ART}/scheduled-calls.png` });
+  const tasks = (await sandbox('/sandbox/state')).dapi;
+  assert.ok(tasks, 'the sandbox state has dapi');
+
+  await a.click('#tab-phone');
+  await a.setInputFiles('#upload-files', [
+    { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('你好, agent-console') },
+    { name: 'tone.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(300000, 7) },
+  ]);
+  await a.waitForSelector('#upload-chosen[data-count="2"]');
+  await a.click('#upload-start');
+  await a.waitForFunction(() => document.querySelectorAll('#upload-urls li').length === 2);
+  assert.equal(await a.getAttribute('#upload-percent', 'data-percent'), '100');
+  const urls = await a.$$eval('#upload-urls a', (els) => els.map((e) => e.href));
+  assert.match(urls[0], /\/media\/general_upload\/[0-9a-f]{32}\.txt$/);
+  assert.equal(await (await fetch(urls[0])).text(), '你好, agent-console');
+  assert.equal((await (await fetch(urls[1])).arrayBuffer()).byteLength, 300000);
+  await a.screenshot({ path: `${ART}/upload.png` });
+  assert.deepEqual(errors, []);
+  await a.close();
+});

@@ -1,0 +1,143 @@
+//! The upload box (dapi `POST /d/upload`): choose files, upload them with a
+//! progress bar, and get their links. State changes go through
+//! [`crate::core::uploads`]; this component holds the chosen files and
+//! sends them.
+
+use super::DapiRef;
+use crate::core::uploads::{absolute_url, UploadAction as A, UploadState};
+use crate::core::Error;
+use crate::i18n::{pick, Lang};
+use crate::transport;
+use std::rc::Rc;
+use web_sys::HtmlInputElement;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+impl Reducible for UploadState {
+    type Action = A;
+    fn reduce(self: Rc<Self>, action: A) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+/// The box's inputs.
+#[derive(Properties, PartialEq)]
+pub struct UploadProps {
+    /// Display language.
+    pub lang: Lang,
+    /// The app user's dapi session; `None` until the softphone is online.
+    pub session: Option<DapiRef>,
+}
+
+/// The files of a file input (none if it has no list).
+fn chosen_files(input: &HtmlInputElement) -> Vec<web_sys::File> {
+    match input.files() {
+        Some(list) => (0..list.length()).filter_map(|i| list.get(i)).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// The upload box.
+#[function_component(UploadBox)]
+pub fn upload_box(props: &UploadProps) -> Html {
+    let lang = props.lang;
+    let state = use_reducer(UploadState::default);
+    // The chosen files (browser objects stay out of the pure state).
+    let files = use_mut_ref(Vec::<web_sys::File>::new);
+
+    let Some(session) = props.session.clone() else {
+        return html! {
+            <section id="upload" class="card">
+                <h2>{ pick(lang, "上传文件", "Upload files") }</h2>
+                <p id="upload-offline" class="muted">{ pick(lang, "先在软电话中上线", "Go online in the softphone first") }</p>
+            </section>
+        };
+    };
+
+    let on_choose = {
+        let (d, files) = (state.dispatcher(), files.clone());
+        Callback::from(move |e: Event| {
+            let chosen = chosen_files(&e.target_unchecked_into::<HtmlInputElement>());
+            d.dispatch(A::Chose(chosen.iter().map(|f| f.name()).collect()));
+            *files.borrow_mut() = chosen;
+        })
+    };
+    let on_start = {
+        let (state, files) = (state.clone(), files.clone());
+        Callback::from(move |_: MouseEvent| {
+            if !state.can_start() {
+                return;
+            }
+            let blobs: Vec<web_sys::Blob> = files.borrow().iter().cloned().map(web_sys::Blob::from).collect();
+            if blobs.is_empty() {
+                return;
+            }
+            state.dispatch(A::Started);
+            let d = state.dispatcher();
+            let url = session.0.api().upload_url();
+            let base = session.0.api().base_url().to_string();
+            spawn_local(async move {
+                let progress = {
+                    let d = d.clone();
+                    move |loaded: f64, total: f64| d.dispatch(A::Progress { loaded, total })
+                };
+                let result = match transport::upload::upload(&url, &blobs, progress).await {
+                    Ok(resp) => crate::api::dapi::decode_upload(&resp).map_err(Error::from),
+                    Err(e) => Err(Error::Network(e)),
+                };
+                match result {
+                    Ok(urls) => d.dispatch(A::Done(urls.iter().map(|u| absolute_url(&base, u)).collect())),
+                    Err(e) => d.dispatch(A::Failed(e)),
+                }
+            });
+        })
+    };
+
+    let error = state.error.as_ref().map(|e| {
+        let d = state.dispatcher();
+        html! {
+            <div id="upload-error" class="notice error" role="alert" data-code={e.code()}>
+                <span>{ e.message(lang) }</span>
+                <button type="button" class="link" onclick={Callback::from(move |_| d.dispatch(A::DismissError))}>{ pick(lang, "关闭", "Dismiss") }</button>
+            </div>
+        }
+    });
+    let chosen_text = match (state.chosen.len(), lang) {
+        (0, _) => pick(lang, "未选择文件", "No file chosen").to_string(),
+        (n, Lang::Zh) => format!("已选择 {n} 个文件"),
+        (1, Lang::En) => "1 file chosen".to_string(),
+        (n, Lang::En) => format!("{n} files chosen"),
+    };
+    let percent_text = if state.uploading && !state.total_known {
+        pick(lang, "上传中…", "Uploading…").to_string()
+    } else {
+        format!("{}%", state.percent)
+    };
+    let urls = state.urls.iter().map(|u| {
+        html! {
+            <li><a href={u.clone()} target="_blank" rel="noopener noreferrer">{ u }</a></li>
+        }
+    });
+
+    html! {
+        <section id="upload" class="card">
+            <h2>{ pick(lang, "上传文件", "Upload files") }</h2>
+            { for error }
+            <label for="upload-files">{ pick(lang, "选择文件（每次最多 10 MB）", "Choose files (up to 10 MB per upload)") }
+                <input id="upload-files" type="file" multiple=true onchange={on_choose} disabled={state.uploading} /></label>
+            <p id="upload-chosen" class="muted small" data-count={state.chosen.len().to_string()}>{ chosen_text }</p>
+            <div class="upload-bar">
+                <button id="upload-start" type="button" class="primary" onclick={on_start} disabled={!state.can_start()}>{
+                    if state.uploading { pick(lang, "上传中…", "Uploading…") } else { pick(lang, "上传", "Upload") }
+                }</button>
+                <progress id="upload-progress" max="100" value={state.percent.to_string()}
+                    aria-label={pick(lang, "上传进度", "Upload progress")}></progress>
+                <span id="upload-percent" class="muted small" data-percent={state.percent.to_string()}>{ percent_text }</span>
+            </div>
+            if !state.urls.is_empty() {
+                <p class="muted small">{ pick(lang, "文件链接：", "File links:") }</p>
+            }
+            <ul id="upload-urls">{ for urls }</ul>
+        </section>
+    }
+}

@@ -1,0 +1,692 @@
+//! `DapiClient`, `Softphone` and `parseDapiCallRecord` (the dapi JS exports)
+//! in headless Chromium against a running sandbox: every client call, the
+//! refusals and input checks, and two softphones in one page calling each
+//! other through a mock RTC adapter (answer, talk, hang up; reject).
+//!
+//! The sandbox is shared with other test files (one of them moves its clock),
+//! so every test uses its own uids and no test relies on absolute times.
+#![cfg(target_arch = "wasm32")]
+
+use agent_console::js::{DapiClient, Softphone};
+use js_sys::{Array, Function, Promise, Reflect};
+use serde_json::{json, Value};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::*;
+
+mod web_support;
+use web_support::{code, fails, get, js, ok, SANDBOX};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+// --- helpers ----------------------------------------------------------------
+
+async fn sandbox(path: &str, body: Option<Value>) -> Value {
+    let url = format!("{SANDBOX}{path}");
+    let req = match body {
+        Some(b) => gloo_net::http::Request::post(&url).json(&b).unwrap(),
+        None => gloo_net::http::Request::get(&url).build().unwrap(),
+    };
+    let resp = req.send().await.unwrap();
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+async fn sleep(ms: u32) {
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+}
+
+/// A uid no other test (or earlier run against the same sandbox) uses:
+/// `prefix` + the time in ms + a random part, at most 32 characters.
+fn uid(prefix: &str) -> String {
+    let ms = js_sys::Date::now() as u64 % 1_000_000_000_000;
+    let rnd = (js_sys::Math::random() * 1e6) as u64;
+    format!("wd{prefix}{ms}x{rnd}")
+}
+
+fn client(uid: &str) -> DapiClient {
+    DapiClient::new(js(json!({"baseUrl": SANDBOX, "uid": uid})).unchecked_into()).unwrap()
+}
+
+fn s(v: &JsValue, k: &str) -> String {
+    get(v, k).as_string().unwrap_or_else(|| panic!("{k} is not a string in {v:?}"))
+}
+
+fn n(v: &JsValue, k: &str) -> f64 {
+    get(v, k).as_f64().unwrap_or_else(|| panic!("{k} is not a number in {v:?}"))
+}
+
+/// A JS value as JSON (for comparing with the sandbox's views).
+fn to_json(v: &JsValue) -> Value {
+    let text = js_sys::JSON::stringify(v).unwrap().as_string().unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The sandbox's view of the record of `channel` (`GET /sandbox/dapi/calls`).
+async fn record(channel: &str) -> Value {
+    let calls = sandbox("/sandbox/dapi/calls", None).await;
+    calls
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["channel"] == channel).cloned())
+        .unwrap_or_else(|| panic!("no record for {channel}"))
+}
+
+/// The record of `channel` once it has ended (waits up to `secs`).
+async fn ended_record(channel: &str, secs: u32) -> Value {
+    for _ in 0..secs * 10 {
+        let r = record(channel).await;
+        if r["ended"] == true {
+            return r;
+        }
+        sleep(100).await;
+    }
+    panic!("record {channel} never ended: {}", record(channel).await);
+}
+
+/// `(uid, code)` of the users' events (`sender_type` 0) of a record, in order.
+fn user_events(r: &Value) -> Vec<(String, i64)> {
+    r["event"]
+        .as_array()
+        .map(|evs| {
+            evs.iter()
+                .filter(|e| e["sender_type"] == 0)
+                .map(|e| {
+                    (e["uid"].as_str().unwrap_or_default().to_string(), e["code"].as_i64().unwrap_or(-1))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn rtc(channel: &str) -> Value {
+    sandbox(&format!("/sandbox/dapi/rtc/{channel}"), None).await
+}
+
+/// Waits up to `secs` for `f`; fails the test naming `what`.
+async fn wait_for(what: &str, secs: u32, f: impl Fn() -> bool) {
+    for _ in 0..secs * 10 {
+        if f() {
+            return;
+        }
+        sleep(100).await;
+    }
+    panic!("timed out after {secs} s waiting for {what}");
+}
+
+fn blob(bytes: &[u8], content_type: &str) -> web_sys::Blob {
+    let parts = Array::of1(&js_sys::Uint8Array::from(bytes));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(content_type);
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).unwrap()
+}
+
+async fn fetch_bytes(url: &str) -> Vec<u8> {
+    let resp = gloo_net::http::Request::get(url).send().await.unwrap();
+    assert_eq!(resp.status(), 200, "GET {url}");
+    resp.binary().await.unwrap()
+}
+
+/// A mock RTC adapter (`{join, leave}`) that records what it is asked and
+/// resolves at once; it keeps the `events` object of the last join so the
+/// test can play the other side's presence.
+struct MockRtc {
+    obj: JsValue,
+    joins: Rc<RefCell<Vec<JsValue>>>,
+    events: Rc<RefCell<Option<JsValue>>>,
+    leaves: Rc<Cell<u32>>,
+}
+
+impl MockRtc {
+    fn new() -> Self {
+        let joins = Rc::new(RefCell::new(Vec::new()));
+        let events = Rc::new(RefCell::new(None));
+        let leaves = Rc::new(Cell::new(0));
+        let (j, e) = (joins.clone(), events.clone());
+        let join = Closure::<dyn Fn(JsValue, JsValue) -> Promise>::new(move |info: JsValue, evs: JsValue| {
+            j.borrow_mut().push(info);
+            *e.borrow_mut() = Some(evs);
+            Promise::resolve(&JsValue::UNDEFINED)
+        });
+        let l = leaves.clone();
+        let leave = Closure::<dyn Fn() -> Promise>::new(move || {
+            l.set(l.get() + 1);
+            Promise::resolve(&JsValue::UNDEFINED)
+        });
+        let obj = js_sys::Object::new();
+        // Handed to JS for good: the softphone may call them after the test
+        // body ends (a late leave), so they must outlive this struct.
+        Reflect::set(&obj, &"join".into(), &join.into_js_value()).unwrap();
+        Reflect::set(&obj, &"leave".into(), &leave.into_js_value()).unwrap();
+        MockRtc { obj: obj.into(), joins, events, leaves }
+    }
+
+    fn joined(&self) -> usize {
+        self.joins.borrow().len()
+    }
+
+    fn last_join(&self) -> JsValue {
+        self.joins.borrow().last().cloned().expect("the adapter was asked to join")
+    }
+
+    fn tell(&self, what: &str, uid: &str) {
+        let events = self.events.borrow().clone().expect("join() received the events object");
+        let f: Function =
+            get(&events, what).dyn_into().unwrap_or_else(|_| panic!("events.{what} is a function"));
+        f.call1(&events, &uid.into()).unwrap();
+    }
+
+    fn remote_joined(&self, uid: &str) {
+        self.tell("remoteJoined", uid);
+    }
+
+    fn remote_left(&self, uid: &str) {
+        self.tell("remoteLeft", uid);
+    }
+}
+
+/// Everything a softphone told its listeners: `(event name, payload)`.
+struct Log {
+    seen: Rc<RefCell<Vec<(String, JsValue)>>>,
+}
+
+impl Log {
+    fn listen(phone: &Softphone) -> Log {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        for name in ["incoming", "state", "ended", "connection", "error"] {
+            let s = seen.clone();
+            let f =
+                Closure::<dyn Fn(JsValue)>::new(move |v: JsValue| s.borrow_mut().push((name.to_string(), v)));
+            phone.on(name, f.into_js_value().unchecked_into()).unwrap();
+        }
+        Log { seen }
+    }
+
+    fn first(&self, name: &str) -> Option<JsValue> {
+        self.seen.borrow().iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    fn count(&self, name: &str) -> usize {
+        self.seen.borrow().iter().filter(|(n, _)| n == name).count()
+    }
+
+    async fn wait(&self, name: &str, secs: u32) -> JsValue {
+        wait_for(&format!("a {name:?} event"), secs, || self.first(name).is_some()).await;
+        self.first(name).unwrap()
+    }
+
+    fn errors(&self) -> Vec<String> {
+        self.seen
+            .borrow()
+            .iter()
+            .filter(|(n, _)| n == "error")
+            .map(|(_, v)| format!("{:?}", to_json(v)))
+            .collect()
+    }
+}
+
+/// The softphone's snapshot of call `id` (from the `calls` getter).
+fn call_of(phone: &Softphone, id: f64) -> JsValue {
+    Array::from(&phone.calls())
+        .iter()
+        .find(|c| get(c, "callId").as_f64() == Some(id))
+        .unwrap_or_else(|| panic!("no call {id} in {:?}", to_json(&phone.calls())))
+}
+
+fn state_of(phone: &Softphone, id: f64) -> String {
+    s(&call_of(phone, id), "state")
+}
+
+fn phone(dapi: &DapiClient, rtc: &MockRtc) -> Softphone {
+    Softphone::new(
+        dapi,
+        rtc.obj.clone().unchecked_into(),
+        Some(js(json!({"pollPeriodMs": 1000})).unchecked_into()),
+    )
+    .unwrap()
+}
+
+/// `parseDapiCallRecord` as JS sees it: the free function is exported from
+/// the generated bindings module (the one the test runner imported), not
+/// from a Rust path.
+async fn parse_dapi_call_record(body: &str) -> Result<JsValue, JsValue> {
+    let import = Function::new_no_args("return import('./wasm-bindgen-test')");
+    let module =
+        JsFuture::from(import.call0(&JsValue::NULL).unwrap().unchecked_into::<Promise>()).await.unwrap();
+    let parse: Function = get(&module, "parseDapiCallRecord")
+        .dyn_into()
+        .unwrap_or_else(|_| panic!("the bindings export parseDapiCallRecord"));
+    parse.call1(&JsValue::NULL, &body.into())
+}
+
+// --- DapiClient ---------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn every_client_call_of_a_user_call_works_and_the_record_ends() {
+    let (a, b) = (uid("a"), uid("b"));
+    let (da, db) = (client(&a), client(&b));
+    assert_eq!(da.uid(), a);
+
+    let cfg = ok(da.config()).await;
+    assert!(n(&cfg, "channelHeartbeat") >= 1.0, "{cfg:?}");
+    assert!(!s(&cfg, "agoraAppid").is_empty());
+
+    let join = ok(da.call_users(js(json!([b])).unchecked_into(), "from the desk".into())).await;
+    let ch = s(&join, "channel");
+    assert!(ch.starts_with("ch_"), "{ch}");
+    assert_eq!(s(&join, "uid"), a);
+    assert_eq!(s(&join, "appID"), s(&cfg, "agoraAppid"));
+    assert!(!s(&join, "token").is_empty());
+
+    // The callee sees the incoming call (its first listing still shows status 0).
+    let mine = Array::from(&ok(db.call_messages()).await);
+    let m = mine.iter().find(|m| get(m, "channel").as_string().as_deref() == Some(&ch)).expect("listed to B");
+    assert_eq!(s(&m, "uid"), b);
+    assert_eq!(n(&m, "status"), 0.0);
+    assert_eq!(s(&m, "extraMsg"), "from the desk");
+    assert!(n(&m, "id") > 0.0);
+    assert!(!s(&m, "statusLabel").is_empty());
+    assert!(!s(&m, "createtime").is_empty());
+    // The caller sees the call it placed (uid = the callee's).
+    let theirs = Array::from(&ok(da.call_messages()).await);
+    let m =
+        theirs.iter().find(|m| get(m, "channel").as_string().as_deref() == Some(&ch)).expect("listed to A");
+    assert_eq!(s(&m, "uid"), b);
+    assert!(n(&m, "status") < 2.0);
+
+    let tb = ok(db.channel_token(&ch)).await;
+    assert_eq!((s(&tb, "channel"), s(&tb, "uid")), (ch.clone(), b.clone()));
+    assert!(!s(&tb, "token").is_empty());
+    assert_ne!(s(&tb, "token"), s(&join, "token"));
+    // Both tokens are the server's own: the RTC stand-in lets both in.
+    for j in [&join, &tb] {
+        let r = sandbox(
+            "/sandbox/dapi/rtc/join",
+            Some(json!({"channel": ch, "uid": s(j, "uid"), "token": s(j, "token")})),
+        )
+        .await;
+        assert_eq!(r["success"], true, "{r}");
+    }
+    let members = rtc(&ch).await["members"].clone();
+    assert!(members.as_array().is_some_and(|m| m.contains(&json!(a)) && m.contains(&json!(b))), "{members}");
+
+    assert!(ok(da.heartbeat(&ch)).await.is_undefined());
+    assert!(ok(db.heartbeat(&ch)).await.is_undefined());
+
+    ok(da.report_event(&ch, 1.0, "talking".into())).await;
+    ok(db.report_event(&ch, 1.0, JsValue::UNDEFINED)).await;
+    ok(da.report_event(&ch, 2.0, "hung up".into())).await;
+    ok(db.report_event(&ch, 2.0, JsValue::NULL)).await;
+
+    let r = record(&ch).await;
+    assert_eq!(r["ended"], true, "caller and callee reported an end code: {r}");
+    assert_eq!(
+        user_events(&r),
+        vec![(a.clone(), 1), (b.clone(), 1), (a.clone(), 2), (b.clone(), 2)],
+        "{}",
+        r["event"]
+    );
+    let desp: Vec<&Value> = r["event"].as_array().unwrap().iter().map(|e| &e["desp"]).collect();
+    assert_eq!(desp[0], "talking");
+    let beats = r["heartbeats"].as_array().cloned().unwrap_or_default();
+    for u in [&a, &b] {
+        assert!(beats.iter().any(|h| h["uid"] == **u), "a heartbeat from {u}: {beats:?}");
+    }
+    // Over: the channel is gone for heartbeats, with the server's words.
+    let e = fails(da.heartbeat(&ch)).await;
+    assert_eq!(code(&e), "refused");
+    assert!(s(&e, "message").contains("频道不存在或已结束"), "{:?}", get(&e, "message"));
+}
+
+#[wasm_bindgen_test]
+async fn robot_calls_invites_and_quits() {
+    let a = uid("r");
+    let da = client(&a);
+    let join = ok(da.call_robot()).await;
+    let ch = s(&join, "channel");
+    assert_eq!(s(&join, "uid"), a);
+    assert!(!s(&join, "token").is_empty());
+    assert_eq!(rtc(&ch).await["robot"], true, "the robot is in at once");
+
+    assert!(ok(da.quit_robot(&ch)).await.is_undefined());
+    assert_eq!(rtc(&ch).await["robot"], false);
+    let inv = ok(da.invite_robot(&ch)).await;
+    assert_eq!((s(&inv, "channel"), s(&inv, "uid")), (ch.clone(), a.clone()));
+    assert_eq!(rtc(&ch).await["robot"], true);
+    ok(da.quit_robot(&ch)).await;
+    assert_eq!(rtc(&ch).await["robot"], false);
+
+    ok(da.report_event(&ch, 2.0, JsValue::UNDEFINED)).await;
+    let r = record(&ch).await;
+    assert_eq!(r["ended"], true, "{r}");
+    let robot: Vec<i64> = r["event"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["sender_type"] == 1)
+        .map(|e| e["code"].as_i64().unwrap())
+        .collect();
+    assert_eq!(robot, vec![1, 2, 1, 2], "the robot greeted and left twice: {}", r["event"]);
+    assert!(rtc(&ch).await["ended"] == true);
+}
+
+#[wasm_bindgen_test]
+async fn scheduled_calls_are_saved_updated_and_paged() {
+    let (a, b) = (uid("t"), uid("u"));
+    let da = client(&a);
+    // Far in the future: they never fire while the tests run.
+    let task = |id: Option<f64>, time: &str, taskid: &str| {
+        let mut t = json!({"dstUids": [b], "callTime": time, "taskid": taskid});
+        if let Some(id) = id {
+            t["id"] = id.into();
+        }
+        js(t).unchecked_into()
+    };
+    let first = n(&ok(da.save_call_task(task(None, "2099-03-01 09:00:00", "T-1"))).await, "id");
+    let again = ok(da.save_call_task(task(Some(first), "2099-01-01 08:30:00", "T-1b"))).await;
+    assert_eq!(n(&again, "id"), first, "an update answers with the same row");
+    let second = n(&ok(da.save_call_task(task(None, "2099-02-01 09:00:00", "T-2"))).await, "id");
+    let third = n(&ok(da.save_call_task(task(None, "2099-04-01 09:00:00", "T-3"))).await, "id");
+    assert!(first != second && second != third && first != third);
+
+    let p1 = ok(da.call_tasks(Some(1.0), Some(2.0))).await;
+    assert_eq!((n(&p1, "total"), n(&p1, "page"), n(&p1, "perPage")), (3.0, 1.0, 2.0));
+    let rows1 = Array::from(&get(&p1, "rows"));
+    assert_eq!(rows1.length(), 2);
+    let p2 = ok(da.call_tasks(Some(2.0), Some(2.0))).await;
+    assert_eq!((n(&p2, "total"), n(&p2, "page")), (3.0, 2.0));
+    let rows2 = Array::from(&get(&p2, "rows"));
+    assert_eq!(rows2.length(), 1);
+    // By call time: the updated row moved to the front.
+    let ids: Vec<f64> = rows1.iter().chain(rows2.iter()).map(|r| n(&r, "id")).collect();
+    assert_eq!(ids, vec![first, second, third]);
+    let row = rows1.get(0);
+    assert_eq!(
+        (s(&row, "srcUid"), s(&row, "callTime"), s(&row, "taskid")),
+        (a.clone(), "2099-01-01 08:30:00".to_string(), "T-1b".to_string())
+    );
+    assert_eq!(to_json(&get(&row, "dstUid")), json!([b]));
+    assert!(Array::is_array(&get(&row, "toneList")));
+    // Defaults: page 1 of 20.
+    let all = ok(da.call_tasks(None, None)).await;
+    assert_eq!((n(&all, "total"), Array::from(&get(&all, "rows")).length()), (3.0, 3));
+}
+
+#[wasm_bindgen_test]
+async fn uploads_resolve_to_absolute_urls_with_the_same_bytes() {
+    let da = client(&uid("f"));
+    let progress = Rc::new(Cell::new(0u32));
+    let p = progress.clone();
+    let on_progress: Function = Closure::<dyn Fn(f64, f64)>::new(move |loaded: f64, total: f64| {
+        assert!(loaded >= 0.0 && total >= 0.0);
+        p.set(p.get() + 1);
+    })
+    .into_js_value()
+    .unchecked_into();
+
+    let one: Vec<u8> = format!("dapi upload {} \u{0}\u{1}\u{2}", js_sys::Math::random()).into_bytes();
+    let urls = Array::from(
+        &ok(da.upload(blob(&one, "text/plain").unchecked_into(), Some(on_progress.clone()))).await,
+    );
+    assert_eq!(urls.length(), 1);
+    let url = urls.get(0).as_string().unwrap();
+    assert!(url.starts_with(&format!("{SANDBOX}/media/general_upload/")), "{url}");
+    assert_eq!(fetch_bytes(&url).await, one);
+    assert!(progress.get() >= 1, "onProgress was called");
+
+    let before = progress.get();
+    let two: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let both = Array::of2(&blob(&one, "text/plain"), &blob(&two, "application/octet-stream"));
+    let urls = Array::from(&ok(da.upload(both.unchecked_into(), Some(on_progress))).await);
+    assert_eq!(urls.length(), 2);
+    let (u1, u2) = (urls.get(0).as_string().unwrap(), urls.get(1).as_string().unwrap());
+    assert!(u1.starts_with("http") && u2.starts_with("http"), "{u1} {u2}");
+    assert_eq!(fetch_bytes(&u1).await, one, "in order");
+    assert_eq!(fetch_bytes(&u2).await, two);
+    assert!(progress.get() > before, "onProgress was called again");
+
+    // Without a callback; and nothing to upload is refused before sending.
+    let urls = Array::from(&ok(da.upload(blob(b"x", "text/plain").unchecked_into(), None)).await);
+    assert_eq!(urls.length(), 1);
+    let e = fails(da.upload(Array::new().unchecked_into(), None)).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("files".into())));
+}
+
+#[wasm_bindgen_test]
+async fn parse_dapi_call_record_reads_the_seeds_sender_typ() {
+    let body = json!({"callrecord": {
+        "channel": "ch_4aY875LP4o", "dst_uid": [4322, "4323"], "id": "77", "is_robot": 0,
+        "src_uid": 4321, "starttime": "2024-05-01 10:00:00", "endtime": "2024-05-01 10:01:00",
+        "event": [
+            {"id": 1, "channel": "ch_4aY875LP4o", "code": 1, "createtime": "2024-05-01 10:00:00",
+             "desp": "", "sender_typ": 0, "pk": 1, "record": 77, "uid": "4321"},
+            {"id": 2, "channel": "ch_4aY875LP4o", "code": "2", "createtime": "2024-05-01 10:01:00",
+             "desp": "robot quit", "sender_typ": 1, "pk": 2, "record": 77, "uid": "robot"},
+            {"id": 3, "channel": "ch_4aY875LP4o", "code": 2, "createtime": "2024-05-01 10:01:00",
+             "desp": "", "sender_type": 0, "pk": 3, "record": 77, "uid": 4321}
+        ],
+        "resource": {"captions": [], "recording": [
+            {"user": "4321", "kind_label": "录音", "content": "/media/recording/77_4321.wav"}
+        ], "recording_timestamp": []},
+        "pk": 77, "count": 3, "refreshtime": "2024-05-01 10:01:00"
+    }});
+    let rec = parse_dapi_call_record(&body.to_string()).await.unwrap_or_else(|e| panic!("{:?}", to_json(&e)));
+    assert_eq!(s(&rec, "channel"), "ch_4aY875LP4o");
+    assert_eq!((n(&rec, "id"), s(&rec, "srcUid")), (77.0, "4321".to_string()));
+    assert_eq!(to_json(&get(&rec, "dstUid")), json!(["4322", "4323"]));
+    assert_eq!(get(&rec, "isRobot").as_bool(), Some(false));
+    let events = Array::from(&get(&rec, "event"));
+    assert_eq!(events.length(), 3);
+    let senders: Vec<f64> = events.iter().map(|e| n(&e, "senderType")).collect();
+    assert_eq!(senders, vec![0.0, 1.0, 0.0], "sender_typ and sender_type both read");
+    let codes: Vec<f64> = events.iter().map(|e| n(&e, "code")).collect();
+    assert_eq!(codes, vec![1.0, 2.0, 2.0]);
+    assert_eq!(s(&events.get(2), "uid"), "4321");
+    let rec_json = to_json(&rec);
+    assert_eq!(rec_json["resource"]["recording"][0]["kindLabel"], "录音");
+    assert_eq!(rec_json["resource"]["recording"][0]["content"], "/media/recording/77_4321.wav");
+    assert_eq!(rec_json["count"], 3);
+
+    // Not a call record: a decode error, thrown.
+    let e = parse_dapi_call_record("{\"callrecord\": 5}").await.expect_err("refused");
+    assert_eq!(code(&e), "decode");
+}
+
+// --- refusals and input checks -------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn bad_input_is_refused_before_sending_and_refusals_carry_the_servers_words() {
+    let (a, b) = (uid("x"), uid("y"));
+    let da = client(&a);
+    let join = ok(da.call_users(js(json!(b)).unchecked_into(), JsValue::UNDEFINED)).await;
+    let ch = s(&join, "channel");
+
+    let e = fails(da.report_event(&ch, 5.0, JsValue::UNDEFINED)).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("code".into())));
+    let e = fails(da.report_event(&ch, 1.5, JsValue::UNDEFINED)).await;
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("code"));
+    assert!(record(&ch).await["event"].as_array().is_some_and(|e| e.is_empty()), "nothing was sent");
+
+    let e = fails(da.call_users(js(json!([])).unchecked_into(), JsValue::UNDEFINED)).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("dstUids".into())));
+    let e = fails(da.call_users(js(json!(["not a uid!"])).unchecked_into(), JsValue::UNDEFINED)).await;
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("dstUids"));
+
+    let e = fails(da.channel_token("ch_NoSuchChan01")).await;
+    assert_eq!(code(&e), "refused");
+    assert!(s(&e, "message").contains("频道不存在或已结束"), "{:?}", get(&e, "message"));
+    let e = fails(da.channel_token("not a channel")).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("channel".into())));
+
+    let e =
+        DapiClient::new(js(json!({"baseUrl": "javascript:x", "uid": "1"})).unchecked_into()).err().unwrap();
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("baseUrl".into())));
+    for bad in [json!("a b"), json!(""), json!("x".repeat(33)), json!(1.5)] {
+        let e = DapiClient::new(js(json!({"baseUrl": SANDBOX, "uid": bad})).unchecked_into()).err().unwrap();
+        assert_eq!(
+            (code(&e), get(&e, "field").as_string()),
+            ("invalid_input".into(), Some("uid".into())),
+            "{bad}"
+        );
+    }
+    let e = DapiClient::new(JsValue::from_str("x").unchecked_into()).err().unwrap();
+    assert_eq!(code(&e), "invalid_input");
+    // A number uid is fine and kept as text.
+    let numeric = DapiClient::new(js(json!({"baseUrl": SANDBOX, "uid": 4321})).unchecked_into()).unwrap();
+    assert_eq!(numeric.uid(), "4321");
+
+    // Clean up: the caller cancels (the callee never fetched: the record ends).
+    ok(da.report_event(&ch, 1000.0, JsValue::UNDEFINED)).await;
+    assert_eq!(record(&ch).await["ended"], true);
+}
+
+// --- Softphone ----------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn two_softphones_call_answer_talk_and_hang_up() {
+    let (a, b) = (uid("A"), uid("B"));
+    let (da, db) = (client(&a), client(&b));
+    let cfg = ok(da.config()).await;
+    let (ra, rb) = (MockRtc::new(), MockRtc::new());
+    let (pa, pb) = (phone(&da, &ra), phone(&db, &rb));
+    let (la, lb) = (Log::listen(&pa), Log::listen(&pb));
+    assert!(pa.timer_in_worker(), "timers run in a worker");
+    assert!(pb.timer_in_worker());
+    pa.start();
+    pb.start();
+
+    let id = ok(pa.call(js(json!([b])).unchecked_into(), "hello B".into())).await;
+    let id = id.as_f64().expect("call() resolves to a number");
+    // A gets a channel and joins it, then rings.
+    wait_for("A's adapter to join", 10, || ra.joined() == 1).await;
+    let ja = ra.last_join();
+    let ch = s(&ja, "channel");
+    assert_eq!(s(&ja, "uid"), a);
+    wait_for("A to ring", 5, || state_of(&pa, id) == "ringing").await;
+    let out = call_of(&pa, id);
+    assert_eq!((s(&out, "role"), s(&out, "channel")), ("caller".to_string(), ch.clone()));
+    assert_eq!(to_json(&get(&out, "callees")), json!([b]));
+
+    // B polls (1 s) and rings.
+    let incoming = lb.wait("incoming", 10).await;
+    assert_eq!(s(&incoming, "channel"), ch);
+    assert_eq!(s(&incoming, "role"), "callee");
+    assert_eq!(s(&incoming, "state"), "ringing");
+    assert_eq!(s(&incoming, "extraMsg"), "hello B");
+    let bid = n(&incoming, "callId");
+    assert_eq!(lb.count("incoming"), 1);
+
+    ok(pb.answer(bid)).await;
+    wait_for("B's adapter to join", 10, || rb.joined() == 1).await;
+    let jb = rb.last_join();
+    assert_eq!((s(&jb, "channel"), s(&jb, "uid")), (ch.clone(), b.clone()));
+    assert!(!s(&jb, "token").is_empty() && !s(&jb, "appID").is_empty());
+    assert_eq!(s(&jb, "appID"), s(&cfg, "agoraAppid"));
+
+    // The adapters see each other: both talk.
+    ra.remote_joined(&b);
+    rb.remote_joined(&a);
+    wait_for("A to talk", 5, || state_of(&pa, id) == "talking").await;
+    wait_for("B to talk", 5, || state_of(&pb, bid) == "talking").await;
+    assert_eq!(to_json(&get(&call_of(&pa, id), "peers")), json!([b]));
+    assert!(get(&call_of(&pa, id), "talkStartedMs").as_f64().is_some());
+    assert!(la.first("ended").is_none() && lb.first("ended").is_none());
+    // A second call while talking is refused.
+    let e = fails(pa.call(js(json!([b])).unchecked_into(), JsValue::UNDEFINED)).await;
+    assert_eq!(code(&e), "invalid_state");
+
+    ok(pa.hangup()).await;
+    let ended_a = la.wait("ended", 5).await;
+    assert_eq!(n(&ended_a, "callId"), id);
+    assert_eq!(s(&ended_a, "state"), "ended");
+    let why = get(&ended_a, "ended");
+    assert_eq!((s(&why, "kind"), get(&why, "byMe").as_bool()), ("hangup".to_string(), Some(true)));
+    wait_for("A's adapter to leave", 5, || ra.leaves.get() >= 1).await;
+
+    rb.remote_left(&a);
+    let ended_b = lb.wait("ended", 10).await;
+    let why = get(&ended_b, "ended");
+    assert_eq!((s(&why, "kind"), get(&why, "byMe").as_bool()), ("hangup".to_string(), Some(false)));
+    wait_for("B's adapter to leave", 5, || rb.leaves.get() >= 1).await;
+    assert_eq!((la.count("ended"), lb.count("ended")), (1, 1), "ended once each");
+
+    // The server heard each side's 1 and 2 exactly once, and the record is over.
+    let r = ended_record(&ch, 10).await;
+    let evs = user_events(&r);
+    for u in [&a, &b] {
+        for c in [1, 2] {
+            let k = evs.iter().filter(|(who, code)| who == u && *code == c).count();
+            assert_eq!(k, 1, "code {c} from {u} once: {evs:?}");
+        }
+    }
+    assert_eq!(evs.len(), 4, "{evs:?}");
+    assert_eq!(r["end_reason"], "all_reported", "{r}");
+
+    assert_eq!(s(&pa.connection(), "state"), "ok");
+    assert_eq!(s(&pb.connection(), "state"), "ok");
+    let hb = n(&cfg, "channelHeartbeat").clamp(5.0, 300.0) * 1000.0;
+    assert_eq!(pa.heartbeat_period_ms(), hb, "the server's heartbeat period");
+    assert!(la.errors().is_empty() && lb.errors().is_empty(), "{:?} {:?}", la.errors(), lb.errors());
+    pa.stop();
+    pb.stop();
+}
+
+#[wasm_bindgen_test]
+async fn softphone_refusals_and_a_rejected_call() {
+    let (a, b) = (uid("C"), uid("D"));
+    let (da, db) = (client(&a), client(&b));
+    let (ra, rb) = (MockRtc::new(), MockRtc::new());
+    let (pa, pb) = (phone(&da, &ra), phone(&db, &rb));
+    let (la, lb) = (Log::listen(&pa), Log::listen(&pb));
+
+    assert_eq!(code(&fails(pb.answer(999_999.0)).await), "invalid_state");
+    assert_eq!(code(&fails(pb.reject(999_999.0)).await), "invalid_state");
+    assert_eq!(code(&fails(pa.hangup()).await), "invalid_state");
+    assert_eq!(code(&fails(pa.invite_robot()).await), "invalid_state");
+    let f: Function = Closure::<dyn Fn(JsValue)>::new(|_v: JsValue| {}).into_js_value().unchecked_into();
+    let e = pa.on("nope", f).expect_err("an unknown event is refused");
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("eventName".into())));
+    let e = fails(pa.call(js(json!([a])).unchecked_into(), JsValue::UNDEFINED)).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("dstUids".into())));
+    let e = Softphone::new(&da, js(json!({"join": 1})).unchecked_into(), None).err().unwrap();
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("rtcAdapter".into())));
+    let e = Softphone::new(
+        &da,
+        ra.obj.clone().unchecked_into(),
+        Some(js(json!({"pollPeriodMs": 10})).unchecked_into()),
+    )
+    .err()
+    .unwrap();
+    assert_eq!(get(&e, "field").as_string().as_deref(), Some("pollPeriodMs"));
+
+    pa.start();
+    pb.start();
+    let id = ok(pa.call(js(json!(b)).unchecked_into(), JsValue::UNDEFINED)).await.as_f64().unwrap();
+    wait_for("A's adapter to join", 10, || ra.joined() == 1).await;
+    let ch = s(&ra.last_join(), "channel");
+    let incoming = lb.wait("incoming", 10).await;
+    assert_eq!(s(&incoming, "channel"), ch);
+    let bid = n(&incoming, "callId");
+    ok(pb.reject(bid)).await;
+    let ended_b = lb.wait("ended", 5).await;
+    assert_eq!(s(&get(&ended_b, "ended"), "kind"), "rejectedByMe");
+    assert_eq!(rb.joined(), 0, "a rejected call is never joined");
+    // Answering it now is too late.
+    assert_eq!(code(&fails(pb.answer(bid)).await), "invalid_state");
+
+    // A learns from its next poll.
+    let ended_a = la.wait("ended", 10).await;
+    assert_eq!(n(&ended_a, "callId"), id);
+    assert_eq!(s(&get(&ended_a, "ended"), "kind"), "rejected");
+    wait_for("A's adapter to leave", 5, || ra.leaves.get() >= 1).await;
+
+    let r = ended_record(&ch, 10).await;
+    let evs = user_events(&r);
+    assert_eq!(evs.iter().filter(|e| **e == (b.clone(), 1003)).count(), 1, "{evs:?}");
+    assert_eq!(evs.iter().filter(|e| **e == (a.clone(), 1002)).count(), 1, "{evs:?}");
+    assert_eq!(evs.len(), 2, "nothing else: {evs:?}");
+    assert!(la.errors().is_empty() && lb.errors().is_empty(), "{:?} {:?}", la.errors(), lb.errors());
+    pa.stop();
+    pb.stop();
+}
