@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Heartbeat benchmark: builds the console, serves it from a sandbox, and runs
-# tests/e2e/bench_heartbeat.mjs (BENCH_MINUTES per run, default 4).
+# tests/e2e/bench_heartbeat.mjs (BENCH_MINUTES per run, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

@@ -229,6 +229,19 @@ impl DapiClient {
         Promise::reject(&to_js_error(&e, self.lang))
     }
 
+    /// Checks `channel`, then runs `f` with the session and the channel.
+    fn on_channel<T, F, Fut>(&self, channel: &str, f: F) -> Promise
+    where
+        T: serde::Serialize,
+        F: FnOnce(Rc<DapiSession<FetchClient>>, Channel) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Error>> + 'static,
+    {
+        match Channel::parse(channel) {
+            Ok(ch) => run(self.lang, f(self.session.clone(), ch)),
+            Err(e) => self.reject(e.into()),
+        }
+    }
+
     /// This user's id.
     #[wasm_bindgen(getter)]
     pub fn uid(&self) -> String {
@@ -283,12 +296,7 @@ impl DapiClient {
     /// Join data for an existing channel (how a callee answers).
     #[wasm_bindgen(js_name = channelToken, unchecked_return_type = "Promise<DapiJoinInfo>")]
     pub fn channel_token(&self, channel: &str) -> Promise {
-        let ch = match Channel::parse(channel) {
-            Ok(c) => c,
-            Err(e) => return self.reject(e.into()),
-        };
-        let s = self.session.clone();
-        run(self.lang, async move { s.channel_token(&ch).await })
+        self.on_channel(channel, |s, ch| async move { s.channel_token(&ch).await })
     }
 
     /// Reports a call event (`DapiEventCode`).
@@ -323,34 +331,31 @@ impl DapiClient {
     /// Asks the robot into a channel; resolves to our join data.
     #[wasm_bindgen(js_name = inviteRobot, unchecked_return_type = "Promise<DapiJoinInfo>")]
     pub fn invite_robot(&self, channel: &str) -> Promise {
-        let ch = match Channel::parse(channel) {
-            Ok(c) => c,
-            Err(e) => return self.reject(e.into()),
-        };
-        let s = self.session.clone();
-        run(self.lang, async move { s.invite_robot(&ch).await })
+        self.on_channel(channel, |s, ch| async move { s.invite_robot(&ch).await })
     }
 
     /// Takes the robot out of a channel.
     #[wasm_bindgen(js_name = quitRobot, unchecked_return_type = "Promise<void>")]
     pub fn quit_robot(&self, channel: &str) -> Promise {
-        let ch = match Channel::parse(channel) {
-            Ok(c) => c,
-            Err(e) => return self.reject(e.into()),
-        };
-        let s = self.session.clone();
-        done(self.lang, async move { s.quit_robot(&ch).await })
+        match Channel::parse(channel) {
+            Ok(ch) => {
+                let s = self.session.clone();
+                done(self.lang, async move { s.quit_robot(&ch).await })
+            }
+            Err(e) => self.reject(e.into()),
+        }
     }
 
     /// Tells the server we are still in `channel` (the `Softphone` does this for you).
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn heartbeat(&self, channel: &str) -> Promise {
-        let ch = match Channel::parse(channel) {
-            Ok(c) => c,
-            Err(e) => return self.reject(e.into()),
-        };
-        let s = self.session.clone();
-        done(self.lang, async move { s.heartbeat(&ch).await })
+        match Channel::parse(channel) {
+            Ok(ch) => {
+                let s = self.session.clone();
+                done(self.lang, async move { s.heartbeat(&ch).await })
+            }
+            Err(e) => self.reject(e.into()),
+        }
     }
 
     /// Saves a scheduled call (insert without `id`, update with it);

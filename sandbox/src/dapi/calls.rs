@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::params::{self, opt_text};
 use super::record::{CallRecord, EVENT_CODES};
-use super::{ok, with_dapi, DapiError, DEMO_APPID};
+use super::{ok, with_dapi, DapiError, DapiState, JoinData, DEMO_APPID};
 use crate::AppState;
 
 /// Longest `extra_msg`, characters.
@@ -28,14 +28,21 @@ pub async fn call_user(
     let src = params::uid(&p, "src_uid")?;
     let dst = params::callees(&p, "dst_uid", &src)?;
     let extra = opt_text(&p, "extra_msg", MAX_EXTRA_MSG_CHARS)?;
-    let join = with_dapi(&state, |d, now| {
-        let channel = d.new_channel();
-        let mut r = CallRecord::new(&mut d.ids, channel.clone(), src.clone(), dst, false, &extra, now);
-        r.join(&mut d.ids, &src, now);
-        d.records.push(r);
-        d.issue(&src, &channel)
-    });
+    let join = with_dapi(&state, |d, now| open_call(d, &src, dst, &extra, false, now));
     Ok(ok(join.json()))
+}
+
+/// A new channel and record placed by `src` (in it at once), with the robot in it
+/// for a robot call; returns `src`'s join data.
+fn open_call(d: &mut DapiState, src: &str, dst: Vec<String>, extra: &str, robot: bool, now: i64) -> JoinData {
+    let channel = d.new_channel();
+    let mut r = CallRecord::new(&mut d.ids, channel.clone(), src.to_string(), dst, false, extra, now);
+    r.join(&mut d.ids, src, now);
+    if robot {
+        r.robot_enter(&mut d.ids, now);
+    }
+    d.records.push(r);
+    d.issue(src, &channel)
 }
 
 /// `POST /dapi/call/robot {src_uid}` → the caller's join data; the robot is in the
@@ -46,14 +53,7 @@ pub async fn call_robot(
 ) -> Result<Response, DapiError> {
     let p = params::object(body)?;
     let src = params::uid(&p, "src_uid")?;
-    let join = with_dapi(&state, |d, now| {
-        let channel = d.new_channel();
-        let mut r = CallRecord::new(&mut d.ids, channel.clone(), src.clone(), Vec::new(), false, "", now);
-        r.join(&mut d.ids, &src, now);
-        r.robot_enter(&mut d.ids, now);
-        d.records.push(r);
-        d.issue(&src, &channel)
-    });
+    let join = with_dapi(&state, |d, now| open_call(d, &src, Vec::new(), "", true, now));
     Ok(ok(join.json()))
 }
 
