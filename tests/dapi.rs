@@ -33,7 +33,10 @@ fn body(req: &HttpRequest) -> Value {
 #[test]
 fn every_seed_example_decodes() {
     let j = dapi::decode_join(&fixture("call_user.json")).unwrap();
-    assert_eq!((j.app_id.as_str(), j.channel.as_str(), j.uid.as_str()), ("303156d224e44881a00af9cabc9e10d8", "ch_4aY875LP4o", "1234"));
+    assert_eq!(
+        (j.app_id.as_str(), j.channel.as_str(), j.uid.as_str()),
+        ("303156d224e44881a00af9cabc9e10d8", "ch_4aY875LP4o", "1234")
+    );
     assert!(j.token.starts_with("006303156d"));
     for f in ["call_robot.json", "call_token.json", "invite_robot.json"] {
         dapi::decode_join(&fixture(f)).unwrap();
@@ -41,7 +44,10 @@ fn every_seed_example_decodes() {
     let m = dapi::decode_messages(&fixture("call_msg.json")).unwrap();
     assert_eq!(m.len(), 1);
     assert_eq!((m[0].id, m[0].uid.as_str(), m[0].status), (16, "4321", MessageStatus::New));
-    assert_eq!((m[0].status_label.as_str(), m[0].extra_msg.as_str()), ("初始化", "caller send extra message"));
+    assert_eq!(
+        (m[0].status_label.as_str(), m[0].extra_msg.as_str()),
+        ("初始化", "caller send extra message")
+    );
     dapi::decode_empty(&fixture("quit_robot.json")).unwrap();
     let t = dapi::decode_tasks(&fixture("calltask_list.json")).unwrap();
     assert_eq!((t.page, t.total, t.per_page, t.rows.len()), (1, 1, 20, 1));
@@ -90,7 +96,10 @@ fn requests_carry_the_documented_bodies() {
     let r = a.call_users(&uid("12356"), &[uid("12345"), uid("34566")], Some("your extra message"));
     assert_eq!((r.method, r.url.as_str()), (Method::Post, "http://dapi.example/dapi/call/user"));
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(body(&r), json!({"src_uid": "12356", "dst_uid": ["12345", "34566"], "extra_msg": "your extra message"}));
+    assert_eq!(
+        body(&r),
+        json!({"src_uid": "12356", "dst_uid": ["12345", "34566"], "extra_msg": "your extra message"})
+    );
     assert_eq!(body(&a.call_users(&uid("1"), &[uid("2")], None)), json!({"src_uid": "1", "dst_uid": ["2"]}));
     assert_eq!(body(&a.call_robot(&uid("1"))), json!({"src_uid": "1"}));
     assert_eq!(body(&a.messages(&uid("4321"))), json!({"uid": "4321"}));
@@ -103,7 +112,8 @@ fn requests_carry_the_documented_bodies() {
     assert_eq!(body(&a.heartbeat(&uid("1234"), &ch)), json!({"uid": "1234", "channel": "ch_sdgsdgsgs"}));
     assert_eq!(a.invite_robot(&uid("1"), &ch).url, "http://dapi.example/dapi/invite/robot");
     assert_eq!(body(&a.quit_robot(&uid("1235"), &ch)), json!({"channel": "ch_sdgsdgsgs", "uid": "1235"}));
-    let t = CallTaskInput::parse(None, &["1235".into(), "1236".into()], "2020-02-02 20:20:00", "123").unwrap();
+    let t =
+        CallTaskInput::parse(None, &["1235".into(), "1236".into()], "2020-02-02 20:20:00", "123").unwrap();
     assert_eq!(
         body(&a.save_task(&uid("1234"), &t)),
         json!({"id": "", "src_uid": "1234", "dst_uid": ["1235", "1236"], "call_time": "2020-02-02 20:20:00", "taskid": "123"})
@@ -113,7 +123,10 @@ fn requests_carry_the_documented_bodies() {
     assert_eq!(body(&a.tasks(&uid("1234"), 1, 20)), json!({"uid": "1234"}));
     assert_eq!(body(&a.tasks(&uid("1234"), 3, 10)), json!({"uid": "1234", "page": 3, "perpage": 10}));
     let c = a.config();
-    assert_eq!((c.method, c.url.as_str(), c.body), (Method::Get, "http://dapi.example/dapi/system/config", None));
+    assert_eq!(
+        (c.method, c.url.as_str(), c.body),
+        (Method::Get, "http://dapi.example/dapi/system/config", None)
+    );
     assert_eq!(a.upload_url(), "http://dapi.example/d/upload");
     for code in EventCode::ALL {
         assert_eq!(EventCode::from_code(code.code().into()), Some(code));
@@ -136,8 +149,14 @@ fn inputs_are_checked_before_any_request() {
     assert_eq!(Uid::parse_list("dstUids", &["1".into(), "1".into(), "2".into()]).unwrap().len(), 2);
     let e = CallTaskInput::parse(None, &["1".into()], "2020-02-30 10:00:00", "t").unwrap_err();
     assert_eq!((e.field, e.problem), ("callTime", Problem::NotDateTime));
-    assert_eq!(CallTaskInput::parse(None, &["1".into()], "2020-02-02 10:00:00", " ").unwrap_err().field, "taskid");
-    assert_eq!(CallTaskInput::parse(Some("x"), &["1".into()], "2020-02-02 10:00:00", "t").unwrap_err().field, "id");
+    assert_eq!(
+        CallTaskInput::parse(None, &["1".into()], "2020-02-02 10:00:00", " ").unwrap_err().field,
+        "taskid"
+    );
+    assert_eq!(
+        CallTaskInput::parse(Some("x"), &["1".into()], "2020-02-02 10:00:00", "t").unwrap_err().field,
+        "id"
+    );
     assert!(DapiApi::new("javascript:alert(1)").is_err());
 }
 
@@ -146,23 +165,36 @@ fn loose_replies_are_accepted_and_strict_fields_refused() {
     let r = |v: Value| HttpResponse::new(200, v.to_string());
     // Numbers as strings, data [] for an empty list, "success": "true".
     let m = dapi::decode_messages(&r(json!({"success": "true", "data": [
-        {"id": "17", "uid": "9", "channel": "ch_a", "status": "2"}]}))).unwrap();
+        {"id": "17", "uid": "9", "channel": "ch_a", "status": "2"}]})))
+    .unwrap();
     assert_eq!((m[0].id, m[0].status, m[0].extra_msg.as_str()), (17, MessageStatus::Ended, ""));
     assert!(dapi::decode_messages(&r(json!({"success": true, "data": {}}))).unwrap().is_empty());
     assert!(dapi::decode_messages(&r(json!({"success": true}))).unwrap().is_empty());
     // Unknown status is kept, not an error.
-    let m = dapi::decode_messages(&r(json!({"success": true, "data": [{"id": 1, "uid": "9", "channel": "c", "status": 7}]})));
+    let m = dapi::decode_messages(&r(
+        json!({"success": true, "data": [{"id": 1, "uid": "9", "channel": "c", "status": 7}]}),
+    ));
     assert_eq!(m.unwrap()[0].status, MessageStatus::Other(7));
     // Strict: a message without an id, a join without a token, no success flag.
     assert!(matches!(
-        dapi::decode_messages(&r(json!({"success": true, "data": [{"uid": "9", "channel": "c", "status": 0}]}))),
+        dapi::decode_messages(&r(
+            json!({"success": true, "data": [{"uid": "9", "channel": "c", "status": 0}]})
+        )),
         Err(ApiError::Decode(_))
     ));
-    assert!(dapi::decode_join(&r(json!({"success": true, "data": {"appID": "a", "channel": "c", "uid": "1"}}))).is_err());
+    assert!(dapi::decode_join(&r(
+        json!({"success": true, "data": {"appID": "a", "channel": "c", "uid": "1"}})
+    ))
+    .is_err());
     assert!(matches!(dapi::decode_empty(&r(json!({"data": null}))), Err(ApiError::Decode(_))));
     // Config: heartbeat missing → 30, silly values clamped.
     assert_eq!(dapi::decode_config(&r(json!({"success": true, "data": []}))).unwrap().heartbeat_secs(), 30);
-    assert_eq!(dapi::decode_config(&r(json!({"success": true, "data": {"channel_heartbeat": "1"}}))).unwrap().heartbeat_secs(), 5);
+    assert_eq!(
+        dapi::decode_config(&r(json!({"success": true, "data": {"channel_heartbeat": "1"}})))
+            .unwrap()
+            .heartbeat_secs(),
+        5
+    );
     // Saved task id in any of the shapes.
     assert_eq!(dapi::decode_saved_task(&r(json!({"success": true, "data": {"id": "9"}}))).unwrap(), Some(9));
     assert_eq!(dapi::decode_saved_task(&r(json!({"success": true, "data": null}))).unwrap(), None);
@@ -176,14 +208,26 @@ fn loose_replies_are_accepted_and_strict_fields_refused() {
 
 #[test]
 fn refusals_carry_the_servers_words() {
-    let refuse = |status: u16, v: Value| dapi::decode_empty(&HttpResponse::new(status, v.to_string())).unwrap_err();
+    let refuse =
+        |status: u16, v: Value| dapi::decode_empty(&HttpResponse::new(status, v.to_string())).unwrap_err();
     let e = refuse(200, json!({"success": false, "msg": "频道不存在或已结束"}));
     assert_eq!(e, ApiError::Refused { message: "频道不存在或已结束".into() });
     assert_eq!(e.code(), "refused");
-    assert_eq!(refuse(200, json!({"success": false, "message": "no"})), ApiError::Refused { message: "no".into() });
-    assert_eq!(refuse(200, json!({"success": false, "data": "bad uid"})), ApiError::Refused { message: "bad uid".into() });
+    assert_eq!(
+        refuse(200, json!({"success": false, "message": "no"})),
+        ApiError::Refused { message: "no".into() }
+    );
+    assert_eq!(
+        refuse(200, json!({"success": false, "data": "bad uid"})),
+        ApiError::Refused { message: "bad uid".into() }
+    );
     assert_eq!(refuse(400, json!({"success": false})), ApiError::Refused { message: "HTTP 400".into() });
-    assert_eq!(dapi::decode_upload(&HttpResponse::new(413, json!({"success": false, "msg": "too big"}).to_string())).unwrap_err().code(), "refused");
+    assert_eq!(
+        dapi::decode_upload(&HttpResponse::new(413, json!({"success": false, "msg": "too big"}).to_string()))
+            .unwrap_err()
+            .code(),
+        "refused"
+    );
     let e = dapi::decode_empty(&HttpResponse::new(502, "<html>bad gateway</html>")).unwrap_err();
     assert_eq!(e.code(), "http_502");
     let e = dapi::decode_empty(&HttpResponse::new(200, "<html>")).unwrap_err();
@@ -217,19 +261,26 @@ fn the_session_runs_the_engines_requests() {
     });
     let s = DapiSession::new(api(), uid("1234"), http.clone());
     let paths = || -> Vec<String> {
-        http.sent.borrow().iter().map(|r| r.url.trim_start_matches("http://dapi.example").to_string()).collect()
+        http.sent
+            .borrow()
+            .iter()
+            .map(|r| r.url.trim_start_matches("http://dapi.example").to_string())
+            .collect()
     };
     let join = block_on(s.execute(&Op::CallUsers { dst: vec![uid("5")], extra_msg: None })).unwrap();
     assert!(matches!(join, Reply::Join(j) if j.channel.as_str() == "ch_4aY875LP4o"));
     let ch = Channel::parse("ch_4aY875LP4o").unwrap();
     assert_eq!(block_on(s.execute(&Op::Heartbeat(ch.clone()))).unwrap(), Reply::Done);
     assert!(matches!(block_on(s.execute(&Op::Messages)), Err(Error::Network(_))));
-    let e = block_on(s.execute(&Op::Event { channel: ch, code: EventCode::TalkEnded, desp: String::new() })).unwrap_err();
+    let e = block_on(s.execute(&Op::Event { channel: ch, code: EventCode::TalkEnded, desp: String::new() }))
+        .unwrap_err();
     assert_eq!(e.code(), "refused");
-    assert_eq!(paths(), vec!["/dapi/call/user", "/dapi/call/heartbeat", "/dapi/call/msg", "/dapi/call/event"]);
+    assert_eq!(
+        paths(),
+        vec!["/dapi/call/user", "/dapi/call/heartbeat", "/dapi/call/msg", "/dapi/call/event"]
+    );
     // Checked before sending: nothing goes out.
     assert!(block_on(s.tasks(0, 20)).is_err());
     assert_eq!(block_on(s.tasks(1, 101)).unwrap_err().field(), Some("pageSize"));
     assert_eq!(paths().len(), 4);
 }
-

@@ -5,8 +5,8 @@
 use agent_console::api::dapi::{CallMessage, Channel, EventCode, JoinInfo, MessageStatus, SystemConfig, Uid};
 use agent_console::api::ApiError;
 use agent_console::core::softphone::{
-    CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role, Softphone, SoftphoneEvent,
-    SoftphoneSettings, Transmit,
+    CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role, Softphone,
+    SoftphoneEvent, SoftphoneSettings, Transmit,
 };
 use agent_console::core::time::Duration;
 use agent_console::core::{Error, Instant};
@@ -16,7 +16,12 @@ fn uid(s: &str) -> Uid {
 }
 
 fn join(ch: &str, me: &str) -> JoinInfo {
-    JoinInfo { app_id: "app".into(), channel: Channel::parse(ch).unwrap(), uid: uid(me), token: "006tok".into() }
+    JoinInfo {
+        app_id: "app".into(),
+        channel: Channel::parse(ch).unwrap(),
+        uid: uid(me),
+        token: "006tok".into(),
+    }
 }
 
 fn msg(id: u64, to: &str, ch: &str, status: u64) -> CallMessage {
@@ -162,7 +167,9 @@ impl H {
         let me = self.sp.uid().as_str().to_string();
         self.reply(t, Ok(Reply::Join(join(ch, &me))));
         assert_eq!(self.state(id), CallState::Ringing);
-        assert!(matches!(self.media.last(), Some((i, MediaOp::Join(j))) if *i == id && j.channel.as_str() == ch));
+        assert!(
+            matches!(self.media.last(), Some((i, MediaOp::Join(j))) if *i == id && j.channel.as_str() == ch)
+        );
         self.sp.media_joined(now, id, Ok(()));
         self.drain();
         id
@@ -285,7 +292,9 @@ fn callee_is_rung_by_polling_answers_and_talks() {
     assert!(h.media.is_empty());
     let t = h.take(|o| matches!(o, Op::Token(c) if c.as_str() == "ch_9"));
     h.reply(t, Ok(Reply::Join(join("ch_9", "B"))));
-    assert!(matches!(h.media.last(), Some((_, MediaOp::Join(j))) if j.channel.as_str() == "ch_9" && j.token == "006tok"));
+    assert!(
+        matches!(h.media.last(), Some((_, MediaOp::Join(j))) if j.channel.as_str() == "ch_9" && j.token == "006tok")
+    );
     h.sp.media_joined(h.t(), id, Ok(()));
     h.drain();
     assert_eq!(h.state(id), CallState::Talking);

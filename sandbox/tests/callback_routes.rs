@@ -12,9 +12,11 @@ use base64::Engine;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+mod support;
+use support::receive_one;
 
 const CALL: &str = "/api/qmc-call/openapi/v1/call";
 const CALL_ALT: &str = "/api/qmc-call/openapi/api/v1/call";
@@ -511,40 +513,6 @@ async fn recording_is_425_then_a_wav_url_then_410_after_three_days() {
 }
 
 // ---------------------------------------------------------------- webhook
-
-/// Accepts one HTTP request on `listener` and returns (request line + headers, body).
-async fn receive_one(listener: TcpListener) -> (String, Vec<u8>) {
-    let (mut conn, _) = listener.accept().await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 1024];
-    let head_end = loop {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed before the headers ended");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
-        })
-        .expect("content-length");
-    while buf.len() < head_end + len {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let reply = r#"{"code":"200","msg":"ok","data":""}"#;
-    let resp = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{reply}",
-        reply.len()
-    );
-    conn.write_all(resp.as_bytes()).await.unwrap();
-    (head, buf[head_end..head_end + len].to_vec())
-}
 
 #[tokio::test]
 async fn the_webhook_is_posted_once_when_the_call_ends() {

@@ -14,9 +14,11 @@ use clap::Parser;
 use http_body_util::BodyExt;
 use md5::{Digest, Md5};
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tower::ServiceExt;
+
+mod support;
+use support::receive_one;
 
 const NO_CHANNEL: &str = "频道不存在或已结束";
 
@@ -970,37 +972,6 @@ async fn rtc_join_counts_as_a_sign_of_life() {
 }
 
 // ---------------------------------------------------------------- webhook
-
-/// Accepts one HTTP request on `listener` and returns (request line + headers, body).
-async fn receive_one(listener: TcpListener) -> (String, Vec<u8>) {
-    let (mut conn, _) = listener.accept().await.unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0, "connection closed before the headers ended");
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i + 4;
-        }
-    };
-    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
-    let len: usize = head
-        .lines()
-        .find_map(|l| {
-            l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap())
-        })
-        .expect("content-length");
-    while buf.len() < head_end + len {
-        let n = conn.read(&mut chunk).await.unwrap();
-        assert!(n > 0);
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let reply = "ok";
-    let resp = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{reply}", reply.len());
-    conn.write_all(resp.as_bytes()).await.unwrap();
-    (head, buf[head_end..head_end + len].to_vec())
-}
 
 async fn wait_for_result(sb: &Sb) -> Value {
     for _ in 0..100 {

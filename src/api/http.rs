@@ -124,6 +124,30 @@ pub fn url_with_query(base: &str, path: &str, query: &[(&str, String)]) -> Strin
     url
 }
 
+/// `url` as returned by the upload, resolved against `base` (the dapi
+/// base URL): `/media/x` against `https://h:1/base` → `https://h:1/media/x`;
+/// `media/x` → `https://h:1/base/media/x`; absolute URLs unchanged.
+pub fn absolute_url(base: &str, url: &str) -> String {
+    let url = url.trim();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        return url.to_string();
+    }
+    let scheme_end = base.find("://").map(|i| i + 3);
+    let origin = scheme_end
+        .and_then(|i| base.get(i..).and_then(|rest| rest.find('/')).and_then(|j| base.get(..i + j)))
+        .unwrap_or(base);
+    if let Some(rest) = url.strip_prefix("//") {
+        // Scheme-relative: the base's scheme.
+        let scheme = base.split_once("://").map_or("https", |(s, _)| s);
+        return format!("{scheme}://{rest}");
+    }
+    if url.starts_with('/') {
+        format!("{origin}{url}")
+    } else {
+        format!("{}/{url}", base.trim_end_matches('/'))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,6 +165,26 @@ mod tests {
         assert_eq!(
             url_with_query("http://h/p/", "/x", &[("a", "1 2".into()), ("b", "#+".into())]),
             "http://h/p/x?a=1%202&b=%23%2B"
+        );
+    }
+
+    #[test]
+    fn urls_resolve_against_the_base() {
+        let base = "https://rtc.example.com:8443/api";
+        assert_eq!(
+            absolute_url(base, "/media/general_upload/x.wav"),
+            "https://rtc.example.com:8443/media/general_upload/x.wav"
+        );
+        assert_eq!(absolute_url(base, "media/x.wav"), "https://rtc.example.com:8443/api/media/x.wav");
+        assert_eq!(absolute_url("http://h", "/media/x"), "http://h/media/x");
+        assert_eq!(absolute_url("http://h/", "/media/x"), "http://h/media/x");
+        assert_eq!(absolute_url(base, "https://cdn.example.com/x"), "https://cdn.example.com/x");
+        assert_eq!(absolute_url(base, "//cdn.example.com/x"), "https://cdn.example.com/x");
+        assert_eq!(absolute_url(base, " /media/x "), "https://rtc.example.com:8443/media/x");
+        // A script URL is never a link target of its own.
+        assert_eq!(
+            absolute_url(base, "javascript:alert(1)"),
+            "https://rtc.example.com:8443/api/javascript:alert(1)"
         );
     }
 }

@@ -42,12 +42,7 @@ impl TaskForm {
 
     /// The callees as separate entries (empty pieces dropped).
     pub fn dst_list(&self) -> Vec<String> {
-        self.dst_uids
-            .split(|c: char| c == ',' || c == '，' || c == ';' || c == '；' || c == '、' || c.is_whitespace())
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
+        crate::api::dapi::Uid::split_text(&self.dst_uids)
     }
 
     /// Checks the form: the refusal names the field (`id`, `dstUids`,

@@ -52,8 +52,12 @@ impl<C: HttpClient> DapiSession<C> {
         }
         if let Some(m) = extra_msg {
             if m.chars().count() > dapi::EXTRA_MSG_MAX {
-                return Err(InvalidInput::new("extraMsg", Problem::TooLong { max: dapi::EXTRA_MSG_MAX as u64 }, m)
-                    .into());
+                return Err(InvalidInput::new(
+                    "extraMsg",
+                    Problem::TooLong { max: dapi::EXTRA_MSG_MAX as u64 },
+                    m,
+                )
+                .into());
             }
         }
         Ok(dapi::decode_join(&self.send(self.api.call_users(&self.uid, dst, extra_msg)).await?)?)
@@ -75,7 +79,12 @@ impl<C: HttpClient> DapiSession<C> {
     }
 
     /// `POST /dapi/call/event`.
-    pub async fn report_event(&self, channel: &Channel, code: EventCode, desp: Option<&str>) -> Result<(), Error> {
+    pub async fn report_event(
+        &self,
+        channel: &Channel,
+        code: EventCode,
+        desp: Option<&str>,
+    ) -> Result<(), Error> {
         Ok(dapi::decode_empty(&self.send(self.api.event(&self.uid, channel, code, desp)).await?)?)
     }
 
@@ -120,7 +129,9 @@ impl<C: HttpClient> DapiSession<C> {
         Ok(match op {
             Op::Config => Reply::Config(self.config().await?),
             Op::Messages => Reply::Messages(self.messages().await?),
-            Op::CallUsers { dst, extra_msg } => Reply::Join(self.call_users(dst, extra_msg.as_deref()).await?),
+            Op::CallUsers { dst, extra_msg } => {
+                Reply::Join(self.call_users(dst, extra_msg.as_deref()).await?)
+            }
             Op::CallRobot => Reply::Join(self.call_robot().await?),
             Op::Token(ch) => Reply::Join(self.channel_token(ch).await?),
             Op::Event { channel, code, desp } => {

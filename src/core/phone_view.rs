@@ -132,10 +132,12 @@ mod tests {
     #[test]
     fn news_moves_calls_between_live_ringing_and_recent() {
         let v = PhoneView::default().reduce(PhoneAction::Online("A".into()));
-        let v = v.reduce(PhoneAction::Event(SoftphoneEvent::Incoming(snap(1, Role::Callee, CallState::Ringing))));
+        let v =
+            v.reduce(PhoneAction::Event(SoftphoneEvent::Incoming(snap(1, Role::Callee, CallState::Ringing))));
         assert!(v.should_ring());
         assert!(v.active().is_none());
-        let v = v.reduce(PhoneAction::Event(SoftphoneEvent::State(snap(1, Role::Callee, CallState::Answering))));
+        let v =
+            v.reduce(PhoneAction::Event(SoftphoneEvent::State(snap(1, Role::Callee, CallState::Answering))));
         assert!(!v.should_ring());
         assert_eq!(v.active().map(|c| c.call_id), Some(1));
         let mut ended = snap(1, Role::Callee, CallState::Ended);

@@ -477,7 +477,9 @@ impl Softphone {
         }
         if let Some((dst, _)) = &users {
             if dst.is_empty() {
-                return Err(crate::api::InvalidInput::new("dstUids", crate::api::Problem::Required, "").into());
+                return Err(
+                    crate::api::InvalidInput::new("dstUids", crate::api::Problem::Required, "").into()
+                );
             }
             if dst.contains(&self.uid) {
                 return Err(crate::api::InvalidInput::new(
@@ -546,7 +548,9 @@ impl Softphone {
                 call.cancel_asked = true;
             }
             CallState::Ringing => self.end(now, id, EndReason::Cancelled, true),
-            CallState::Answering | CallState::Talking => self.end(now, id, EndReason::Hangup { by_me: true }, true),
+            CallState::Answering | CallState::Talking => {
+                self.end(now, id, EndReason::Hangup { by_me: true }, true)
+            }
             CallState::Ended => return Err(Error::InvalidState("no_call")),
         }
         self.pump(now);
@@ -989,7 +993,9 @@ impl Softphone {
         let ringing_out: Vec<(CallId, Channel)> = self
             .calls
             .values()
-            .filter(|c| c.snap.role == Role::Caller && c.snap.state == CallState::Ringing && !c.snap.robot_call)
+            .filter(|c| {
+                c.snap.role == Role::Caller && c.snap.state == CallState::Ringing && !c.snap.robot_call
+            })
             .filter_map(|c| c.channel.clone().map(|ch| (c.snap.call_id, ch)))
             .collect();
         for (id, ch) in ringing_out {
@@ -1014,7 +1020,9 @@ impl Softphone {
                         Some(CallState::Ringing) | Some(CallState::Answering) => {
                             self.end(now, id, EndReason::CallerCancelled, true)
                         }
-                        Some(CallState::Talking) => self.end(now, id, EndReason::Hangup { by_me: false }, true),
+                        Some(CallState::Talking) => {
+                            self.end(now, id, EndReason::Hangup { by_me: false }, true)
+                        }
                         _ => {}
                     }
                 }

@@ -3,6 +3,7 @@
 
 use super::{prop, to_js, to_js_error};
 use crate::api::dapi::{CallRecordPush, CallTaskInput, Channel, DapiApi, EventCode, JoinInfo, Uid};
+use crate::api::http::absolute_url;
 use crate::api::{InvalidInput, Problem};
 use crate::core::softphone::{SoftphoneEvent, SoftphoneSettings};
 use crate::core::time::Duration;
@@ -141,7 +142,7 @@ fn uids(v: &JsValue) -> Result<Vec<Uid>, Error> {
         }
         out
     } else if let Some(s) = v.as_string() {
-        s.split([',', ' ', '，', ';']).filter(|p| !p.trim().is_empty()).map(str::to_string).collect()
+        Uid::split_text(&s)
     } else if v.is_undefined() || v.is_null() {
         Vec::new()
     } else {
@@ -399,11 +400,16 @@ impl DapiClient {
             match v {
                 None => Ok(default),
                 Some(n) if n.fract() == 0.0 && (1.0..=max).contains(&n) => Ok(n as u64),
-                Some(n) => Err(InvalidInput::new(field, Problem::OutOfRange { min: 1, max: max as u64 }, &n.to_string())
-                    .into()),
+                Some(n) => Err(InvalidInput::new(
+                    field,
+                    Problem::OutOfRange { min: 1, max: max as u64 },
+                    &n.to_string(),
+                )
+                .into()),
             }
         };
-        let args = check(page, "page", 1e9, 1).and_then(|p| Ok((p, check(page_size, "pageSize", 100.0, 20)?)));
+        let args =
+            check(page, "page", 1e9, 1).and_then(|p| Ok((p, check(page_size, "pageSize", 100.0, 20)?)));
         let (page, per_page) = match args {
             Ok(a) => a,
             Err(e) => return self.reject(e),
@@ -437,29 +443,21 @@ impl DapiClient {
             let result = async {
                 let resp = transport::upload::upload(&url, &blobs, progress).await.map_err(Error::Network)?;
                 let urls = crate::api::dapi::decode_upload(&resp)?;
-                Ok::<_, Error>(urls.into_iter().map(|u| absolute(&base, &u)).collect::<Vec<_>>())
+                Ok::<_, Error>(urls.into_iter().map(|u| absolute_url(&base, &u)).collect::<Vec<_>>())
             };
             result.await.and_then(|v| to_js(&v)).map_err(|e| to_js_error(&e, lang))
         })
     }
 }
 
-/// `/media/x` against `https://h:1/base` → `https://h:1/media/x`.
-fn absolute(base: &str, url: &str) -> String {
-    if url.starts_with("http://") || url.starts_with("https://") {
-        return url.to_string();
-    }
-    let origin_end = base.find("://").map(|i| i + 3).and_then(|i| base[i..].find('/').map(|j| i + j));
-    let origin = origin_end.map_or(base, |e| &base[..e]);
-    if url.starts_with('/') {
-        format!("{origin}{url}")
-    } else {
-        format!("{}/{url}", base.trim_end_matches('/'))
-    }
-}
-
 fn blobs(v: &JsValue) -> Result<Vec<web_sys::Blob>, Error> {
-    let bad = || Error::from(InvalidInput::new("files", Problem::Malformed, "expected a File, a Blob or a list of them"));
+    let bad = || {
+        Error::from(InvalidInput::new(
+            "files",
+            Problem::Malformed,
+            "expected a File, a Blob or a list of them",
+        ))
+    };
     let list: Vec<JsValue> = if let Some(b) = v.dyn_ref::<web_sys::Blob>() {
         vec![b.clone().into()]
     } else if let Some(fl) = v.dyn_ref::<web_sys::FileList>() {
@@ -469,8 +467,10 @@ fn blobs(v: &JsValue) -> Result<Vec<web_sys::Blob>, Error> {
     } else {
         return Err(bad());
     };
-    let out: Vec<web_sys::Blob> =
-        list.into_iter().map(|x| x.dyn_into::<web_sys::Blob>().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let out: Vec<web_sys::Blob> = list
+        .into_iter()
+        .map(|x| x.dyn_into::<web_sys::Blob>().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
     if out.is_empty() {
         return Err(InvalidInput::new("files", Problem::Required, "").into());
     }
@@ -587,7 +587,11 @@ impl Softphone {
     /// Wires the engine to `dapi` and `rtcAdapter` (an object with `join`
     /// and `leave`). Call `start()` to begin polling.
     #[wasm_bindgen(constructor)]
-    pub fn new(dapi: &DapiClient, rtc_adapter: RtcAdapterArg, options: Option<SoftphoneOptionsArg>) -> Result<Softphone, JsValue> {
+    pub fn new(
+        dapi: &DapiClient,
+        rtc_adapter: RtcAdapterArg,
+        options: Option<SoftphoneOptionsArg>,
+    ) -> Result<Softphone, JsValue> {
         let opts: JsValue = options.map(Into::into).unwrap_or(JsValue::UNDEFINED);
         let lang = if opts.is_object() {
             prop(&opts, "language").ok().flatten().map(|l| Lang::from_tag(&l)).unwrap_or(dapi.lang)
@@ -607,7 +611,9 @@ impl Softphone {
             let obj: JsValue = rtc_adapter.into();
             let adapter = Rc::new(JsAdapter { obj, events: RefCell::new(None) });
             if adapter.method("join").is_none() || adapter.method("leave").is_none() {
-                return Err(InvalidInput::new("rtcAdapter", Problem::Malformed, "needs join() and leave()").into());
+                return Err(
+                    InvalidInput::new("rtcAdapter", Problem::Malformed, "needs join() and leave()").into()
+                );
             }
             let engine = crate::core::Softphone::new(dapi.session.uid().clone(), settings);
             let listeners: Listeners = Rc::new(RefCell::new(BTreeMap::new()));

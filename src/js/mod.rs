@@ -92,4 +92,3 @@ pub(crate) fn prop(obj: &JsValue, key: &'static str) -> Result<Option<String>, E
     };
     Ok((!s.trim().is_empty()).then_some(s))
 }
-

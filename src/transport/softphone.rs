@@ -223,20 +223,9 @@ impl SoftphoneDriver {
         f(&self.inner.engine.borrow())
     }
 
-    /// Polls and heartbeats now (what a page wake-up does).
-    pub fn wake(&self) {
-        self.inner.engine.borrow_mut().wake(now());
-        Inner::run(&self.inner);
-    }
-
     /// Whether the timer runs in a worker (false: main-thread fallback).
     pub fn timer_in_worker(&self) -> bool {
         self.inner.timer.borrow().as_ref().is_some_and(WorkerTimer::in_worker)
-    }
-
-    /// The session the driver sends through.
-    pub fn session(&self) -> &Rc<DapiSession<FetchClient>> {
-        &self.inner.session
     }
 }
 

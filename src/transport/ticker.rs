@@ -34,8 +34,8 @@ impl WorkerTimer {
     /// A disarmed timer that calls `on_fire` when an armed delay passes.
     pub fn new(on_fire: impl Fn() + 'static) -> Self {
         let on_fire: Rc<dyn Fn()> = Rc::new(on_fire);
-        let backend = Self::worker(on_fire.clone())
-            .unwrap_or(Backend::MainThread { pending: RefCell::new(None) });
+        let backend =
+            Self::worker(on_fire.clone()).unwrap_or(Backend::MainThread { pending: RefCell::new(None) });
         Self { backend, on_fire }
     }
 

@@ -33,7 +33,8 @@ pub async fn upload(
     let form = web_sys::FormData::new().map_err(|e| format!("{e:?}"))?;
     for (i, blob) in files.iter().enumerate() {
         let field = if i == 0 { "file".to_string() } else { format!("file{i}") };
-        let name = blob.dyn_ref::<web_sys::File>().map(|f| f.name()).unwrap_or_else(|| format!("upload{i}.bin"));
+        let name =
+            blob.dyn_ref::<web_sys::File>().map(|f| f.name()).unwrap_or_else(|| format!("upload{i}.bin"));
         form.append_with_blob_and_filename(&field, blob, &name).map_err(|e| format!("{e:?}"))?;
     }
     let xhr = web_sys::XmlHttpRequest::new().map_err(|e| format!("{e:?}"))?;

@@ -91,8 +91,15 @@ impl MediaAdapter for Rc<Loopback> {
                 if busy.replace(true) {
                     return;
                 }
-                let (url, me, seen, sink, weak, busy, wav) =
-                    (url.clone(), me.clone(), seen.clone(), sink.clone(), weak.clone(), busy.clone(), robot_wav.clone());
+                let (url, me, seen, sink, weak, busy, wav) = (
+                    url.clone(),
+                    me.clone(),
+                    seen.clone(),
+                    sink.clone(),
+                    weak.clone(),
+                    busy.clone(),
+                    robot_wav.clone(),
+                );
                 spawn_local(async move {
                     let req = HttpRequest { method: Method::Get, url, headers: vec![], body: None };
                     if let Ok(resp) = FetchClient.send(req).await {
@@ -210,28 +217,29 @@ impl RingTone {
         if self.playing.borrow().is_some() {
             return;
         }
-        let build = || -> Result<(web_sys::OscillatorNode, web_sys::OscillatorNode), wasm_bindgen::JsValue> {
-            let gain = self.ctx.create_gain()?;
-            let t0 = self.ctx.current_time();
-            let g = gain.gain();
-            g.set_value_at_time(0.0, t0)?;
-            // Schedule a minute of cadence up front: the tone stops when answered.
-            for i in 0..10 {
-                let t = t0 + f64::from(i) * 6.0;
-                g.set_value_at_time(0.15, t)?;
-                g.set_value_at_time(0.0, t + 2.0)?;
-            }
-            gain.connect_with_audio_node(&self.ctx.destination())?;
-            let a = self.ctx.create_oscillator()?;
-            let b = self.ctx.create_oscillator()?;
-            a.frequency().set_value(440.0);
-            b.frequency().set_value(480.0);
-            a.connect_with_audio_node(&gain)?;
-            b.connect_with_audio_node(&gain)?;
-            a.start()?;
-            b.start()?;
-            Ok((a, b))
-        };
+        let build =
+            || -> Result<(web_sys::OscillatorNode, web_sys::OscillatorNode), wasm_bindgen::JsValue> {
+                let gain = self.ctx.create_gain()?;
+                let t0 = self.ctx.current_time();
+                let g = gain.gain();
+                g.set_value_at_time(0.0, t0)?;
+                // Schedule a minute of cadence up front: the tone stops when answered.
+                for i in 0..10 {
+                    let t = t0 + f64::from(i) * 6.0;
+                    g.set_value_at_time(0.15, t)?;
+                    g.set_value_at_time(0.0, t + 2.0)?;
+                }
+                gain.connect_with_audio_node(&self.ctx.destination())?;
+                let a = self.ctx.create_oscillator()?;
+                let b = self.ctx.create_oscillator()?;
+                a.frequency().set_value(440.0);
+                b.frequency().set_value(480.0);
+                a.connect_with_audio_node(&gain)?;
+                b.connect_with_audio_node(&gain)?;
+                a.start()?;
+                b.start()?;
+                Ok((a, b))
+            };
         if let Ok(pair) = build() {
             *self.playing.borrow_mut() = Some(pair);
         }
@@ -309,6 +317,9 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
     let dst = use_state(String::new);
     let extra = use_state(String::new);
     let driver = use_mut_ref(|| None::<Rc<SoftphoneDriver>>);
+    // Drivers replaced by "go online again", kept until their last reports
+    // are answered: dropping one would stop its report queue.
+    let retired = use_mut_ref(Vec::<Rc<SoftphoneDriver>>::new);
     let tone = use_mut_ref(|| None::<Rc<RingTone>>);
     let now_ms = use_state(wall_clock_ms);
     {
@@ -375,8 +386,14 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
     };
 
     let go_online = {
-        let (driver, tone, dispatch, uid_input, on_session) =
-            (driver.clone(), tone.clone(), view.dispatcher(), uid_input.clone(), props.on_session.clone());
+        let (driver, retired, tone, dispatch, uid_input, on_session) = (
+            driver.clone(),
+            retired.clone(),
+            tone.clone(),
+            view.dispatcher(),
+            uid_input.clone(),
+            props.on_session.clone(),
+        );
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let uid = match Uid::parse("uid", &uid_input) {
@@ -387,7 +404,8 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
             if tone.borrow().is_none() {
                 *tone.borrow_mut() = RingTone::new().map(Rc::new);
             }
-            let (driver, dispatch, on_session) = (driver.clone(), dispatch.clone(), on_session.clone());
+            let (driver, retired, dispatch, on_session) =
+                (driver.clone(), retired.clone(), dispatch.clone(), on_session.clone());
             spawn_local(async move {
                 let cfg = load_config().await.dapi;
                 let base = transport::resolve_url(if cfg.base_url.is_empty() { "/" } else { &cfg.base_url });
@@ -395,15 +413,21 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
                     Ok(a) => a,
                     Err(e) => return dispatch.dispatch(A::Failed(e.into())),
                 };
-                if let Some(old) = driver.borrow_mut().take() {
+                let old = driver.borrow_mut().take();
+                if let Some(old) = old {
                     let _ = old.act(|e, now| {
                         e.stop(now);
                         Ok(())
                     });
+                    retired.borrow_mut().push(old);
                 }
+                retired.borrow_mut().retain(|d| !d.with(|e| e.reports_flushed()));
                 let session = Rc::new(DapiSession::new(api, uid.clone(), FetchClient));
                 let media: Rc<dyn MediaAdapter> = if cfg.loopback {
-                    Rc::new(Rc::new(Loopback { base: base.trim_end_matches('/').to_string(), state: RefCell::new(None) }))
+                    Rc::new(Rc::new(Loopback {
+                        base: base.trim_end_matches('/').to_string(),
+                        state: RefCell::new(None),
+                    }))
                 } else {
                     Rc::new(NoMedia)
                 };
@@ -411,7 +435,12 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
                     let dispatch = dispatch.clone();
                     move |ev| dispatch.dispatch(A::Event(ev))
                 };
-                let d = SoftphoneDriver::new(Engine::new(uid.clone(), SoftphoneSettings::default()), session.clone(), media, sink);
+                let d = SoftphoneDriver::new(
+                    Engine::new(uid.clone(), SoftphoneSettings::default()),
+                    session.clone(),
+                    media,
+                    sink,
+                );
                 dispatch.dispatch(A::Online(uid.as_str().to_string()));
                 let _ = d.act(|e, now| {
                     e.start(now);
@@ -441,9 +470,7 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
             e.prevent_default();
             let d = driver.borrow().clone();
             let Some(d) = d else { return dispatch.dispatch(A::Failed(Error::InvalidState("stopped"))) };
-            let parts: Vec<String> =
-                dst.split([',', ' ', '，', ';']).filter(|p| !p.trim().is_empty()).map(str::to_string).collect();
-            let r = Uid::parse_list("dstUids", &parts).map_err(Error::from).and_then(|to| {
+            let r = Uid::parse_list("dstUids", &Uid::split_text(&dst)).map_err(Error::from).and_then(|to| {
                 let extra = (!extra.trim().is_empty()).then(|| extra.trim().to_string());
                 d.act(|e, now| e.call(now, to, extra))
             });

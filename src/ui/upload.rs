@@ -4,7 +4,8 @@
 //! sends them.
 
 use super::DapiRef;
-use crate::core::uploads::{absolute_url, UploadAction as A, UploadState};
+use crate::api::http::absolute_url;
+use crate::core::uploads::{UploadAction as A, UploadState};
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
 use crate::transport;

@@ -252,7 +252,11 @@ impl DapiState {
             obj.insert("members".into(), json!(r.members));
             obj.insert(
                 "heartbeats".into(),
-                r.heartbeats.iter().map(|(uid, at)| json!({"uid": uid, "atMs": at})).collect::<Vec<_>>().into(),
+                r.heartbeats
+                    .iter()
+                    .map(|(uid, at)| json!({"uid": uid, "atMs": at}))
+                    .collect::<Vec<_>>()
+                    .into(),
             );
             obj.insert(
                 "parties".into(),

@@ -57,6 +57,15 @@ impl Uid {
         &self.0
     }
 
+    /// The ids in text people type: separated by commas (`,` `，`),
+    /// semicolons (`;` `；`), `、` or spaces. Unchecked; see [`Uid::parse_list`].
+    pub fn split_text(text: &str) -> Vec<String> {
+        text.split(|c: char| matches!(c, ',' | '，' | ';' | '；' | '、') || c.is_whitespace())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
     /// A list of user ids for the field `field`: at least one, at most
     /// [`MAX_CALLEES`], no repeats (repeats are dropped, order kept).
     pub fn parse_list(field: &'static str, values: &[String]) -> Result<Vec<Uid>, InvalidInput> {
@@ -389,7 +398,12 @@ pub struct CallTaskInput {
 
 impl CallTaskInput {
     /// Checks the JS-shaped fields (`id`, `dstUids`, `callTime`, `taskid`).
-    pub fn parse(id: Option<&str>, dst_uids: &[String], call_time: &str, taskid: &str) -> Result<Self, InvalidInput> {
+    pub fn parse(
+        id: Option<&str>,
+        dst_uids: &[String],
+        call_time: &str,
+        taskid: &str,
+    ) -> Result<Self, InvalidInput> {
         let id = match id.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
             Some(s) => Some(s.parse::<u64>().map_err(|_| InvalidInput::new("id", Problem::Malformed, s))?),
@@ -483,16 +497,14 @@ impl DapiApi {
 
     /// `POST /dapi/calltask/update` (insert without `id`, update with it).
     pub fn save_task(&self, src: &Uid, t: &CallTaskInput) -> HttpRequest {
-        let mut body = json!({
+        // An insert sends `id: ""`, as the seed's example does.
+        let body = json!({
             "id": t.id.map(|i| i.to_string()).unwrap_or_default(),
             "src_uid": src,
             "dst_uid": t.dst_uids,
             "call_time": t.call_time.to_string(),
             "taskid": t.taskid,
         });
-        if t.id.is_none() {
-            body["id"] = "".into();
-        }
         self.post("/dapi/calltask/update", body)
     }
 

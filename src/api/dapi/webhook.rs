@@ -1,8 +1,8 @@
 //! The call record the dapi server POSTs to the customer's server when a
 //! call ends (seed 000, "外部系统"). For Rust services that receive it.
 
-use crate::api::de::{string_lenient, u64_lenient, vec_lenient};
 use crate::api::dapi::{Channel, EventCode, Uid};
+use crate::api::de::{string_lenient, u64_lenient, vec_lenient};
 use crate::api::ApiError;
 use serde::de::Deserializer;
 use serde::{Deserialize, Serialize};
