@@ -1,7 +1,7 @@
 # The two set-up commands (they install whatever is missing):
 #   make serve   open the console against the sandbox
 #   make test    run every test
-.PHONY: serve test pkg size sandbox bench-heartbeat
+.PHONY: serve test pkg size sandbox bench-heartbeat bench-cdr
 
 serve:
 	scripts/serve.sh
@@ -24,3 +24,7 @@ sandbox:
 # Heartbeat intervals visible and hidden, and freeze recovery (prints figures).
 bench-heartbeat:
 	scripts/bench-heartbeat.sh
+
+# The PBX call log with 10 000 rows: first paint, scroll steps, DOM rows (prints figures).
+bench-cdr:
+	scripts/bench-cdr.sh

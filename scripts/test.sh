@@ -42,19 +42,19 @@ count_cargo "$ART/native.log"
 
 stage "sandbox binary"
 cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1 || { STAGES_FAILED+=(sandbox-build); exit 1; }
-start_sandbox SANDBOX_URL --port 0 || { STAGES_FAILED+=(sandbox-start); exit 1; }
+start_sandbox SANDBOX_URL --port 0 --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
 echo "sandbox for wasm tests: $SANDBOX_URL"
 
 stage "wasm: PbxClient, CallbackClient, SipCdrClient, DapiClient, Softphone in headless Chromium (wasm-bindgen-test)"
 if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
-   cargo test --target wasm32-unknown-unknown --features browser --test web --test web_callback --test web_dapi 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+   cargo test --target wasm32-unknown-unknown --features browser --test web --test web_callback --test web_dapi --test web_pbx 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
   STAGES_FAILED+=(wasm)
 fi
 count_cargo "$ART/wasm.log"
 
 stage "package: make pkg (release, wasm-opt)"
 if ! scripts/pkg.sh 2>&1 | tail -6 | tee "$ART/pkg.log"; then STAGES_FAILED+=(pkg); fi
-start_sandbox PKG_URL --port 0 --www . || { STAGES_FAILED+=(sandbox-start); exit 1; }
+start_sandbox PKG_URL --port 0 --www . --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
 export PKG_URL
 
 stage "console: trunk build --release"
@@ -62,7 +62,7 @@ if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${P
   STAGES_FAILED+=(trunk)
 else
   stage "console: click-through in Chromium (playwright-core)"
-  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 || { STAGES_FAILED+=(sandbox-start); exit 1; }
+  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
   echo "console served at $CONSOLE_URL"
   # One file at a time: they share this sandbox, and one moves its clock.
   if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then

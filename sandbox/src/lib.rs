@@ -2,8 +2,10 @@
 //!
 //! So far it implements four of them, each in its own module with its own router,
 //! mounted under the vendor's path prefix by [`app`]:
-//! - [`pbx`]: the PBX ("dscom-api", seed 003): OAuth token, dial, hangup, endpoint
-//!   status, under `/dscom-api/public`;
+//! - [`pbx`]: the PBX / call centre ("dscom-api", seed 003) under `/dscom-api/public`:
+//!   OAuth token, call control, agents, status, voicemail, CDRs, TTS, over a moving
+//!   simulation of queue callers; recordings at `/monitor/…` and `/voicemail/…`, the
+//!   billing websocket at `/push/`;
 //! - [`callback`]: the two-way callback API (seed 002): signed `call`, `endCall` and
 //!   `record` under `/api/qmc-call` and `/api/qmc-cdr`, a status webhook, WAV recordings,
 //!   and a clock of its own that can be skewed;
@@ -14,10 +16,10 @@
 //!   scheduled robot calls, `POST /d/upload` with `/media/...`, and the call-record webhook.
 //!
 //! Sandbox-only routes (state dump, clock, the callback signer and knobs, the sipcdr
-//! failure knob, the dapi knobs and RTC stand-in) live under `/sandbox`; no vendor has
-//! them. The remaining backend (the billing websocket) slots in beside these the same
-//! way. The wire decisions for callback and sipcdr are recorded in
-//! `docs/callback-sipcdr.md`, those for dapi in `docs/dapi.md`.
+//! failure knob, the dapi knobs and RTC stand-in, the PBX simulation knobs) live under
+//! `/sandbox`; no vendor has them. The wire decisions for callback and sipcdr are
+//! recorded in `docs/callback-sipcdr.md`, those for dapi in `docs/dapi.md`, those for
+//! the PBX desk in `docs/pbx-desk.md`.
 //!
 //! Tests drive [`app`] directly with `tower::ServiceExt::oneshot`; the `sandbox` binary
 //! serves it on a port.
@@ -97,6 +99,17 @@ pub struct Settings {
     /// Where the dapi server POSTs ended call records (`http://` only).
     #[arg(long = "dapi-webhook-url", value_parser = dapi::webhook::parse_url_arg)]
     pub dapi_webhook_url: Option<String>,
+    /// Also serve the PBX billing websocket at `/` of this port (the vendor's `:8282`);
+    /// it is always at `/push/` of the main port.
+    #[arg(long = "push-port")]
+    pub push_port: Option<u16>,
+    /// Seed of the PBX simulation's random generator (same seed, same traffic).
+    #[arg(long = "pbx-seed", default_value_t = pbx::DEFAULT_SEED)]
+    pub pbx_seed: u64,
+    /// Start the PBX with `autoCallers` off (no queue callers until
+    /// `POST /sandbox/pbx/settings {"autoCallers": true}` or `/sandbox/pbx/callers`).
+    #[arg(long = "pbx-no-callers")]
+    pub pbx_no_callers: bool,
 }
 
 impl Default for Settings {
@@ -112,6 +125,9 @@ impl Default for Settings {
             callback_webhook_url: None,
             dapi_heartbeat_secs: dapi::DEFAULT_HEARTBEAT_SECS,
             dapi_webhook_url: None,
+            push_port: None,
+            pbx_seed: pbx::DEFAULT_SEED,
+            pbx_no_callers: false,
         }
     }
 }
@@ -142,9 +158,9 @@ impl AppState {
             callback: Arc::new(Mutex::new(callback::CallbackState::new(&settings))),
             sipcdr: Arc::new(Mutex::new(sipcdr::SipcdrState::new(started))),
             dapi: Arc::new(Mutex::new(dapi::DapiState::new(&settings))),
+            pbx: Arc::new(Mutex::new(pbx::PbxState::demo(started, &settings))),
             settings: Arc::new(settings),
             clock,
-            pbx: Arc::new(Mutex::new(pbx::PbxState::demo())),
         }
     }
 
@@ -191,9 +207,11 @@ pub fn app_with_state(state: AppState) -> Router {
     let sandbox = inspect::router()
         .merge(callback::sandbox_router(state.clone()))
         .merge(sipcdr::sandbox_router())
-        .merge(dapi::sandbox_router(state.clone()));
+        .merge(dapi::sandbox_router(state.clone()))
+        .merge(pbx::sandbox::router());
     let mut router = Router::new()
         .nest(pbx::PREFIX, pbx::router(state.clone()))
+        .merge(pbx::root_router())
         .nest(callback::CALL_PREFIX, callback::call_router(state.clone()))
         .nest(callback::CDR_PREFIX, callback::cdr_router(state.clone()))
         .merge(sipcdr::router())

@@ -7,7 +7,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use agent_console_sandbox::{app, Settings};
+use agent_console_sandbox::{app_with_state, pbx, AppState, Settings};
 use clap::Parser;
 use tokio::net::TcpListener;
 
@@ -34,7 +34,29 @@ async fn main() -> ExitCode {
     let _ = out.flush();
     drop(out);
 
-    if let Err(e) = axum::serve(listener, app(settings)).with_graceful_shutdown(shutdown_signal()).await {
+    let state = AppState::new(settings.clone());
+    if let Some(port) = settings.push_port {
+        // The vendor's billing socket on a port of its own (`wss://HOST:8282/`).
+        match TcpListener::bind((settings.addr.as_str(), port)).await {
+            Ok(push) => {
+                eprintln!("sandbox: billing push also on ws://{}:{port}/", settings.addr);
+                let router = pbx::push::standalone_router(state.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(push, router).await {
+                        eprintln!("sandbox: push server error: {e}");
+                    }
+                });
+            }
+            Err(e) => {
+                eprintln!("sandbox: cannot bind push port {}:{port}: {e}", settings.addr);
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+
+    if let Err(e) =
+        axum::serve(listener, app_with_state(state)).with_graceful_shutdown(shutdown_signal()).await
+    {
         eprintln!("sandbox: server error: {e}");
         return ExitCode::FAILURE;
     }

@@ -55,6 +55,29 @@ pub fn tones(seed: &str, secs: f32) -> Vec<u8> {
     out
 }
 
+/// Length of one [`text_tones`] note per byte, in samples (40 ms).
+pub const TEXT_NOTE_SAMPLES: usize = SAMPLE_RATE as usize / 25;
+
+/// A WAV that "encodes" `bytes`: one 40 ms tone per byte, its pitch from the byte value
+/// (300 Hz + 12 Hz per unit, all inside the 4 kHz band). The sandbox's TTS: the same
+/// text gives the same bytes and the length follows the text.
+pub fn text_tones(bytes: &[u8]) -> Vec<u8> {
+    let ramp = RAMP_SAMPLES / 2;
+    let mut pcm: Vec<u8> = Vec::with_capacity(bytes.len() * TEXT_NOTE_SAMPLES * 2);
+    for &b in bytes {
+        let f = 300.0 + 12.0 * f32::from(b);
+        for n in 0..TEXT_NOTE_SAMPLES {
+            let t = n as f32 / SAMPLE_RATE as f32;
+            let edge = n.min(TEXT_NOTE_SAMPLES - 1 - n) as f32 / ramp as f32;
+            let v = (TAU * f * t).sin() * AMPLITUDE * edge.min(1.0);
+            pcm.extend_from_slice(&(v as i16).to_le_bytes());
+        }
+    }
+    let mut out = header(pcm.len());
+    out.extend_from_slice(&pcm);
+    out
+}
+
 /// The 44-byte canonical RIFF/WAVE header for `data_len` bytes of 8 kHz mono s16le.
 fn header(data_len: usize) -> Vec<u8> {
     // MAX_SECS keeps data_len far below u32::MAX; saturate anyway rather than wrap.
@@ -114,6 +137,16 @@ mod tests {
         assert_eq!(tones("a", 1.0), tones("a", 1.0));
         assert_ne!(tones("a", 1.0), tones("b", 1.0));
         assert!(tones("a", 1.0)[44..].iter().any(|&b| b != 0));
+    }
+
+    #[test]
+    fn text_tones_follow_the_text() {
+        let a = text_tones("测试".as_bytes());
+        assert_eq!(a.len(), 44 + 6 * TEXT_NOTE_SAMPLES * 2);
+        assert_eq!(u32_at(&a, 40) as usize, a.len() - 44);
+        assert_eq!(a, text_tones("测试".as_bytes()));
+        assert_ne!(a, text_tones("测验".as_bytes()));
+        assert_eq!(text_tones(b"").len(), 44);
     }
 
     #[test]

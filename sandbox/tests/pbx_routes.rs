@@ -159,6 +159,19 @@ impl Sb {
         self.call(Method::GET, "/sandbox/state", None, None).await.1
     }
 
+    /// Stops the simulated queue callers (docs/pbx-desk.md: they arrive every 8 s), for
+    /// tests that move the clock and count calls.
+    async fn quiet(&self) {
+        let (s, v) =
+            self.call(Method::POST, "/sandbox/pbx/settings", None, Some(json!({"autoCallers": false}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+    }
+
+    /// The CDR rows in the state dump (the sandbox starts with 40 historic rows).
+    async fn cdr(&self) -> Vec<Value> {
+        self.state().await["pbx"]["cdr"].as_array().cloned().unwrap_or_default()
+    }
+
     async fn endpoint_state(&self, tok: &str, ext: &str) -> (String, String) {
         let v = self.get(tok, &format!("status/endpoint?page=1&pageSize=10&endpoint={ext}")).await;
         let row = &v["data"][0];
@@ -421,7 +434,10 @@ async fn endpoint_in_use_during_call_only() {
     let tok = sb.token().await;
     assert_eq!(sb.endpoint_state(&tok, "8001").await.0, "Not in use");
     sb.dial(&tok, "8001", "8002").await;
-    // Both ends, even the still-ringing destination.
+    // The caller is in use at once; the destination rings, then is in use too.
+    assert_eq!(sb.endpoint_state(&tok, "8001").await, ("In use".to_string(), "1 of inf".to_string()));
+    assert_eq!(sb.endpoint_state(&tok, "8002").await, ("Ringing".to_string(), "1 of inf".to_string()));
+    sb.advance(2.0).await;
     for ext in ["8001", "8002"] {
         assert_eq!(sb.endpoint_state(&tok, ext).await, ("In use".to_string(), "1 of inf".to_string()));
     }
@@ -436,7 +452,9 @@ async fn endpoint_in_use_during_call_only() {
 #[tokio::test]
 async fn hangup_after_answer_writes_one_answered_cdr() {
     let sb = Sb::with(Settings { answer_delay_ms: 1000, ..Settings::default() });
+    sb.quiet().await;
     let tok = sb.token().await;
+    let before = sb.cdr().await.len();
     let id = sb.dial(&tok, "8001", "8002").await;
     sb.advance(11.0).await;
     sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
@@ -444,8 +462,8 @@ async fn hangup_after_answer_writes_one_answered_cdr() {
     let st = sb.state().await;
     assert_eq!(st["pbx"]["calls"], json!([]));
     let rows = st["pbx"]["cdr"].as_array().unwrap();
-    assert_eq!(rows.len(), 1);
-    let row = &rows[0];
+    assert_eq!(rows.len(), before + 1);
+    let row = rows.last().unwrap();
     let keys: Vec<&str> = row.as_object().unwrap().keys().map(|k| k.as_str()).collect();
     let mut want: Vec<&str> = CDR_KEYS.to_vec();
     want.push("trunkName");
@@ -461,7 +479,7 @@ async fn hangup_after_answer_writes_one_answered_cdr() {
     assert_eq!(row["dst"], "8002");
     assert_eq!(row["clid"], "\"8001\" <8001>");
     assert_eq!(row["direction"], "inter");
-    assert_eq!(row["id"], 1);
+    assert_eq!(row["id"], before as u64 + 1);
     assert!(row["id"].is_number() && row["duration"].is_number() && row["amaflags"].is_number());
     let duration = row["duration"].as_u64().unwrap();
     let billsec = row["billsec"].as_u64().unwrap();
@@ -479,7 +497,7 @@ async fn hangup_after_answer_writes_one_answered_cdr() {
     // A second hangup finds nothing and writes nothing.
     let v = sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
     assert_code(&v, "600002", "挂断异常");
-    assert_eq!(sb.state().await["pbx"]["cdr"].as_array().unwrap().len(), 1);
+    assert_eq!(sb.cdr().await.len(), before + 1);
 }
 
 #[tokio::test]
@@ -489,7 +507,7 @@ async fn hangup_while_ringing_is_no_answer() {
     sb.dial(&tok, "8001", "8003").await;
     sb.advance(3.0).await;
     sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
-    let row = sb.state().await["pbx"]["cdr"][0].clone();
+    let row = sb.cdr().await.last().cloned().unwrap();
     assert_eq!(row["disposition"], "NO ANSWER");
     assert_eq!(row["billsec"], 0);
     assert_eq!(row["answer"], Value::Null);
@@ -511,7 +529,7 @@ async fn hangup_by_outside_number() {
     assert_eq!(v["code"], "200");
     sb.advance(5.0).await;
     sb.post(&tok, "call/hangup", json!({"extension": "13800138000"})).await;
-    let row = sb.state().await["pbx"]["cdr"][0].clone();
+    let row = sb.cdr().await.last().cloned().unwrap();
     assert_eq!(row["direction"], "out");
     assert_eq!(row["trunkName"], "trunkHWD");
     assert_eq!(row["src"], "18551811888");
@@ -569,8 +587,10 @@ async fn dial_while_busy_is_600001() {
         let v = sb.post(&tok, "call/dial", json!({"extension": ext, "dest": dest})).await;
         assert_code(&v, "600001", "呼叫异常");
     }
-    // Others are unaffected; 8005 (unregistered) shows In use while in a call.
+    // Others are unaffected; 8005 (unregistered) rings, then shows In use while in a call.
     sb.dial(&tok, "8003", "8005").await;
+    assert_eq!(sb.endpoint_state(&tok, "8005").await.0, "Ringing");
+    sb.advance(2.0).await;
     assert_eq!(sb.endpoint_state(&tok, "8005").await.0, "In use");
 }
 
@@ -578,6 +598,7 @@ async fn dial_while_busy_is_600001() {
 async fn hangup_errors() {
     let sb = Sb::new();
     let tok = sb.token().await;
+    let before = sb.cdr().await;
     let v = sb.post(&tok, "call/hangup", json!({"extension": "8001"})).await;
     assert_code(&v, "600002", "挂断异常");
     let v = sb.post(&tok, "call/hangup", json!({"extension": "13800138000"})).await;
@@ -586,7 +607,7 @@ async fn hangup_errors() {
         let v = sb.post(&tok, "call/hangup", body).await;
         assert_code(&v, "600000", "呼叫接口参数验证失败");
     }
-    assert_eq!(sb.state().await["pbx"]["cdr"], json!([]));
+    assert_eq!(sb.cdr().await, before);
 }
 
 // ---------------------------------------------------------------- status

@@ -139,6 +139,31 @@ impl<'de> Visitor<'de> for EmptyVisitor {
     }
 }
 
+/// Seconds from a clock duration as the PBX writes them (`00:04:34`,
+/// `0:12`, `1:02:03`), or a plain number. Durations are shown, not counted
+/// on: anything unreadable (`-`, `null`) is 0 rather than a failed page.
+pub fn clock_secs_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok(parse_clock_secs(&string_lenient(d)?).unwrap_or(0))
+}
+
+/// `h:mm:ss`, `m:ss` or `ss` to seconds.
+pub fn parse_clock_secs(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let mut total: u64 = 0;
+    let mut parts = 0;
+    for part in s.split(':') {
+        parts += 1;
+        if parts > 3 || part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) || part.len() > 9 {
+            return None;
+        }
+        total = total.checked_mul(60)?.checked_add(part.parse().ok()?)?;
+    }
+    Some(total)
+}
+
 /// Decodes a list that may arrive as `[]`, `null`, missing, `""` or (from
 /// loose servers) `{}` meaning empty. Strict inside: one bad item is an
 /// error, never a silently shorter list.
@@ -189,6 +214,17 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clock_durations() {
+        assert_eq!(parse_clock_secs("00:04:34"), Some(274));
+        assert_eq!(parse_clock_secs("0:12"), Some(12));
+        assert_eq!(parse_clock_secs("75"), Some(75));
+        assert_eq!(parse_clock_secs("1:02:03"), Some(3723));
+        for bad in ["", "-", "1::2", "a:b", "1:2:3:4", "就绪(00:10:36)"] {
+            assert_eq!(parse_clock_secs(bad), None, "{bad}");
+        }
+    }
 
     #[derive(Deserialize, Debug)]
     struct T {

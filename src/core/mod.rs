@@ -1,9 +1,12 @@
 //! Session logic: pure, sans-IO. Time comes in as [`Instant`] values; I/O
 //! goes through [`HttpClient`], which each platform implements.
 
+pub mod agent_desk;
+pub mod billing;
 pub mod call_records;
 pub mod call_tasks;
 pub mod callback;
+pub mod cdr_view;
 pub mod click_to_call;
 pub mod dapi;
 pub mod desk;
@@ -13,10 +16,13 @@ pub mod session;
 pub mod settings;
 pub mod sipcdr;
 pub mod softphone;
+pub mod supervisor;
 pub mod time;
 pub mod token;
 pub mod uploads;
+pub mod voicemail_view;
 
+pub use billing::{BillingEvent, BillingFeed, BillingOp, BillingSettings, BillingView, CdrStore, FeedState};
 pub use callback::{AnySigner, CallbackSession, ClockSkew, SecretSigner, Signer, UrlSigner};
 pub use dapi::DapiSession;
 pub use error::Error;

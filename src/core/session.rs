@@ -6,7 +6,10 @@ use super::time::Instant;
 use super::token::TokenManager;
 use super::Error;
 use crate::api::pbx::{
-    self, Credentials, Dial, Dialled, EndpointFilter, EndpointStatus, Hangup, PbxApi, Reply, TokenResponse,
+    self, AgentFilter, AgentLogin, AgentPause, AgentStatus, BillingQuery, Cdr, CdrFilter, Credentials, Dial,
+    Dialled, EndpointFilter, EndpointStatus, Extension, ExtensionAction, HandsetPlay, Hangup, Page,
+    ParkedCall, PbxApi, QueueNumber, QueueTarget, Reply, Speech, Target, TargetAction, TokenResponse,
+    Transfer, TrunkFilter, TrunkStatus, Voicemail, VoicemailFilter, WaitingCaller,
 };
 use crate::api::{ApiError, HttpRequest, HttpResponse};
 use futures::lock::Mutex;
@@ -171,5 +174,122 @@ impl<C: HttpClient> PbxSession<C> {
     pub async fn endpoint_status(&self, f: &EndpointFilter) -> Result<Reply<Vec<EndpointStatus>>, Error> {
         let resp = self.send(self.api.endpoint_status(f)).await?;
         Ok(pbx::status::decode_endpoints(&resp)?)
+    }
+
+    /// The held access token if it is still valid, without fetching one
+    /// (the billing socket compares it with the one it connected with).
+    pub fn current_token(&self) -> Option<String> {
+        let now = (self.clock)();
+        self.tokens.borrow().valid_token(now).map(str::to_string)
+    }
+
+    async fn call_empty(&self, req: HttpRequest) -> Result<(), Error> {
+        let resp = self.send(req).await?;
+        pbx::call::decode_empty(&resp)?;
+        Ok(())
+    }
+
+    async fn call_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        req: HttpRequest,
+    ) -> Result<Reply<Vec<T>>, Error> {
+        let resp = self.send(req).await?;
+        Ok(pbx::decode_rows(&resp)?)
+    }
+
+    /// `call/transfer`.
+    pub async fn transfer(&self, t: &Transfer) -> Result<(), Error> {
+        self.call_empty(self.api.transfer(t)).await
+    }
+
+    /// `call/hold`, `call/unhold`, `call/park` or `call/cancelAtxfer`.
+    pub async fn extension_action(
+        &self,
+        action: ExtensionAction,
+        extension: &Extension,
+    ) -> Result<(), Error> {
+        self.call_empty(self.api.extension_action(action, extension)).await
+    }
+
+    /// `call/unpark`, `redirect`, `pickup`, `barge`, `monitor` or `whisper`.
+    pub async fn target_action(&self, action: TargetAction, t: &Target) -> Result<(), Error> {
+        self.call_empty(self.api.target_action(action, t)).await
+    }
+
+    /// `call/parkList`.
+    pub async fn parked_calls(&self, extension: Option<&Extension>) -> Result<Vec<ParkedCall>, Error> {
+        Ok(self.call_rows(self.api.parked_calls(extension)).await?.data)
+    }
+
+    /// `agent/login`.
+    pub async fn agent_login(&self, l: &AgentLogin) -> Result<(), Error> {
+        self.call_empty(self.api.agent_login(l)).await
+    }
+
+    /// `agent/logout`.
+    pub async fn agent_logout(&self, extension: &Extension, queue: &QueueTarget) -> Result<(), Error> {
+        self.call_empty(self.api.agent_logout(extension, queue)).await
+    }
+
+    /// `agent/pause`.
+    pub async fn agent_pause(&self, p: &AgentPause) -> Result<(), Error> {
+        self.call_empty(self.api.agent_pause(p)).await
+    }
+
+    /// `agent/getAgentStatus`, flattened to one row per (queue, extension).
+    pub async fn agent_status(&self, f: &AgentFilter) -> Result<Vec<AgentStatus>, Error> {
+        let resp = self.send(self.api.agent_status(f)).await?;
+        Ok(pbx::agent::decode_agent_status(&resp)?.data)
+    }
+
+    /// `status/queue`: the agents of one queue.
+    pub async fn queue_status(&self, queue: &QueueNumber) -> Result<Vec<AgentStatus>, Error> {
+        Ok(self.call_rows(self.api.queue_status(queue)).await?.data)
+    }
+
+    /// `status/trunk`.
+    pub async fn trunk_status(&self, f: &TrunkFilter) -> Result<Reply<Vec<TrunkStatus>>, Error> {
+        self.call_rows(self.api.trunk_status(f)).await
+    }
+
+    /// `status/wait`: callers waiting in a queue.
+    pub async fn waiting_callers(
+        &self,
+        page: Page,
+        queue: &QueueNumber,
+    ) -> Result<Reply<Vec<WaitingCaller>>, Error> {
+        self.call_rows(self.api.waiting_callers(page, queue)).await
+    }
+
+    /// `GET voicemail`.
+    pub async fn voicemails(&self, f: &VoicemailFilter) -> Result<Reply<Vec<Voicemail>>, Error> {
+        self.call_rows(self.api.voicemails(f)).await
+    }
+
+    /// `PUT voicemail/:id`.
+    pub async fn mark_voicemail(&self, id: u64, read: bool) -> Result<(), Error> {
+        self.call_empty(self.api.mark_voicemail(id, read)).await
+    }
+
+    /// `GET cdr`.
+    pub async fn cdr(&self, f: &CdrFilter) -> Result<Reply<Vec<Cdr>>, Error> {
+        self.call_rows(self.api.cdr(f)).await
+    }
+
+    /// `GET cdr/list`.
+    pub async fn billing_cdr(&self, q: &BillingQuery) -> Result<Reply<Vec<Cdr>>, Error> {
+        self.call_rows(self.api.billing_cdr(q)).await
+    }
+
+    /// `call/handsetPlay`.
+    pub async fn handset_play(&self, h: &HandsetPlay) -> Result<(), Error> {
+        self.call_empty(self.api.handset_play(h)).await
+    }
+
+    /// `tts/synthesize`.
+    pub async fn synthesize(&self, text: &str) -> Result<Speech, Error> {
+        let text = pbx::tts::check_text(text)?;
+        let resp = self.send(self.api.synthesize(text)).await?;
+        Ok(pbx::tts::decode_speech(&resp)?)
     }
 }

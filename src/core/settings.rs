@@ -31,6 +31,11 @@ pub struct PbxSettings {
     pub password: String,
     /// Root of recordings; default: the origin of `base_url`.
     pub media_url: Option<String>,
+    /// The billing websocket; default `wss://` (or `ws://` for an `http`
+    /// base) the base's host, port 8282. A path resolves against the page.
+    pub push_url: Option<String>,
+    /// Where the PBX keeps recordings on disk; default `/var/spool/asterisk`.
+    pub spool_dir: Option<String>,
     /// `Accept-Language` and message language; default `zh-CN`.
     pub language: Option<String>,
 }
@@ -52,6 +57,46 @@ pub struct Opened<C> {
     pub session: PbxSession<C>,
     /// Root URL of recordings, without a trailing slash.
     pub media_url: String,
+    /// The billing websocket URL (`ws://` or `wss://`), without the query.
+    pub push_url: String,
+    /// The PBX's spool directory, without a trailing slash.
+    pub spool_dir: String,
+}
+
+/// The default push URL for an interface prefix: same host, port 8282,
+/// `wss` for `https` and `ws` for `http`.
+pub fn default_push_url(base_url: &str) -> String {
+    let (scheme, rest) = match base_url.split_once("://") {
+        Some(("http", rest)) => ("ws", rest),
+        Some((_, rest)) => ("wss", rest),
+        None => ("wss", base_url),
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    // Strip a port, keeping bracketed IPv6 hosts whole.
+    let host = match authority.rfind(':') {
+        Some(i) if !authority[i..].contains(']') => &authority[..i],
+        _ => authority,
+    };
+    format!("{scheme}://{host}:8282/")
+}
+
+/// Checks a push URL (after resolving): `ws(s)://host…`; `http(s)` is
+/// turned into `ws(s)`.
+pub fn check_push_url(url: &str) -> Result<String, crate::api::InvalidInput> {
+    use crate::api::{InvalidInput, Problem};
+    let u = url.trim();
+    let u = if let Some(r) = u.strip_prefix("https://") {
+        format!("wss://{r}")
+    } else if let Some(r) = u.strip_prefix("http://") {
+        format!("ws://{r}")
+    } else {
+        u.to_string()
+    };
+    let rest = u.strip_prefix("wss://").or_else(|| u.strip_prefix("ws://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') && !u.chars().any(|c| c.is_whitespace()) => Ok(u),
+        _ => Err(InvalidInput::new("pushUrl", Problem::NotUrl, url)),
+    }
 }
 
 impl PbxSettings {
@@ -75,6 +120,29 @@ impl PbxSettings {
             Some(m) => resolve(m).trim_end_matches('/').to_string(),
             None => api.origin().to_string(),
         };
-        Ok(Opened { session: PbxSession::new(api, creds, http, clock), media_url })
+        let push_url = match self.push_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            Some(p) if p.starts_with("ws://") || p.starts_with("wss://") => check_push_url(p)?,
+            Some(p) => check_push_url(&resolve(p))?,
+            None => default_push_url(api.base_url()),
+        };
+        let spool_dir = crate::api::pbx::cdr::check_spool_dir(self.spool_dir.as_deref().unwrap_or(""))?;
+        Ok(Opened { session: PbxSession::new(api, creds, http, clock), media_url, push_url, spool_dir })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn push_urls() {
+        assert_eq!(default_push_url("https://pbx.example:8443/dscom-api/public"), "wss://pbx.example:8282/");
+        assert_eq!(default_push_url("http://127.0.0.1:8080/dscom-api/public"), "ws://127.0.0.1:8282/");
+        assert_eq!(default_push_url("https://[::1]:8443/x"), "wss://[::1]:8282/");
+        assert_eq!(check_push_url("http://h:1/push/").unwrap(), "ws://h:1/push/");
+        assert_eq!(check_push_url("wss://h/").unwrap(), "wss://h/");
+        for bad in ["", "ftp://h", "ws://", "javascript:alert(1)", "ws:// h"] {
+            assert_eq!(check_push_url(bad).unwrap_err().field, "pushUrl", "{bad}");
+        }
     }
 }

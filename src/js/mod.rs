@@ -19,11 +19,13 @@
 mod callback;
 mod dapi;
 mod pbx;
+mod pbx_desk;
 mod sipcdr;
 
 pub use callback::CallbackClient;
 pub use dapi::{parse_dapi_call_record, DapiClient, Softphone};
 pub use pbx::PbxClient;
+pub use pbx_desk::BillingSubscription;
 pub use sipcdr::SipCdrClient;
 
 use crate::api::{ApiError, InvalidInput, Problem};

@@ -25,6 +25,10 @@ export interface PbxSettings {
   password: string;
   /** Root of recording files; default: the origin of `baseUrl`. */
   mediaUrl?: string;
+  /** The billing websocket; default `wss://` (`ws://` for an http base) the base's host, port 8282. A path resolves against the page. */
+  pushUrl?: string;
+  /** The PBX's recording spool directory, for `playOnHandset`; default `/var/spool/asterisk`. */
+  spoolDir?: string;
   /** `Accept-Language` and the language of error messages; default `zh-CN`. */
   language?: string;
 }
@@ -94,7 +98,7 @@ struct EndpointPageOut {
 }
 
 /// A whole page number from JS (numbers arrive as f64).
-fn page_number(field: &'static str, v: f64) -> Result<u32, crate::api::InvalidInput> {
+pub(super) fn page_number(field: &'static str, v: f64) -> Result<u32, crate::api::InvalidInput> {
     if v.fract() == 0.0 && v >= 1.0 && v <= u32::MAX as f64 {
         Ok(v as u32)
     } else {
@@ -111,13 +115,15 @@ fn page_number(field: &'static str, v: f64) -> Result<u32, crate::api::InvalidIn
 /// rejects with an `AgentConsoleError`.
 #[wasm_bindgen]
 pub struct PbxClient {
-    session: Rc<PbxSession<FetchClient>>,
-    media_url: String,
-    lang: Lang,
+    pub(super) session: Rc<PbxSession<FetchClient>>,
+    pub(super) media_url: String,
+    pub(super) push_url: String,
+    pub(super) spool_dir: String,
+    pub(super) lang: Lang,
 }
 
 impl PbxClient {
-    fn run<F, T>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
+    pub(super) fn run<F, T>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
     where
         F: Future<Output = Result<T, Error>> + 'static,
         T: Serialize,
@@ -133,7 +139,7 @@ impl PbxClient {
     }
 
     /// Like `run`, for calls that resolve to nothing (`Promise<void>`).
-    fn run_void<F>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
+    pub(super) fn run_void<F>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
     where
         F: Future<Output = Result<(), Error>> + 'static,
     {
@@ -144,7 +150,7 @@ impl PbxClient {
         )
     }
 
-    fn reject(&self, e: Error) -> Promise {
+    pub(super) fn reject(&self, e: Error) -> Promise {
         Promise::reject(&to_js_error(&e, self.lang))
     }
 }
@@ -166,7 +172,13 @@ impl PbxClient {
         let s: PbxSettings = from_js("settings", v).map_err(|e| (e, Lang::Zh))?;
         let lang = s.lang();
         let opened = transport::open_pbx(&s).map_err(|e| (e, lang))?;
-        Ok(PbxClient { session: Rc::new(opened.session), media_url: opened.media_url, lang })
+        Ok(PbxClient {
+            session: Rc::new(opened.session),
+            media_url: opened.media_url,
+            push_url: opened.push_url,
+            spool_dir: opened.spool_dir,
+            lang,
+        })
     }
 
     /// Gets a token (password grant). Later calls refresh it by themselves.

@@ -1,6 +1,7 @@
 //! Browser transports (feature `browser`): fetch over gloo-net, and the
 //! browser's clock for the core.
 
+pub mod billing;
 pub mod softphone;
 pub mod ticker;
 pub mod upload;

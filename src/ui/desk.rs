@@ -44,6 +44,9 @@ pub struct DeskProps {
     pub desk: UseReducerHandle<DeskState>,
     pub session: Session,
     pub on_sign_out: Callback<()>,
+    /// The desk tab is shown (its PBX area polls only then).
+    #[prop_or(true)]
+    pub visible: bool,
 }
 
 #[function_component(Desk)]
@@ -57,6 +60,9 @@ pub fn desk(props: &DeskProps) -> Html {
                 <span>{ text(lang, Text::SignedInAs) }{ if lang == Lang::Zh { "：" } else { ": " } }<strong id="agent-extension">{ ext }</strong></span>
                 <button id="signout" class="link" onclick={sign_out}>{ text(lang, Text::SignOut) }</button>
             </section>
+            if let Some(ext) = props.desk.extension.clone() {
+                <super::agent::AgentArea desk={props.desk.clone()} session={props.session.clone()} extension={ext} visible={props.visible} />
+            }
             <div class="columns">
                 <div>
                     <DialPad desk={props.desk.clone()} session={props.session.clone()} />

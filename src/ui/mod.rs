@@ -2,13 +2,19 @@
 //! through [`crate::core::desk`]'s pure reducer, requests through
 //! [`crate::core::PbxSession`].
 
+mod agent;
+mod billing;
 mod callback;
 mod desk;
+mod kit;
+mod pbx_cdr;
 mod records;
 mod signin;
 mod softphone;
+mod supervisor;
 mod tasks;
 mod upload;
+mod voicemail;
 
 use crate::core::desk::{DeskAction, DeskState};
 use crate::core::PbxSession;
@@ -18,21 +24,30 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
-/// The session the console talks through, shared by its components;
-/// equal when it is the same session.
+/// The session the console talks through, shared by its components, with
+/// the root its recordings are under; equal when it is the same session.
 #[derive(Clone)]
-pub(crate) struct Session(pub Rc<PbxSession<FetchClient>>);
+pub(crate) struct Session {
+    /// The PBX session.
+    pub pbx: Rc<PbxSession<FetchClient>>,
+    /// Root URL of recordings (`mediaUrl`, default the PBX's origin).
+    pub media_url: Rc<str>,
+    /// The billing websocket (`pushUrl`), without the query.
+    pub push_url: Rc<str>,
+    /// The PBX's spool directory (`spoolDir`), for the desk phone.
+    pub spool_dir: Rc<str>,
+}
 
 impl PartialEq for Session {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0)
+        Rc::ptr_eq(&self.pbx, &other.pbx)
     }
 }
 
 impl std::ops::Deref for Session {
     type Target = PbxSession<FetchClient>;
     fn deref(&self) -> &Self::Target {
-        &self.0
+        &self.pbx
     }
 }
 
@@ -93,6 +108,9 @@ enum Tab {
     Records,
     Phone,
     Tasks,
+    Supervisor,
+    PbxCdr,
+    Voicemail,
 }
 
 /// The whole console.
@@ -140,10 +158,14 @@ pub fn app() -> Html {
     // desk needs the PBX sign-in.
     let desk_page = match (session.as_ref(), desk.extension.as_ref()) {
         (Some(s), Some(_)) => html! {
-            <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} />
+            <desk::Desk desk={desk.clone()} session={s.clone()} on_sign_out={on_sign_out} visible={*tab == Tab::Desk} />
         },
         _ => html! { <signin::SignIn desk={desk.clone()} on_signed_in={on_signed_in} /> },
     };
+
+    // The PBX pages work with the desk's sign-in.
+    let pbx = desk.extension.as_ref().and(session.as_ref()).cloned();
+    let ext = desk.extension.clone();
 
     html! {
         <div class="console" lang={lang.tag()}>
@@ -159,6 +181,9 @@ pub fn app() -> Html {
                             <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
                             <button id="tab-phone" class={cls(Tab::Phone)} onclick={go(Tab::Phone)}>{ pick(lang, "软电话", "Softphone") }</button>
                             <button id="tab-tasks" class={cls(Tab::Tasks)} onclick={go(Tab::Tasks)}>{ pick(lang, "定时呼叫", "Scheduled calls") }</button>
+                            <button id="tab-supervisor" class={cls(Tab::Supervisor)} onclick={go(Tab::Supervisor)}>{ pick(lang, "班长席", "Supervisor") }</button>
+                            <button id="tab-cdr" class={cls(Tab::PbxCdr)} onclick={go(Tab::PbxCdr)}>{ pick(lang, "呼叫详单", "PBX call log") }</button>
+                            <button id="tab-voicemail" class={cls(Tab::Voicemail)} onclick={go(Tab::Voicemail)}>{ pick(lang, "语音信箱", "Voicemail") }</button>
                         </nav>
                         <div hidden={*tab != Tab::Desk}>{ desk_page }</div>
                         <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} /></div>
@@ -169,6 +194,17 @@ pub fn app() -> Html {
                         </div>
                         <div hidden={*tab != Tab::Tasks}>
                             <tasks::CallTasks lang={lang} session={(*dapi).clone()} />
+                        </div>
+                        <div hidden={*tab != Tab::Supervisor}>
+                            <supervisor::Supervisor lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::Supervisor} />
+                        </div>
+                        <div hidden={*tab != Tab::PbxCdr}>
+                            <billing::BillingList lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::PbxCdr} />
+                            <pbx_cdr::PbxCdr lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::PbxCdr} />
+                        </div>
+                        <div hidden={*tab != Tab::Voicemail}>
+                            <voicemail::VoicemailPage lang={lang} session={pbx.clone()} visible={*tab == Tab::Voicemail} />
+                            <voicemail::TtsBox lang={lang} session={pbx} />
                         </div>
                     </>
         </div>

@@ -25,6 +25,9 @@ pub struct ConsoleConfig {
     /// The agent's extension.
     #[serde(deserialize_with = "string_lenient")]
     pub extension: String,
+    /// The agent id (工号) pre-filled in the queue sign-in.
+    #[serde(rename = "agentId", deserialize_with = "string_lenient")]
+    pub agent_id: String,
     /// The click-to-call page's defaults.
     pub callback: CallbackConfig,
     /// The SIP call-records page's settings.
@@ -102,6 +105,11 @@ impl ConsoleConfig {
             }
         }
         self.pbx.media_url = self.pbx.media_url.take().or(from.pbx.media_url);
+        self.pbx.push_url = self.pbx.push_url.take().or(from.pbx.push_url);
+        self.pbx.spool_dir = self.pbx.spool_dir.take().or(from.pbx.spool_dir);
+        if self.agent_id.is_empty() {
+            self.agent_id = from.agent_id;
+        }
         self.pbx.language = self.pbx.language.take().or(from.pbx.language);
     }
 }
@@ -192,7 +200,13 @@ pub fn sign_in(props: &SignInProps) -> Html {
             let built = (|| -> Result<(Session, Extension), Error> {
                 let opened = transport::open_pbx(&c.pbx)?;
                 let ext = Extension::parse("extension", &c.extension)?;
-                Ok((Session(Rc::new(opened.session)), ext))
+                let session = Session {
+                    pbx: Rc::new(opened.session),
+                    media_url: opened.media_url.into(),
+                    push_url: opened.push_url.into(),
+                    spool_dir: opened.spool_dir.into(),
+                };
+                Ok((session, ext))
             })();
             let (session, ext) = match built {
                 Ok(v) => v,

@@ -1,158 +1,27 @@
-//! Call control: `call/dial`, `call/hangup`, and the CDR row a finished call leaves.
+//! Call control on the live call model: `call/dial`, `call/hangup`, `call/transfer`
+//! (blind, attended, app), `call/cancelAtxfer`, `call/hold`, `call/unhold`.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
 use axum::response::Response;
-use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::json;
 
-use super::{json_object, optional_str, required_str, PbxState, DEMO_TRUNK};
-use crate::clock::{compact_cst, format_cst};
+use super::model::{Origin, Party, Talk};
+use super::sim::is_robot;
+use super::{body_object, optional_str, req, required_str, valid_dest, with_pbx, PbxState};
 use crate::envelope::{self, PbxCode, PbxError};
 use crate::AppState;
 
 /// Longest accepted dial string / display number.
-const MAX_NUMBER_LEN: usize = 32;
-
-/// The dial-plan options this PBX's `Dial()` uses (seen in the seed's `lastdata`).
-const DIAL_OPTIONS: &str = "45,Ttb(set-features^s^1)";
-
-/// A live call placed with `call/dial`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Call {
-    /// `hwd-<epoch secs>.<n>`; also the CDR's `linkedid`.
-    pub uniqueid: String,
-    /// The calling extension.
-    pub extension: String,
-    /// What it dialled: a demo extension or an outside number.
-    pub dest: String,
-    /// Caller id to present, if the dial asked for one.
-    pub displaycid: Option<String>,
-    /// Whether `dest` is one of the PBX's extensions (else it goes out via the trunk).
-    pub dest_is_extension: bool,
-    /// When the call was placed (sandbox epoch ms).
-    pub created_ms: i64,
-    /// When it is (or was) answered; before this it is ringing.
-    pub answer_at_ms: i64,
-    /// The caller's channel, e.g. `PJSIP/8001-0000001a`.
-    pub channel: String,
-    /// The callee's channel (`PJSIP/8002-…` or `PJSIP/trunkHWD-…`).
-    pub dstchannel: String,
-}
-
-impl Call {
-    /// Whether `party` (extension or outside number) is either end of this call.
-    pub fn involves(&self, party: &str) -> bool {
-        self.extension == party || self.dest == party
-    }
-
-    /// Whether the call has been answered by `now_ms` (derived lazily from time).
-    pub fn answered(&self, now_ms: i64) -> bool {
-        now_ms >= self.answer_at_ms
-    }
-
-    /// `"ringing"` or `"answered"`.
-    pub fn state(&self, now_ms: i64) -> &'static str {
-        if self.answered(now_ms) {
-            "answered"
-        } else {
-            "ringing"
-        }
-    }
-
-    /// The call as JSON, with its derived state, for the sandbox state dump.
-    pub fn dump(&self, now_ms: i64) -> Value {
-        let mut v = serde_json::to_value(self).unwrap_or_else(|_| json!({}));
-        if let Some(obj) = v.as_object_mut() {
-            obj.insert("state".into(), self.state(now_ms).into());
-            obj.insert("created".into(), format_cst(self.created_ms).into());
-        }
-        v
-    }
-}
-
-/// One call-detail record, with the seed's field names, order and types (the
-/// `GET /api/v1/cdr` example plus the table-only `caller_recording`, `callee_recording`
-/// and `direction`).
-#[derive(Debug, Clone, Serialize)]
-pub struct CdrRow {
-    pub id: u64,
-    pub calldate: String,
-    pub clid: String,
-    pub src: String,
-    pub dnid: String,
-    pub dst: String,
-    pub dept_exten: String,
-    pub sipcallid: String,
-    pub dcontext: String,
-    pub channel: String,
-    pub dstchannel: String,
-    pub callerip: String,
-    pub calledip: String,
-    pub lastapp: String,
-    pub lastdata: String,
-    pub start: String,
-    /// `null` when the call was never answered.
-    pub answer: Option<String>,
-    pub end: String,
-    /// Seconds from start to end.
-    pub duration: u64,
-    /// Seconds from answer to end; 0 if unanswered.
-    pub billsec: u64,
-    /// `ANSWERED` or `NO ANSWER`.
-    pub disposition: String,
-    pub amaflags: u32,
-    pub accountcode: String,
-    pub peeraccount: String,
-    pub uniqueid: String,
-    pub linkedid: String,
-    pub userfield: String,
-    pub ivrdigit: String,
-    pub ivrflow: String,
-    pub sequence: String,
-    pub billingid: String,
-    pub area_code: String,
-    pub city: String,
-    pub succ: u32,
-    pub billed: u32,
-    pub bill: String,
-    pub musictype: u32,
-    pub service_level: i32,
-    pub agentid: String,
-    pub caller_recording: String,
-    pub callee_recording: String,
-    /// Relative to the media root; `""` when nothing was recorded.
-    pub recording: String,
-    /// `inter` (extension to extension) or `out` (via the trunk), as in the seed's rows.
-    pub direction: String,
-    pub option: String,
-    pub numcalls: u64,
-    pub loadavg: f64,
-    /// The channel of the side that hung up.
-    pub hangupsource: String,
-    pub hangupcause: String,
-    pub create_time: String,
-    #[serde(rename = "trunkName")]
-    pub trunk_name: String,
-}
+pub const MAX_NUMBER_LEN: usize = 32;
 
 fn param(detail: impl Into<String>) -> PbxError {
     PbxError::new(PbxCode::CallParams, detail)
 }
 
-/// Reads the body as a JSON object or fails with 600000.
-fn body_object(body: Result<Bytes, BytesRejection>) -> Result<Map<String, Value>, PbxError> {
-    let bytes = body.map_err(|_| param("无法读取请求体"))?;
-    json_object(&bytes).map_err(param)
-}
-
-/// A dial string: digits, `*`, `#`, optionally one leading `+`.
-fn valid_dest(s: &str) -> bool {
-    let rest = s.strip_prefix('+').unwrap_or(s);
-    s.len() <= MAX_NUMBER_LEN
-        && !rest.is_empty()
-        && rest.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+fn ok_empty() -> Response {
+    envelope::ok(envelope::empty(), 0)
 }
 
 /// `POST /api/v1/call/dial {extension, dest, displaycid?}` → `data.uniqueid`.
@@ -160,7 +29,7 @@ pub async fn dial(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PbxError> {
-    let p = body_object(body)?;
+    let p = body_object(body, PbxCode::CallParams)?;
     let extension = required_str(&p, "extension").map_err(param)?;
     let dest = required_str(&p, "dest").map_err(param)?;
     let displaycid = optional_str(&p, "displaycid").map_err(param)?;
@@ -172,174 +41,376 @@ pub async fn dial(
             return Err(param(format!("displaycid 只能包含数字，最长 {MAX_NUMBER_LEN} 位")));
         }
     }
-
-    let now = state.clock.now_ms();
-    let delay = i64::try_from(state.settings.answer_delay_ms).unwrap_or(i64::MAX);
-    let mut pbx = state.pbx();
-    if pbx.extension(extension).is_none() {
-        return Err(param(format!("分机 {extension} 不存在")));
-    }
-    if dest == extension {
-        return Err(param("dest 不能与 extension 相同"));
-    }
-    if pbx.call_of(extension).is_some() {
-        return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {extension} 正在通话中")));
-    }
-    let dest_is_extension = pbx.extension(dest).is_some();
-    // The sandbox keeps one call per extension so hangup-by-extension is unambiguous;
-    // a busy destination extension fails the dial like a busy caller.
-    if dest_is_extension && pbx.call_of(dest).is_some() {
-        return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {dest} 正在通话中")));
-    }
-
-    let seq = pbx.next_call_seq;
-    pbx.next_call_seq += 1;
-    let uniqueid = format!("hwd-{}.{seq}", now.div_euclid(1000));
-    let chan = pbx.next_channel_seq;
-    pbx.next_channel_seq += 2;
-    let far = if dest_is_extension { dest } else { DEMO_TRUNK };
-    let call = Call {
-        uniqueid: uniqueid.clone(),
-        extension: extension.to_string(),
-        dest: dest.to_string(),
-        displaycid: displaycid.map(str::to_string),
-        dest_is_extension,
-        created_ms: now,
-        answer_at_ms: now.saturating_add(delay),
-        channel: format!("PJSIP/{extension}-{chan:08x}"),
-        dstchannel: format!("PJSIP/{far}-{:08x}", chan + 1),
-    };
-    pbx.calls.push(call);
+    let uniqueid = with_pbx(&state, |pbx, now| {
+        if pbx.extension(extension).is_none() {
+            return Err(param(format!("分机 {extension} 不存在")));
+        }
+        if dest == extension {
+            return Err(param("dest 不能与 extension 相同"));
+        }
+        // One call per extension keeps hangup-by-extension unambiguous; a busy
+        // destination extension fails the dial like a busy caller.
+        if pbx.busy(extension) {
+            return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {extension} 正在通话中")));
+        }
+        if pbx.extension(dest).is_some() && pbx.busy(dest) {
+            return Err(PbxError::new(PbxCode::CallFailed, format!("分机 {dest} 正在通话中")));
+        }
+        let a = pbx.new_party(extension);
+        let b = pbx.new_party(dest);
+        let answer_at = now.saturating_add(pbx.answer_delay_ms);
+        let mut call = pbx.new_call(Origin::Dial, a, b, now, answer_at, None, Talk::Manual);
+        call.displaycid = displaycid.map(str::to_string);
+        let id = call.uniqueid.clone();
+        pbx.calls.push(call);
+        Ok(id)
+    })?;
     Ok(envelope::ok(json!({ "uniqueid": uniqueid }), 0))
 }
 
-/// `POST /api/v1/call/hangup {extension}`: `extension` may also be an outside number
-/// (the `dest` of a live call). Every call it takes part in ends and leaves a CDR row.
+/// `POST /api/v1/call/hangup {extension}`: `extension` may also be an outside number.
+/// Whatever the party takes part in ends (a call, a queue wait, a parking space, a
+/// listener leg) and leaves CDR rows; a transferer hanging up while consulting completes
+/// the attended transfer.
 pub async fn hangup(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, PbxError> {
-    let p = body_object(body)?;
+    let p = body_object(body, PbxCode::CallParams)?;
     let party = required_str(&p, "extension").map_err(param)?;
-    let now = state.clock.now_ms();
-    let mut pbx = state.pbx();
-    let numcalls = pbx.calls.len() as u64;
-    let (ended, live): (Vec<Call>, Vec<Call>) =
-        std::mem::take(&mut pbx.calls).into_iter().partition(|c| c.involves(party));
-    pbx.calls = live;
-    if ended.is_empty() {
-        return Err(PbxError::new(PbxCode::HangupFailed, format!("{party} 没有进行中的通话")));
-    }
-    for call in ended {
-        let id = pbx.next_cdr_id;
-        pbx.next_cdr_id += 1;
-        let row = cdr_row(&pbx, &call, id, now, party, numcalls);
-        pbx.cdr.push(row);
-    }
-    Ok(envelope::ok(envelope::empty(), 0))
+    with_pbx(&state, |pbx, now| {
+        if pbx.hangup_party(party, now) {
+            Ok(ok_empty())
+        } else {
+            Err(PbxError::new(PbxCode::HangupFailed, format!("{party} 没有进行中的通话")))
+        }
+    })
 }
 
-/// Builds the CDR row for `call`, ended at `end_ms` by `hung_up_by`.
-fn cdr_row(pbx: &PbxState, call: &Call, id: u64, end_ms: i64, hung_up_by: &str, numcalls: u64) -> CdrRow {
-    let answered = call.answered(end_ms);
-    // Whole seconds of the displayed timestamps, so duration = end - start as printed.
-    let secs = |ms: i64| ms.div_euclid(1000);
-    let span = |from: i64| u64::try_from(secs(end_ms) - secs(from)).unwrap_or(0);
-    let duration = span(call.created_ms);
-    let billsec = if answered { span(call.answer_at_ms) } else { 0 };
+/// `POST /api/v1/call/hold {extension}`: 600000 malformed, 600003 no answered call or
+/// already held.
+pub async fn hold(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PbxError> {
+    let p = body_object(body, PbxCode::CallParams)?;
+    let ext = req(&p, "extension", PbxCode::CallParams)?;
+    with_pbx(&state, |pbx, now| {
+        let fail = |d: String| PbxError::new(PbxCode::HoldFailed, d);
+        let Some(i) = pbx.active_call_index(ext, now) else {
+            return Err(fail(format!("分机 {ext} 没有已接通的通话")));
+        };
+        match pbx.calls.get_mut(i) {
+            Some(c) if c.held_by.is_none() => {
+                c.held_by = Some(ext.to_string());
+                Ok(ok_empty())
+            }
+            _ => Err(fail(format!("分机 {ext} 的通话已在保持中"))),
+        }
+    })
+}
 
-    let caller = pbx.extension(&call.extension);
-    let callee = pbx.extension(&call.dest);
-    let ip_of = |e: Option<&super::Extension>| {
-        e.and_then(|e| e.registration.as_ref()).map(|r| r.ip.clone()).unwrap_or_default()
-    };
-    let lastdata = match callee.and_then(|e| e.registration.as_ref()) {
-        Some(r) => format!("PJSIP/{d}/sip:{d}@{}:{};ob,{DIAL_OPTIONS}", r.ip, r.port, d = call.dest),
-        None if call.dest_is_extension => format!("PJSIP/{},{DIAL_OPTIONS}", call.dest),
-        None => format!("PJSIP/{}@{DEMO_TRUNK},{DIAL_OPTIONS}", call.dest),
-    };
-    // With a display number the seed's row shows `" <number>"` and src = that number.
-    let (clid, src) = match &call.displaycid {
-        Some(cid) => (format!(" <{cid}>"), cid.clone()),
-        None => (format!("\"{e}\" <{e}>", e = call.extension), call.extension.clone()),
-    };
-    let outbound = !call.dest_is_extension;
-    let recording = if answered {
-        let (day, time) = compact_cst(call.created_ms);
-        format!("monitor/{day}/{day}-{time}-{}-{}-{}.wav", call.extension, call.dest, call.uniqueid)
+/// `POST /api/v1/call/unhold {extension}`: 600000 malformed, 600004 nothing held.
+pub async fn unhold(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PbxError> {
+    let p = body_object(body, PbxCode::CallParams)?;
+    let ext = req(&p, "extension", PbxCode::CallParams)?;
+    with_pbx(&state, |pbx, _| {
+        // Either party may take the call off hold.
+        match pbx.calls.iter_mut().find(|c| c.involves(ext) && c.held_by.is_some()) {
+            Some(c) => {
+                c.held_by = None;
+                Ok(ok_empty())
+            }
+            None => Err(PbxError::new(PbxCode::UnholdFailed, format!("分机 {ext} 没有保持中的通话"))),
+        }
+    })
+}
+
+/// `POST /api/v1/call/transfer {type, extension, dest}`. 600005 for a malformed body
+/// (type not blind/attended/app, missing fields, a dest that is not a number or not
+/// `context,exten,priority`), 600006 when it cannot be done (no answered call, already
+/// consulting, dest busy/unknown/unavailable).
+pub async fn transfer(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PbxError> {
+    let code = PbxCode::TransferParams;
+    let p = body_object(body, code)?;
+    let kind = req(&p, "type", code)?;
+    if !matches!(kind, "blind" | "attended" | "app") {
+        return Err(PbxError::new(code, "type 必须是 blind、attended 或 app"));
+    }
+    let ext = req(&p, "extension", code)?;
+    let dest = req(&p, "dest", code)?;
+    let app = if kind == "app" {
+        Some(parse_app(dest).ok_or_else(|| PbxError::new(code, "dest 必须是 context,exten,priority 形式"))?)
     } else {
-        String::new()
+        if !valid_dest(dest) {
+            return Err(PbxError::new(code, "dest 必须是分机或电话号码"));
+        }
+        None
     };
-    let hangupsource =
-        if call.extension == hung_up_by { call.channel.clone() } else { call.dstchannel.clone() };
-    let end = format_cst(end_ms);
-    let blank = String::new;
+    with_pbx(&state, |pbx, now| {
+        match (kind, app) {
+            ("attended", _) => pbx.attended(ext, dest, now),
+            (_, Some((context, exten))) => pbx.app_transfer(ext, &context, &exten, now),
+            _ => pbx.blind(ext, dest, now),
+        }
+        .map(|()| ok_empty())
+    })
+}
 
-    CdrRow {
-        id,
-        calldate: format_cst(call.created_ms),
-        clid,
-        src,
-        dnid: call.dest.clone(),
-        dst: call.dest.clone(),
-        dept_exten: blank(),
-        sipcallid: blank(),
-        dcontext: "from-internal".into(),
-        channel: call.channel.clone(),
-        dstchannel: call.dstchannel.clone(),
-        callerip: ip_of(caller),
-        calledip: ip_of(callee),
-        lastapp: "Dial".into(),
-        lastdata,
-        start: format_cst(call.created_ms),
-        answer: answered.then(|| format_cst(call.answer_at_ms)),
-        end: end.clone(),
-        duration,
-        billsec,
-        disposition: if answered { "ANSWERED" } else { "NO ANSWER" }.into(),
-        amaflags: 3,
-        accountcode: blank(),
-        peeraccount: blank(),
-        uniqueid: call.uniqueid.clone(),
-        linkedid: call.uniqueid.clone(),
-        userfield: blank(),
-        ivrdigit: blank(),
-        ivrflow: blank(),
-        sequence: id.to_string(),
-        billingid: if outbound { call.extension.clone() } else { blank() },
-        area_code: blank(),
-        city: blank(),
-        succ: u32::from(answered),
-        billed: 0,
-        bill: "0.000".into(),
-        musictype: 0,
-        service_level: -1,
-        agentid: blank(),
-        caller_recording: "force".into(),
-        callee_recording: "force".into(),
-        recording,
-        direction: if outbound { "out" } else { "inter" }.into(),
-        option: blank(),
-        numcalls,
-        loadavg: 0.0,
-        hangupsource,
-        hangupcause: "16".into(),
-        create_time: end,
-        trunk_name: if outbound { DEMO_TRUNK.into() } else { blank() },
+/// `POST /api/v1/call/cancelAtxfer {extension}`: 600005 malformed, 600007 no attended
+/// transfer in progress.
+pub async fn cancel_atxfer(
+    State(state): State<AppState>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, PbxError> {
+    let p = body_object(body, PbxCode::TransferParams)?;
+    let ext = req(&p, "extension", PbxCode::TransferParams)?;
+    with_pbx(&state, |pbx, now| {
+        let Some(i) = pbx.calls.iter().position(|c| c.consult_of.is_some() && c.a.number == ext) else {
+            return Err(PbxError::new(
+                PbxCode::CancelAtxferFailed,
+                format!("分机 {ext} 没有进行中的咨询转接"),
+            ));
+        };
+        let hs = pbx.calls.get(i).map(|c| c.a.channel.clone()).unwrap_or_default();
+        pbx.end_call(i, now, hs);
+        Ok(ok_empty())
+    })
+}
+
+/// `context,exten,priority` with a numeric priority → (context, exten).
+fn parse_app(dest: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = dest.split(',').map(str::trim).collect();
+    let [context, exten, priority] = parts.as_slice() else {
+        return None;
+    };
+    let word = |s: &str| {
+        !s.is_empty()
+            && s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    };
+    (word(context) && word(exten) && priority.parse::<u32>().is_ok())
+        .then(|| ((*context).to_string(), (*exten).to_string()))
+}
+
+fn transfer_failed(detail: impl Into<String>) -> PbxError {
+    PbxError::new(PbxCode::TransferFailed, detail)
+}
+
+impl PbxState {
+    /// The check every transfer starts with: `ext`'s answered call (its index) and the
+    /// other party, unless `ext` is already consulting.
+    fn transferable(&self, ext: &str, now: i64) -> Result<(usize, Party), PbxError> {
+        if self.calls.iter().any(|c| c.consult_of.is_some() && c.a.number == ext) {
+            return Err(transfer_failed(format!("分机 {ext} 正在咨询转接中，请先完成或取消")));
+        }
+        let i = self
+            .active_call_index(ext, now)
+            .ok_or_else(|| transfer_failed(format!("分机 {ext} 没有已接通的通话")))?;
+        let other = self
+            .calls
+            .get(i)
+            .and_then(|c| c.other(ext))
+            .cloned()
+            .ok_or_else(|| transfer_failed(format!("分机 {ext} 没有已接通的通话")))?;
+        Ok((i, other))
+    }
+
+    /// Checks that `dest` can be rung for a transfer from `ext` whose other party is
+    /// `other`.
+    fn transfer_target(&self, ext: &str, other: &Party, dest: &str) -> Result<(), PbxError> {
+        if dest == ext || dest == other.number {
+            return Err(transfer_failed(format!("{dest} 已在此通话中")));
+        }
+        if self.extension(dest).is_some() && !self.available(dest) {
+            return Err(transfer_failed(format!("分机 {dest} 忙或不在线")));
+        }
+        Ok(())
+    }
+
+    /// Blind transfer: `ext` leaves (its leg's CDR row), the other party rings `dest`.
+    pub fn blind(&mut self, ext: &str, dest: &str, now: i64) -> Result<(), PbxError> {
+        let (i, other) = self.transferable(ext, now)?;
+        self.transfer_target(ext, &other, dest)?;
+        let Some(first) = self.calls.get(i).cloned() else {
+            return Err(transfer_failed("通话已结束"));
+        };
+        let hs = first.party(ext).map(|p| p.channel.clone()).unwrap_or_default();
+        self.end_call(i, now, hs);
+        let b = self.new_party(dest);
+        let talk = if is_robot(dest) { Talk::Auto } else { Talk::Manual };
+        let answer_at = now.saturating_add(self.answer_delay_ms);
+        let call = self.new_call(Origin::Transfer, other, b, now, answer_at, Some(first.linkedid), talk);
+        self.calls.push(call);
+        Ok(())
+    }
+
+    /// Attended transfer: the first call is held, `ext` consults `dest` on a second call.
+    pub fn attended(&mut self, ext: &str, dest: &str, now: i64) -> Result<(), PbxError> {
+        let (i, other) = self.transferable(ext, now)?;
+        self.transfer_target(ext, &other, dest)?;
+        let Some(first) = self.calls.get_mut(i) else {
+            return Err(transfer_failed("通话已结束"));
+        };
+        first.held_by = Some(ext.to_string());
+        let (first_id, linkedid) = (first.uniqueid.clone(), first.linkedid.clone());
+        let a = self.new_party(ext);
+        let b = self.new_party(dest);
+        let answer_at = now.saturating_add(self.answer_delay_ms);
+        let mut call = self.new_call(Origin::Consult, a, b, now, answer_at, Some(linkedid), Talk::Manual);
+        call.consult_of = Some(first_id);
+        self.calls.push(call);
+        Ok(())
+    }
+
+    /// App transfer: `ext-queues,<queue>,1` sends the other party back to the front of
+    /// the queue; `aa_…` (an IVR) takes it away and the call ends with lastapp
+    /// `BackGround`.
+    pub fn app_transfer(&mut self, ext: &str, context: &str, exten: &str, now: i64) -> Result<(), PbxError> {
+        let queue = context == "ext-queues";
+        if queue && !self.queues.iter().any(|q| q == exten) {
+            return Err(transfer_failed(format!("队列 {exten} 不存在")));
+        }
+        if !queue && !context.starts_with("aa_") {
+            return Err(transfer_failed(format!("未知的目标 app {context}")));
+        }
+        let (i, other) = self.transferable(ext, now)?;
+        let Some(first) = self.calls.get(i).cloned() else {
+            return Err(transfer_failed("通话已结束"));
+        };
+        if queue {
+            let hs = first.party(ext).map(|p| p.channel.clone()).unwrap_or_default();
+            self.end_call(i, now, hs);
+            let uniqueid = self.new_uniqueid(now);
+            self.waiting.push(super::model::Waiting {
+                uniqueid,
+                linkedid: first.linkedid.clone(),
+                caller: other,
+                queue: exten.to_string(),
+                prio: 1,
+                ivr: String::new(),
+                ac: "0755".into(),
+                start_ms: now,
+                entered_ms: now,
+                offer: None,
+            });
+        } else {
+            if let Some(c) = self.calls.get_mut(i) {
+                c.info.lastapp = "BackGround".into();
+                c.info.lastdata = format!("custom/{context}");
+            }
+            self.end_call(i, now, other.channel.clone());
+        }
+        Ok(())
+    }
+
+    /// Completes `x`'s attended transfer, if it is consulting: the first call's other
+    /// party is connected to the consulted party and `x` leaves.
+    fn complete_attended(&mut self, x: &str, now: i64) -> bool {
+        let Some(c2) = self.calls.iter().find(|c| c.consult_of.is_some() && c.a.number == x) else {
+            return false;
+        };
+        let (c2_id, c1_id) = (c2.uniqueid.clone(), c2.consult_of.clone().unwrap_or_default());
+        let Some(i1) = self.calls.iter().position(|c| c.uniqueid == c1_id) else {
+            return false;
+        };
+        let Some(c1) = self.calls.get(i1).cloned() else {
+            return false;
+        };
+        let (Some(other), Some(mine)) = (c1.other(x).cloned(), c1.party(x).cloned()) else {
+            return false;
+        };
+        self.end_call(i1, now, mine.channel);
+        let talk_ms = {
+            let mean = i64::try_from(self.cfg.talk_ms).unwrap_or(i64::MAX / 4);
+            self.rng.range(mean / 2, mean.saturating_add(mean / 2))
+        };
+        if let Some(c2) = self.calls.iter_mut().find(|c| c.uniqueid == c2_id) {
+            c2.info.direction = super::cdr::direction_of(&other, &c2.b).into();
+            c2.a = other;
+            c2.origin = Origin::Transfer;
+            c2.consult_of = None;
+            c2.held_by = None;
+            if is_robot(&c2.b.number) {
+                c2.talk = Talk::Auto;
+                if c2.answer_handled {
+                    c2.end_at_ms = Some(now.saturating_add(talk_ms));
+                }
+            }
+        }
+        true
+    }
+
+    /// Hangs up everything `party` takes part in at `now`; false if there was nothing.
+    pub fn hangup_party(&mut self, party: &str, now: i64) -> bool {
+        if self.complete_attended(party, now) {
+            return true;
+        }
+        let mut any = false;
+        while let Some(i) = self.waiting.iter().position(|w| w.caller.number == party) {
+            self.abandon(i, now);
+            any = true;
+        }
+        while let Some(i) = self.calls.iter().position(|c| c.involves(party)) {
+            let Some(c) = self.calls.get(i) else { break };
+            if c.origin == Origin::Queue && !c.answered(now) && c.b.number == party {
+                // An agent rejecting a queue call: the caller stays in the queue.
+                let uid = c.uniqueid.clone();
+                self.cancel_offer(&uid);
+                for w in self.waiting.iter_mut().filter(|w| w.offer.as_deref() == Some(uid.as_str())) {
+                    w.offer = None;
+                }
+                if let Some(l) = self.line_mut(party) {
+                    l.retry_after = Some(now.saturating_add(super::model::REJECT_RETRY_MS));
+                }
+            } else {
+                let hs = c.party(party).map(|p| p.channel.clone()).unwrap_or_default();
+                self.end_call(i, now, hs);
+            }
+            any = true;
+        }
+        // A listener leaves the call it listens to.
+        let mut left = Vec::new();
+        for c in &mut self.calls {
+            let (gone, stay): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut c.listeners).into_iter().partition(|l| l.extension == party);
+            c.listeners = stay;
+            left.extend(gone.into_iter().map(|l| (l, c.clone())));
+        }
+        for (l, c) in left {
+            let spec = self.listener_spec(&l, &c, now);
+            self.write_cdr(spec, true);
+            any = true;
+        }
+        while let Some(i) = self.parked.iter().position(|p| p.parkee.number == party) {
+            let hs = self.parked.get(i).map(|p| p.parkee.channel.clone()).unwrap_or_default();
+            self.end_parked(i, now, hs);
+            any = true;
+        }
+        while let Some(i) = self.leaving.iter().position(|r| r.caller.caller.number == party) {
+            self.voicemail_done(i, now);
+            any = true;
+        }
+        any
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::valid_dest;
+    use super::parse_app;
 
     #[test]
-    fn dest_rules() {
-        for ok in ["8002", "+8613800000000", "*97", "#1", "1#2*3"] {
-            assert!(valid_dest(ok), "{ok}");
-        }
-        for bad in ["", "+", "abc", "80 02", "++1", "1+2", &"1".repeat(33)] {
-            assert!(!valid_dest(bad), "{bad}");
+    fn app_dests() {
+        assert_eq!(parse_app("ext-queues,200,1"), Some(("ext-queues".into(), "200".into())));
+        assert_eq!(parse_app("aa_1001315,s,1"), Some(("aa_1001315".into(), "s".into())));
+        for bad in ["", "a,b", "a,b,c", "a,,1", "a,b,1,2", "a b,c,1"] {
+            assert_eq!(parse_app(bad), None, "{bad}");
         }
     }
 }

@@ -1,25 +1,51 @@
-//! The PBX / call-centre REST API ("dscom-api", seed 003), under [`PREFIX`].
+//! The PBX / call-centre REST API ("dscom-api", seed 003), under [`PREFIX`], to the
+//! contract of `docs/pbx-desk.md`.
 //!
-//! State is one [`PbxState`] behind the app's mutex. Call progress is derived lazily from
-//! timestamps (a call is ringing until `answer_at_ms`, answered after), so no background
-//! task is needed and the sandbox clock can jump freely.
+//! State is one [`PbxState`] behind the app's mutex. It moves by itself: callers arrive
+//! in queue 200, ring ready agents, talk, hang up, leave CDR rows with WAV recordings or
+//! voicemails (`sim.rs`). Time is the sandbox clock: every PBX request first advances the
+//! state to "now" ([`PbxState::advance`], event by event at the exact sandbox time each
+//! fell due), and a background ticker does the same every 250 ms and feeds the billing
+//! websocket (`push.rs`). Randomness comes from a seeded generator, so a run is
+//! repeatable.
+//!
+//! Vendor routes (under the prefix, bearer token): `oauth/token`, `call/*`, `agent/*`,
+//! `status/*`, `voicemail`, `cdr`, `cdr/list`, `tts/synthesize`. At the sandbox root:
+//! `GET /monitor/…`, `GET /voicemail/…` (recordings) and the billing websocket `/push/`.
+//! Sandbox-only routes: `/sandbox/pbx/…` (`sandbox.rs`).
+
+use std::collections::{BTreeMap, HashMap};
 
 use axum::body::Bytes;
-use axum::middleware;
-use axum::routing::{get, post};
-use axum::Router;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::envelope::{PbxCode, PbxError};
-use crate::AppState;
+use crate::{AppState, Settings};
 
+pub mod agents;
 pub mod auth;
 pub mod calls;
+pub mod cdr;
+pub mod control;
+pub mod model;
+pub mod push;
+pub mod sandbox;
+pub mod sim;
 pub mod status;
+pub mod tts;
+pub mod voicemail;
 
 pub use auth::TokenStore;
-pub use calls::{Call, CdrRow};
+pub use cdr::CdrRow;
+pub use model::{Call, Member, Parked, SimSettings, Voicemail, Waiting};
 
 /// Every PBX path hangs under this prefix (`https://HOST:PORT/dscom-api/public` + path).
 pub const PREFIX: &str = "/dscom-api/public";
@@ -36,12 +62,23 @@ pub const DEMO_PASSWORD: &str = "123456";
 pub const DEMO_EXTENSIONS: [&str; 5] = ["8001", "8002", "8003", "8004", "8005"];
 /// The demo extension that is not registered ("Unavailable" unless in a call).
 pub const UNREGISTERED_EXTENSION: &str = "8005";
-/// The demo queue.
+/// The demo queue callers arrive in.
 pub const DEMO_QUEUE: &str = "200";
-/// The demo agent id.
+/// The second queue (service), empty unless someone signs in.
+pub const SERVICE_QUEUE: &str = "300";
+/// The console's agent id.
 pub const DEMO_AGENT: &str = "1011";
+/// The agents: (agent id, the extension it normally uses).
+pub const DEMO_AGENTS: [(&str, &str); 4] =
+    [("1011", "8001"), ("1012", "8002"), ("1013", "8003"), ("1014", "8004")];
 /// The demo outbound trunk; calls to outside numbers leave through it.
 pub const DEMO_TRUNK: &str = "trunkHWD";
+/// The backup trunk, always unavailable.
+pub const BACKUP_TRUNK: &str = "trunkBackup";
+/// Where the PBX keeps recordings (`call/handsetPlay` file names start with it).
+pub const SPOOL_DIR: &str = "/var/spool/asterisk";
+/// Default `--pbx-seed` (the seed file's number).
+pub const DEFAULT_SEED: u64 = 3;
 
 /// A PJSIP extension on the PBX.
 #[derive(Debug, Clone, Serialize)]
@@ -63,6 +100,15 @@ pub struct Registration {
     pub port: String,
 }
 
+/// A recording the sandbox can serve: the WAV is generated on demand from its seed.
+#[derive(Debug, Clone, Serialize)]
+pub struct MediaFile {
+    /// Seed of the tones (the call's uniqueid).
+    pub seed: String,
+    /// Length in seconds.
+    pub secs: f32,
+}
+
 /// The PBX's whole mutable state.
 #[derive(Debug)]
 pub struct PbxState {
@@ -70,28 +116,63 @@ pub struct PbxState {
     pub tokens: TokenStore,
     /// The extensions, sorted by number.
     pub extensions: Vec<Extension>,
-    /// Queue numbers (for later routes).
+    /// Queue numbers.
     pub queues: Vec<String>,
-    /// Agent ids (for later routes).
+    /// Known agent ids.
     pub agents: Vec<String>,
-    /// Trunk names (for later routes and outbound CDRs).
+    /// Trunk names.
     pub trunks: Vec<String>,
+    /// Queue rosters: every (queue, extension) an agent was ever signed in to.
+    pub members: Vec<Member>,
+    /// Per-extension timers and device state.
+    pub lines: Vec<model::Line>,
     /// Live calls (ringing or answered).
     pub calls: Vec<Call>,
-    /// Finished calls, oldest first.
+    /// Callers waiting in queues (also while an agent is being rung for them).
+    pub waiting: Vec<Waiting>,
+    /// Parked calls.
+    pub parked: Vec<Parked>,
+    /// Callers recording a voicemail right now.
+    pub leaving: Vec<model::Recording>,
+    /// Voicemail messages, oldest first.
+    pub voicemails: Vec<Voicemail>,
+    /// Finished calls, in id order.
     pub cdr: Vec<CdrRow>,
+    /// Recordings by relative path (`monitor/…`, `voicemail/…`).
+    pub media: BTreeMap<String, MediaFile>,
+    /// The simulation's knobs.
+    pub cfg: SimSettings,
+    /// How long a dialled or transferred call rings before it is answered, ms.
+    pub answer_delay_ms: i64,
+    /// The simulation's random generator.
+    pub rng: model::SimRng,
+    /// A separate generator for the fault knobs, so faults do not change the traffic.
+    pub fault_rng: model::SimRng,
+    /// The sandbox time the simulation has reached.
+    pub sim_ms: i64,
+    /// When the next automatic caller arrives.
+    pub next_caller_ms: i64,
+    /// When the next synthetic CDR row is written (`cdrEveryMs`).
+    pub next_synth_ms: i64,
     /// Asterisk's uniqueid counter: the `n` in `hwd-<secs>.<n>`.
     pub next_call_seq: u64,
     /// Asterisk's channel counter: the hex suffix in `PJSIP/8001-0000001a`.
     pub next_channel_seq: u64,
     /// Next CDR `id`.
     pub next_cdr_id: u64,
+    /// Next voicemail `id`.
+    pub next_voicemail_id: u64,
+    /// Open billing websockets and rows waiting to be pushed.
+    pub push: push::PushHub,
+    /// Whether the background ticker runs.
+    pub ticker_started: bool,
 }
 
 impl PbxState {
-    /// The demo PBX: extensions 8001-8005 (8005 unregistered), queue 200, agent 1011,
-    /// trunk `trunkHWD`, no calls, no CDRs.
-    pub fn demo() -> Self {
+    /// The demo PBX at sandbox time `now_ms`: extensions 8001-8005 (8005 unregistered),
+    /// queues 200 and 300, agents 1011-1014 (8002 and 8003 ready in queue 200), trunk
+    /// `trunkHWD`, 40 CDR rows and 5 voicemails over the last two days.
+    pub fn demo(now_ms: i64, settings: &Settings) -> Self {
         let extensions = DEMO_EXTENSIONS
             .iter()
             .enumerate()
@@ -104,18 +185,39 @@ impl PbxState {
                 }),
             })
             .collect();
-        Self {
+        let cfg = SimSettings { auto_callers: !settings.pbx_no_callers, ..SimSettings::default() };
+        let every = i64::try_from(cfg.caller_every_ms).unwrap_or(i64::MAX);
+        let mut s = Self {
             tokens: TokenStore::default(),
             extensions,
-            queues: vec![DEMO_QUEUE.to_string()],
-            agents: vec![DEMO_AGENT.to_string()],
-            trunks: vec![DEMO_TRUNK.to_string()],
+            queues: vec![DEMO_QUEUE.to_string(), SERVICE_QUEUE.to_string()],
+            agents: DEMO_AGENTS.iter().map(|(a, _)| (*a).to_string()).collect(),
+            trunks: vec![DEMO_TRUNK.to_string(), BACKUP_TRUNK.to_string()],
+            members: Vec::new(),
+            lines: Vec::new(),
             calls: Vec::new(),
+            waiting: Vec::new(),
+            parked: Vec::new(),
+            leaving: Vec::new(),
+            voicemails: Vec::new(),
             cdr: Vec::new(),
+            media: BTreeMap::new(),
+            cfg,
+            answer_delay_ms: i64::try_from(settings.answer_delay_ms).unwrap_or(i64::MAX / 4),
+            rng: model::SimRng::new(settings.pbx_seed),
+            fault_rng: model::SimRng::new(settings.pbx_seed ^ 0x5eed_fa17),
+            sim_ms: now_ms,
+            next_caller_ms: now_ms.saturating_add(every),
+            next_synth_ms: now_ms,
             next_call_seq: 1,
             next_channel_seq: 1,
             next_cdr_id: 1,
-        }
+            next_voicemail_id: 1,
+            push: push::PushHub::default(),
+            ticker_started: false,
+        };
+        s.seed_demo(now_ms);
+        s
     }
 
     /// The extension with this number, if any.
@@ -123,21 +225,36 @@ impl PbxState {
         self.extensions.iter().find(|e| e.number == number)
     }
 
-    /// The live call `party` (an extension or outside number) takes part in.
+    /// Whether `number` is a registered extension.
+    pub fn registered(&self, number: &str) -> bool {
+        self.extension(number).is_some_and(|e| e.registration.is_some())
+    }
+
+    /// The first live call `party` (an extension or outside number) takes part in.
     pub fn call_of(&self, party: &str) -> Option<&Call> {
         self.calls.iter().find(|c| c.involves(party))
     }
 
-    /// A JSON view for `GET /sandbox/state`.
-    pub fn dump(&self, now_ms: i64) -> Value {
+    /// A JSON view for `GET /sandbox/state`; advances the state to `now_ms` first.
+    pub fn dump(&mut self, now_ms: i64) -> Value {
+        self.advance(now_ms);
+        let now_ms = now_ms.max(self.sim_ms);
         let calls: Vec<Value> = self.calls.iter().map(|c| c.dump(now_ms)).collect();
         json!({
+            "settings": self.cfg,
             "extensions": self.extensions,
+            "lines": self.lines,
             "queues": self.queues,
             "agents": self.agents,
+            "members": self.members,
             "trunks": self.trunks,
             "calls": calls,
+            "waiting": self.waiting,
+            "parked": self.parked,
+            "leaving": self.leaving,
+            "voicemails": self.voicemails,
             "cdr": self.cdr,
+            "push": self.push.dump(),
             "tokens": {
                 "access": self.tokens.access_count(),
                 "refresh": self.tokens.refresh_count(),
@@ -146,14 +263,58 @@ impl PbxState {
     }
 }
 
-/// The PBX router (relative to [`PREFIX`]). `/api/v1/*` requires a bearer token; an
-/// unknown path gets the 404 envelope without an auth check, as Laravel routes first.
+/// Locks the state, advances it to the sandbox now, runs `f` at that time, then lets
+/// the queue distribute and recomputes the statuses (so a change `f` made, such as an
+/// agent becoming ready, takes effect at once).
+pub(crate) fn with_pbx<T>(state: &AppState, f: impl FnOnce(&mut PbxState, i64) -> T) -> T {
+    let mut pbx = state.pbx();
+    // Never act before what the simulation already did (two requests racing the lock).
+    let now = state.clock.now_ms().max(pbx.sim_ms);
+    pbx.advance(now);
+    let out = f(&mut pbx, now);
+    pbx.settle(now);
+    // Whatever `f` made due at once (a zero ringMs answer) happens now too.
+    pbx.advance(now);
+    out
+}
+
+/// The PBX router (relative to [`PREFIX`]). `/api/v1/*` requires a bearer token and is
+/// subject to the `failShare` knob; an unknown path gets the 404 envelope without an
+/// auth check, as Laravel routes first. Starts the background ticker.
 pub fn router(state: AppState) -> Router<AppState> {
+    push::start_ticker(&state);
     let api = Router::new()
         .route("/call/dial", post(calls::dial))
         .route("/call/hangup", post(calls::hangup))
+        .route("/call/transfer", post(calls::transfer))
+        .route("/call/cancelAtxfer", post(calls::cancel_atxfer))
+        .route("/call/hold", post(calls::hold))
+        .route("/call/unhold", post(calls::unhold))
+        .route("/call/park", post(control::park))
+        .route("/call/parkList", get(control::park_list))
+        .route("/call/unpark", post(control::unpark))
+        .route("/call/redirect", post(control::redirect))
+        .route("/call/pickup", post(control::pickup))
+        .route("/call/barge", post(control::barge))
+        .route("/call/monitor", post(control::monitor))
+        .route("/call/whisper", post(control::whisper))
+        .route("/call/handsetPlay", post(control::handset_play))
+        .route("/agent/login", post(agents::login))
+        .route("/agent/logout", post(agents::logout))
+        .route("/agent/getAgentStatus", get(agents::get_agent_status))
+        .route("/agent/pause", post(agents::pause))
         .route("/status/endpoint", get(status::endpoint))
-        .route_layer(middleware::from_fn_with_state(state, auth::require_bearer))
+        .route("/status/queue", get(status::queue))
+        .route("/status/trunk", get(status::trunk))
+        .route("/status/wait", get(status::wait))
+        .route("/voicemail", get(voicemail::list))
+        .route("/voicemail/{id}", put(voicemail::mark))
+        .route("/cdr", get(cdr::list))
+        .route("/cdr/list", get(cdr::billing_list))
+        .route("/tts/synthesize", post(tts::synthesize))
+        .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))
+        // Added last, so it runs first: a 503 "before doing anything".
+        .route_layer(middleware::from_fn_with_state(state, fail_share))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
@@ -161,6 +322,30 @@ pub fn router(state: AppState) -> Router<AppState> {
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The routes at the sandbox root: recordings (`/monitor/…`, `/voicemail/…`) and the
+/// billing websocket (`/push/`).
+pub fn root_router() -> Router<AppState> {
+    Router::new()
+        .route("/monitor/{*path}", get(sandbox::monitor_file))
+        .route("/voicemail/{*path}", get(sandbox::voicemail_file))
+        .route("/push", get(push::connect))
+        .route("/push/", get(push::connect))
+}
+
+/// The `failShare` knob: that share of `/api/v1/*` requests gets HTTP 503 at once.
+async fn fail_share(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let fail = {
+        let mut pbx = state.pbx();
+        let share = pbx.cfg.fail_share;
+        pbx.fault_rng.chance(share)
+    };
+    if fail {
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"message": "Service Unavailable"})))
+            .into_response();
+    }
+    next.run(req).await
 }
 
 async fn not_found() -> PbxError {
@@ -180,14 +365,28 @@ pub(crate) fn json_object(body: &Bytes) -> Result<Map<String, Value>, String> {
     }
 }
 
+/// Reads the body as a JSON object or fails with `code`.
+pub(crate) fn body_object(
+    body: Result<Bytes, BytesRejection>,
+    code: PbxCode,
+) -> Result<Map<String, Value>, PbxError> {
+    let bytes = body.map_err(|_| PbxError::new(code, "无法读取请求体"))?;
+    json_object(&bytes).map_err(|d| PbxError::new(code, d))
+}
+
 /// A field that must be present and a non-empty string (Laravel `required|string`).
 pub(crate) fn required_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result<&'a str, String> {
     match map.get(key) {
         None | Some(Value::Null) => Err(format!("{key} 不能为空")),
-        Some(Value::String(s)) if s.is_empty() => Err(format!("{key} 不能为空")),
-        Some(Value::String(s)) => Ok(s),
+        Some(Value::String(s)) if s.trim().is_empty() => Err(format!("{key} 不能为空")),
+        Some(Value::String(s)) => Ok(s.trim()),
         Some(_) => Err(format!("{key} 必须是字符串")),
     }
+}
+
+/// [`required_str`] failing with `code`.
+pub(crate) fn req<'a>(map: &'a Map<String, Value>, key: &str, code: PbxCode) -> Result<&'a str, PbxError> {
+    required_str(map, key).map_err(|d| PbxError::new(code, d))
 }
 
 /// An optional string field: absent, `null` and `""` all mean "not given".
@@ -197,5 +396,111 @@ pub(crate) fn optional_str<'a>(map: &'a Map<String, Value>, key: &str) -> Result
         Some(Value::String(s)) if s.is_empty() => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(_) => Err(format!("{key} 必须是字符串")),
+    }
+}
+
+/// An optional integer field (a JSON integer or a string of digits, as Laravel's
+/// `integer` rule accepts); `Err(detail)` for anything else.
+pub(crate) fn optional_int(map: &Map<String, Value>, key: &str) -> Result<Option<i64>, String> {
+    match map.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| format!("{key} 必须是整数")),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => s.trim().parse::<i64>().map(Some).map_err(|_| format!("{key} 必须是整数")),
+        Some(_) => Err(format!("{key} 必须是整数")),
+    }
+}
+
+/// The query string as a map (last value wins); never fails, like PHP's `$_GET`.
+pub(crate) fn query_map(raw: Option<&str>) -> HashMap<String, String> {
+    raw.map(|q| {
+        form_urlencoded::parse(q.as_bytes()).map(|(k, v)| (k.into_owned(), v.trim().to_string())).collect()
+    })
+    .unwrap_or_default()
+}
+
+/// A non-empty query value.
+pub(crate) fn query_value<'a>(q: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    q.get(key).map(String::as_str).filter(|s| !s.is_empty())
+}
+
+/// `"400"` 参数验证失败 with a detail.
+pub(crate) fn bad_query(detail: impl Into<String>) -> PbxError {
+    PbxError::new(PbxCode::BadQuery, detail)
+}
+
+/// Largest accepted `pageSize` / `page_size`.
+pub const MAX_PAGE_SIZE: u64 = 1000;
+
+/// A required positive integer query parameter (`"400"` otherwise).
+pub(crate) fn positive(q: &HashMap<String, String>, key: &str) -> Result<u64, PbxError> {
+    let raw = query_value(q, key).ok_or_else(|| bad_query(format!("{key} 不能为空")))?;
+    match raw.parse::<u64>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err(bad_query(format!("{key} 必须是正整数"))),
+    }
+}
+
+/// `page` and `pageSize` (both required, `pageSize` ≤ 1000).
+pub(crate) fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), PbxError> {
+    let page = positive(q, "page")?;
+    let page_size = positive(q, "pageSize")?;
+    if page_size > MAX_PAGE_SIZE {
+        return Err(bad_query(format!("pageSize 不能大于 {MAX_PAGE_SIZE}")));
+    }
+    Ok((page, page_size))
+}
+
+/// The rows of page `page` (1-based) of `page_size`.
+pub(crate) fn page_of<T>(rows: Vec<T>, page: u64, page_size: u64) -> Vec<T> {
+    // usize::try_from cannot fail for realistic values; saturate rather than panic.
+    let skip = usize::try_from(page.saturating_sub(1).saturating_mul(page_size)).unwrap_or(usize::MAX);
+    let take = usize::try_from(page_size).unwrap_or(usize::MAX);
+    rows.into_iter().skip(skip).take(take).collect()
+}
+
+/// An optional `YYYY-MM-DD HH:MM:SS` query time, normalised (`"400"` if malformed).
+pub(crate) fn query_time(q: &HashMap<String, String>, key: &str) -> Result<Option<String>, PbxError> {
+    match query_value(q, key) {
+        None => Ok(None),
+        Some(s) => crate::clock::parse_cst(s)
+            .map(|ms| Some(crate::clock::format_cst(ms)))
+            .ok_or_else(|| bad_query(format!("{key} 必须是 YYYY-MM-DD HH:MM:SS 格式的时间"))),
+    }
+}
+
+/// A dial string: digits, `*`, `#`, optionally one leading `+`, at most 32 long.
+pub(crate) fn valid_dest(s: &str) -> bool {
+    let rest = s.strip_prefix('+').unwrap_or(s);
+    s.len() <= calls::MAX_NUMBER_LEN
+        && !rest.is_empty()
+        && rest.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dest_rules() {
+        for ok in ["8002", "+8613800000000", "*97", "#1", "1#2*3"] {
+            assert!(valid_dest(ok), "{ok}");
+        }
+        for bad in ["", "+", "abc", "80 02", "++1", "1+2", &"1".repeat(33)] {
+            assert!(!valid_dest(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn query_helpers() {
+        let q = query_map(Some("page=2&pageSize=10&start=2024-08-01+08%3A00%3A00&x="));
+        assert_eq!(paging(&q).ok(), Some((2, 10)));
+        assert_eq!(query_time(&q, "start").ok().flatten().as_deref(), Some("2024-08-01 08:00:00"));
+        assert_eq!(query_time(&q, "x").ok(), Some(None));
+        assert!(query_time(&query_map(Some("t=2024-13-01 00:00:00")), "t").is_err());
+        assert_eq!(page_of(vec![1, 2, 3, 4, 5], 2, 2), vec![3, 4]);
+        assert_eq!(page_of(vec![1, 2, 3], u64::MAX, u64::MAX), Vec::<i32>::new());
+        assert!(query_map(None).is_empty());
+        assert!(paging(&query_map(Some("page=1&pageSize=1001"))).is_err());
     }
 }

@@ -5,21 +5,50 @@
 //! models. Every path hangs off the interface prefix
 //! `https://HOST:PORT/dscom-api/public`.
 
+pub mod agent;
 pub mod auth;
 pub mod call;
+pub mod cdr;
 pub mod codes;
+pub mod control;
 pub use crate::api::envelope;
 pub mod status;
+pub mod tts;
 pub mod types;
+pub mod voicemail;
 
+pub use agent::{
+    AgentFilter, AgentId, AgentLogin, AgentPause, AgentState, AgentStatus, PauseReason, QueueNumber,
+    QueueTarget, WaitingCaller,
+};
 pub use auth::{Credentials, TokenGrant, TokenResponse};
 pub use call::{Dial, Dialled, Hangup};
+pub use cdr::{BillingQuery, BillingSort, Cdr, CdrFilter, Direction, Disposition, HandsetPlay, PushFrame};
+pub use control::{
+    AppDest, ExtensionAction, ParkedCall, Target, TargetAction, Transfer, TransferDest, TransferType,
+};
 pub use envelope::{decode, Reply};
-pub use status::{EndpointFilter, EndpointState, EndpointStatus};
+pub use status::{EndpointFilter, EndpointState, EndpointStatus, TrunkFilter, TrunkStatus};
+pub use tts::Speech;
 pub use types::{Extension, Page, PhoneNumber, Uniqueid};
+pub use voicemail::{Voicemail, VoicemailFilter};
 
 use crate::api::http::{check_http_url, url_with_query};
-use crate::api::{HttpRequest, InvalidInput, Method, Problem};
+use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
+use serde::de::DeserializeOwned;
+
+/// Decodes a list reply: `data` as rows (`[]`, `{}`, `null` or missing →
+/// none; one bad row fails the page), plus `total`.
+pub fn decode_rows<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<Vec<T>>, ApiError> {
+    struct Rows<T>(Vec<T>);
+    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Rows<T> {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            crate::api::de::vec_lenient(d).map(Rows)
+        }
+    }
+    let r = decode::<Rows<T>>(resp)?;
+    Ok(Reply { data: r.data.0, total: r.total, msg: r.msg })
+}
 
 /// Where a PBX lives and how to talk to it.
 #[derive(Debug, Clone, PartialEq, Eq)]

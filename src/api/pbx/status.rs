@@ -111,3 +111,66 @@ pub fn decode_endpoints(
     let r = super::decode::<Rows>(resp)?;
     Ok(super::Reply { data: r.data.0, total: r.total, msg: r.msg })
 }
+
+/// One row of `status/trunk` (serialises in the wire's camelCase).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrunkStatus {
+    /// The trunk's name (`trunkHWD`).
+    #[serde(deserialize_with = "string_lenient")]
+    pub endpoint: String,
+    /// Its state (the same words as extensions).
+    pub state: EndpointState,
+    /// Channel use (`0 of inf`).
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub channels: String,
+    /// The far end's address. The example sends `serverIp`, the seed's
+    /// table `registerIp`: both are read.
+    #[serde(default, alias = "registerIp", deserialize_with = "string_lenient")]
+    pub server_ip: String,
+    /// The far end's port (`serverPort` or `registerPort`).
+    #[serde(default, alias = "registerPort", deserialize_with = "string_lenient")]
+    pub server_port: String,
+}
+
+/// Query of `status/trunk`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrunkFilter {
+    /// Which page.
+    pub page: Page,
+    /// Only this trunk (the name as configured on the PBX).
+    pub trunk_name: Option<String>,
+}
+
+impl TrunkFilter {
+    /// Checks the optional name: 1-64 letters, digits, `_`, `-`, `.`.
+    pub fn new(page: Page, trunk_name: Option<&str>) -> Result<Self, crate::api::InvalidInput> {
+        let trunk_name = match trunk_name.map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(n)
+                if n.len() <= 64
+                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
+            {
+                Some(n.to_string())
+            }
+            Some(n) => {
+                return Err(crate::api::InvalidInput::new("trunkName", crate::api::Problem::Malformed, n))
+            }
+        };
+        Ok(Self { page, trunk_name })
+    }
+}
+
+impl PbxApi {
+    /// `GET /api/v1/status/trunk?page&pageSize&trunk_name`.
+    pub fn trunk_status(&self, f: &TrunkFilter) -> HttpRequest {
+        self.get(
+            "/api/v1/status/trunk",
+            &[
+                ("page", f.page.page.to_string()),
+                ("pageSize", f.page.page_size.to_string()),
+                ("trunk_name", f.trunk_name.clone().unwrap_or_default()),
+            ],
+        )
+    }
+}

@@ -1,0 +1,790 @@
+//! The desk methods of `PbxClient` (seed 003 beyond dial/hang-up) and the
+//! billing subscription. Mechanical: JS object → checked Rust value →
+//! session call → plain JS object; errors become `AgentConsoleError`s.
+
+use super::pbx::{page_number, PbxClient};
+use super::{from_js, to_js, to_js_error};
+use crate::api::de::string_lenient;
+use crate::api::pbx::cdr::{recording_url, HandsetPlay};
+use crate::api::pbx::{
+    AgentFilter, AgentId, AgentLogin, AgentPause, BillingQuery, CdrFilter, Extension, ExtensionAction, Page,
+    QueueNumber, QueueTarget, Target, TargetAction, Transfer, TrunkFilter, VoicemailFilter,
+};
+use crate::api::time::CstDateTime;
+use crate::api::{ApiError, InvalidInput, Problem};
+use crate::core::billing::{BillingEvent, BillingFeed, BillingSettings};
+use crate::core::Error;
+use crate::i18n::Lang;
+use crate::transport::billing::BillingDriver;
+use crate::transport::wall_clock_ms;
+use js_sys::Promise;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PBX_DESK: &'static str = r#"
+export interface TransferRequest {
+  /** "blind" | "attended" | "app" */
+  type: string;
+  extension: string;
+  /** A number for blind/attended; for app `aa_1001315,s,1` (IVR) or `ext-queues,200,1` (queue). */
+  dest: string;
+}
+export interface ExtensionRequest { extension: string; }
+export interface TargetRequest { extension: string; dest: string; }
+export interface ParkedCall {
+  parkeeChannel: string; parkeeChannelState: string; parkeeChannelStateDesc: string;
+  parkeeCallerIDNum: string; parkeeCallerIDName: string; parkeeConnectedLineNum: string;
+  parkeeConnectedLineName: string; parkeeContext: string; parkeeExten: string;
+  parkeeUniqueid: string; parkeeLinkedid: string; parkerDialString: string;
+  parkingLot: string; parkingSpace: string; parkingTimeout: string; parkingDuration: number;
+}
+export interface AgentLoginRequest { agentid: string; extension: string; queue: string; penalty?: number; paused?: number; }
+export interface AgentLogoutRequest { extension: string; /** a queue number or "all" */ queue: string; }
+export interface AgentStatusRequest { agentid?: string; extension?: string; queue?: string; }
+/** 0 ready, 4 private break, 5 work break, 11/12/13 custom. */
+export interface AgentPauseRequest { extension: string; paused: number; queue: string; reason?: string; }
+export interface AgentStatusRow {
+  agentid: string; interfaceType: string; extension: string; queue: string; penalty: number;
+  current: string; linkedid: string; dsStatus: string; dsStatusDuration: number; direction: string;
+  /** -1 logged out, 0 ready, 1 talking, 2 ringing, 3 wrap-up, 4/5 breaks, 6-10, 11-13 custom; a word when unknown. */
+  status: number | string;
+  statusDesc: string;
+  /** Seconds. */
+  statusDuration: number;
+  callsCurrent: number; callsTotal: number;
+}
+export interface QueueRequest { queue: string; }
+export interface TrunkStatusRequest { page: number; pageSize: number; trunkName?: string; }
+export interface TrunkStatusRow { endpoint: string; state: string; channels: string; serverIp: string; serverPort: string; }
+export interface WaitingCallersRequest { page: number; pageSize: number; queue: string; }
+export interface WaitingCaller {
+  serialNo: number; callerid: string; channel: string; linkedid: string; queue: string;
+  /** Seconds waited (the wire's `m:ss`). */
+  waitSecs: number;
+  prio: number; ivr: string; ac: string;
+}
+export interface VoicemailRequest { page: number; pageSize: number; start: string; end: string; isRead?: boolean; }
+export interface Voicemail {
+  id: number; calldate: string; callerid: string; dst: string; is_read: boolean;
+  duration: number; hangup_time: string; recording: string; uniqueid: string;
+}
+export interface CdrRequest {
+  page: number; pageSize: number; start?: string; end?: string; src?: string; dst?: string;
+  /** "ANSWERED" | "NO ANSWER" | "FAILED" | "BUSY" */
+  disposition?: string;
+  /** "in" | "out" */
+  direction?: string;
+}
+export interface BillingCdrRequest {
+  page: number; pageSize: number; startTime: string; endTime: string;
+  /** "id" | "calldate" | "start" | "answer" | "end" */
+  sortBy?: string;
+  /** "asc" | "desc" */
+  order?: string;
+}
+export interface Cdr {
+  id: number | null; calldate: string; clid: string; src: string; dnid: string; dst: string;
+  dcontext: string; channel: string; dstchannel: string; lastapp: string; lastdata: string;
+  start: string; answer: string; end: string; duration: number; billsec: number;
+  disposition: string; uniqueid: string; linkedid: string; billingid: string;
+  recording: string; direction: string; hangupsource: string; agentid: string; trunkName: string;
+}
+export interface Page<T> { rows: T[]; total: number; }
+export interface HandsetPlayRequest { extension: string; /** relative, as in a CDR or voicemail row */ recording: string; }
+export interface Speech { /** a blob: URL of the audio; revoke it with URL.revokeObjectURL when done */ url: string; format: string; vendor: string; bytes: number; }
+export interface BillingOptions {
+  /** Keep rows from this time on: "YYYY-MM-DD HH:MM:SS" (Beijing) or epoch ms; default: one hour ago. */
+  since?: string | number;
+  /** "connecting" | "filling" | "open" | "closed" | "stopped" */
+  onState?: (state: string) => void;
+  /** A failed fetch or frame; the feed retries by itself. */
+  onError?: (error: AgentConsoleError) => void;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `TransferRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "TransferRequest")]
+    pub type TransferArg;
+    /// `ExtensionRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ExtensionRequest")]
+    pub type ExtensionArg;
+    /// `TargetRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "TargetRequest")]
+    pub type TargetArg;
+    /// `AgentLoginRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AgentLoginRequest")]
+    pub type AgentLoginArg;
+    /// `AgentLogoutRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AgentLogoutRequest")]
+    pub type AgentLogoutArg;
+    /// `AgentStatusRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AgentStatusRequest")]
+    pub type AgentStatusArg;
+    /// `AgentPauseRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "AgentPauseRequest")]
+    pub type AgentPauseArg;
+    /// `QueueRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "QueueRequest")]
+    pub type QueueArg;
+    /// `TrunkStatusRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "TrunkStatusRequest")]
+    pub type TrunkArg;
+    /// `WaitingCallersRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "WaitingCallersRequest")]
+    pub type WaitArg;
+    /// `VoicemailRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "VoicemailRequest")]
+    pub type VoicemailArg;
+    /// `CdrRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "CdrRequest")]
+    pub type CdrArg;
+    /// `BillingCdrRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "BillingCdrRequest")]
+    pub type BillingCdrArg;
+    /// `HandsetPlayRequest` in TypeScript.
+    #[wasm_bindgen(typescript_type = "HandsetPlayRequest")]
+    pub type HandsetArg;
+    /// `BillingOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "BillingOptions")]
+    pub type BillingOptionsArg;
+    /// `(records: Cdr[]) => void` in TypeScript.
+    #[wasm_bindgen(typescript_type = "(records: Cdr[]) => void")]
+    pub type OnRecordsArg;
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Fields {
+    #[serde(rename = "type", deserialize_with = "string_lenient")]
+    kind: String,
+    #[serde(deserialize_with = "string_lenient")]
+    extension: String,
+    #[serde(deserialize_with = "string_lenient")]
+    dest: String,
+    #[serde(deserialize_with = "string_lenient")]
+    agentid: String,
+    #[serde(deserialize_with = "string_lenient")]
+    queue: String,
+    penalty: Option<f64>,
+    paused: Option<f64>,
+    #[serde(deserialize_with = "string_lenient")]
+    reason: String,
+    page: Option<f64>,
+    #[serde(rename = "pageSize")]
+    page_size: Option<f64>,
+    #[serde(rename = "trunkName", deserialize_with = "string_lenient")]
+    trunk_name: String,
+    #[serde(deserialize_with = "string_lenient")]
+    start: String,
+    #[serde(deserialize_with = "string_lenient")]
+    end: String,
+    #[serde(rename = "isRead")]
+    is_read: Option<bool>,
+    #[serde(deserialize_with = "string_lenient")]
+    src: String,
+    #[serde(deserialize_with = "string_lenient")]
+    dst: String,
+    #[serde(deserialize_with = "string_lenient")]
+    disposition: String,
+    #[serde(deserialize_with = "string_lenient")]
+    direction: String,
+    #[serde(rename = "startTime", deserialize_with = "string_lenient")]
+    start_time: String,
+    #[serde(rename = "endTime", deserialize_with = "string_lenient")]
+    end_time: String,
+    #[serde(rename = "sortBy", deserialize_with = "string_lenient")]
+    sort_by: String,
+    #[serde(deserialize_with = "string_lenient")]
+    order: String,
+    #[serde(deserialize_with = "string_lenient")]
+    recording: String,
+}
+
+/// An argument object, or `{}` for an omitted optional one.
+fn fields(arg: &'static str, v: JsValue) -> Result<Fields, Error> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(Fields::default());
+    }
+    from_js(arg, v)
+}
+
+/// A whole number in `min..=max` from JS.
+fn whole(field: &'static str, v: f64, min: i64, max: i64) -> Result<i64, InvalidInput> {
+    if v.fract() == 0.0 && v >= min as f64 && v <= max as f64 {
+        Ok(v as i64)
+    } else {
+        // Negative minimums show as 0 in the message's range; only pause codes use them, and those say "one of".
+        Err(InvalidInput::new(
+            field,
+            Problem::OutOfRange { min: min.max(0) as u64, max: max as u64 },
+            &v.to_string(),
+        ))
+    }
+}
+
+fn page(f: &Fields) -> Result<Page, InvalidInput> {
+    let p = page_number("page", f.page.unwrap_or(0.0))?;
+    let size = page_number("pageSize", f.page_size.unwrap_or(0.0))?;
+    Page::new(p, size)
+}
+
+fn opt<T>(v: &str, parse: impl FnOnce(&str) -> Result<T, InvalidInput>) -> Result<Option<T>, InvalidInput> {
+    if v.trim().is_empty() {
+        Ok(None)
+    } else {
+        parse(v).map(Some)
+    }
+}
+
+#[derive(Serialize)]
+struct PageOut<T> {
+    rows: Vec<T>,
+    total: u64,
+}
+
+#[derive(Serialize)]
+struct SpeechOut {
+    url: String,
+    format: String,
+    vendor: String,
+    bytes: usize,
+}
+
+#[wasm_bindgen]
+impl PbxClient {
+    /// `call/transfer`: blind, attended (then hang up to complete, or
+    /// `cancelAttendedTransfer`), or into an app (IVR, queue).
+    ///
+    /// ```ts
+    /// await pbx.transfer({ type: 'blind', extension: '8001', dest: '8002' });
+    /// await pbx.transfer({ type: 'app', extension: '8001', dest: 'ext-queues,200,1' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn transfer(&self, req: TransferArg) -> Promise {
+        match fields("transfer", req.into())
+            .and_then(|f| Ok(Transfer::parse(&f.kind, &f.extension, &f.dest)?))
+        {
+            Ok(t) => self.run_void(|s| async move { s.transfer(&t).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    fn extension_call(&self, arg: &'static str, action: ExtensionAction, req: JsValue) -> Promise {
+        match fields(arg, req).and_then(|f| Ok(Extension::parse("extension", &f.extension)?)) {
+            Ok(ext) => self.run_void(move |s| async move { s.extension_action(action, &ext).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    fn target_call(&self, action: TargetAction, req: JsValue) -> Promise {
+        match fields(action.name(), req).and_then(|f| Ok(Target::parse(&f.extension, &f.dest)?)) {
+            Ok(t) => self.run_void(move |s| async move { s.target_action(action, &t).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `call/cancelAtxfer`: ends the consultation of an attended transfer.
+    ///
+    /// ```ts
+    /// await pbx.cancelAttendedTransfer({ extension: '8001' });
+    /// ```
+    #[wasm_bindgen(js_name = cancelAttendedTransfer, unchecked_return_type = "Promise<void>")]
+    pub fn cancel_attended_transfer(&self, req: ExtensionArg) -> Promise {
+        self.extension_call("cancelAttendedTransfer", ExtensionAction::CancelAttendedTransfer, req.into())
+    }
+
+    /// `call/hold`.
+    ///
+    /// ```ts
+    /// await pbx.hold({ extension: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn hold(&self, req: ExtensionArg) -> Promise {
+        self.extension_call("hold", ExtensionAction::Hold, req.into())
+    }
+
+    /// `call/unhold`.
+    ///
+    /// ```ts
+    /// await pbx.unhold({ extension: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn unhold(&self, req: ExtensionArg) -> Promise {
+        self.extension_call("unhold", ExtensionAction::Unhold, req.into())
+    }
+
+    /// `call/park`: the other party waits in a parking space.
+    ///
+    /// ```ts
+    /// await pbx.park({ extension: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn park(&self, req: ExtensionArg) -> Promise {
+        self.extension_call("park", ExtensionAction::Park, req.into())
+    }
+
+    /// `call/parkList`: every parked call, or those one extension parked.
+    ///
+    /// ```ts
+    /// const parked = await pbx.parkedCalls();
+    /// ```
+    #[wasm_bindgen(js_name = parkedCalls, unchecked_return_type = "Promise<ParkedCall[]>")]
+    pub fn parked_calls(&self, req: Option<ExtensionArg>) -> Promise {
+        let ext = fields("parkedCalls", req.map_or(JsValue::UNDEFINED, Into::into))
+            .and_then(|f| Ok(opt(&f.extension, |v| Extension::parse("extension", v))?));
+        match ext {
+            Ok(ext) => self.run(move |s| async move { s.parked_calls(ext.as_ref()).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `call/unpark`: `extension` takes back the parked caller `dest` (its
+    /// number or parking space).
+    ///
+    /// ```ts
+    /// await pbx.unpark({ extension: '8001', dest: '701' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn unpark(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Unpark, req.into())
+    }
+
+    /// `call/redirect`: `extension` answers the queued caller `dest`.
+    ///
+    /// ```ts
+    /// await pbx.redirect({ extension: '8001', dest: '18312345678' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn redirect(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Redirect, req.into())
+    }
+
+    /// `call/pickup`: `extension` answers the call ringing at `dest`.
+    ///
+    /// ```ts
+    /// await pbx.pickup({ extension: '8002', dest: '8003' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn pickup(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Pickup, req.into())
+    }
+
+    /// `call/barge`: join `dest`'s call; both sides hear.
+    ///
+    /// ```ts
+    /// await pbx.barge({ extension: '8003', dest: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn barge(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Barge, req.into())
+    }
+
+    /// `call/monitor`: listen to `dest`'s call.
+    ///
+    /// ```ts
+    /// await pbx.monitor({ extension: '8003', dest: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn monitor(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Monitor, req.into())
+    }
+
+    /// `call/whisper`: talk to `dest` only; the other side does not hear.
+    ///
+    /// ```ts
+    /// await pbx.whisper({ extension: '8003', dest: '8001' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
+    pub fn whisper(&self, req: TargetArg) -> Promise {
+        self.target_call(TargetAction::Whisper, req.into())
+    }
+
+    /// `agent/login`: sign in to a queue (penalty 0-99, default 0; paused
+    /// 0/4/5/11/12/13, default 0 ready).
+    ///
+    /// ```ts
+    /// await pbx.agentLogin({ agentid: '1011', extension: '8001', queue: '200' });
+    /// ```
+    #[wasm_bindgen(js_name = agentLogin, unchecked_return_type = "Promise<void>")]
+    pub fn agent_login(&self, req: AgentLoginArg) -> Promise {
+        let l = fields("agentLogin", req.into()).and_then(|f| {
+            let penalty = whole("penalty", f.penalty.unwrap_or(0.0), 0, 99)?;
+            let paused = whole("paused", f.paused.unwrap_or(0.0), 0, 99)?;
+            Ok(AgentLogin::parse(&f.agentid, &f.extension, &f.queue, penalty, paused)?)
+        });
+        match l {
+            Ok(l) => self.run_void(|s| async move { s.agent_login(&l).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `agent/logout`: from one queue, or `"all"`.
+    ///
+    /// ```ts
+    /// await pbx.agentLogout({ extension: '8001', queue: 'all' });
+    /// ```
+    #[wasm_bindgen(js_name = agentLogout, unchecked_return_type = "Promise<void>")]
+    pub fn agent_logout(&self, req: AgentLogoutArg) -> Promise {
+        let l = fields("agentLogout", req.into())
+            .and_then(|f| Ok((Extension::parse("extension", &f.extension)?, QueueTarget::parse(&f.queue)?)));
+        match l {
+            Ok((ext, q)) => self.run_void(|s| async move { s.agent_logout(&ext, &q).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `agent/getAgentStatus`: one row per (queue, extension).
+    ///
+    /// ```ts
+    /// const rows = await pbx.agentStatus({ queue: '200' });
+    /// ```
+    #[wasm_bindgen(js_name = agentStatus, unchecked_return_type = "Promise<AgentStatusRow[]>")]
+    pub fn agent_status(&self, req: Option<AgentStatusArg>) -> Promise {
+        let filter = fields("agentStatus", req.map_or(JsValue::UNDEFINED, Into::into)).and_then(|f| {
+            Ok(AgentFilter {
+                agentid: opt(&f.agentid, |v| AgentId::parse("agentid", v))?,
+                extension: opt(&f.extension, |v| Extension::parse("extension", v))?,
+                queue: opt(&f.queue, |v| QueueNumber::parse("queue", v))?,
+            })
+        });
+        match filter {
+            Ok(f) => self.run(|s| async move { s.agent_status(&f).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `agent/pause`: set the agent's state (0 ready, 4 private break, 5
+    /// work break, 11-13 custom) with an optional reason.
+    ///
+    /// ```ts
+    /// await pbx.agentPause({ extension: '8001', paused: 5, queue: '200', reason: 'PublicBreak' });
+    /// ```
+    #[wasm_bindgen(js_name = agentPause, unchecked_return_type = "Promise<void>")]
+    pub fn agent_pause(&self, req: AgentPauseArg) -> Promise {
+        let p = fields("agentPause", req.into()).and_then(|f| {
+            let paused = match f.paused {
+                Some(v) => whole("paused", v, 0, 99)?,
+                None => return Err(InvalidInput::new("paused", Problem::Required, "").into()),
+            };
+            Ok(AgentPause::parse(&f.extension, paused, &f.queue, Some(&f.reason))?)
+        });
+        match p {
+            Ok(p) => self.run_void(|s| async move { s.agent_pause(&p).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `status/queue`: the agents of one queue.
+    ///
+    /// ```ts
+    /// const agents = await pbx.queueStatus({ queue: '200' });
+    /// ```
+    #[wasm_bindgen(js_name = queueStatus, unchecked_return_type = "Promise<AgentStatusRow[]>")]
+    pub fn queue_status(&self, req: QueueArg) -> Promise {
+        match fields("queueStatus", req.into()).and_then(|f| Ok(QueueNumber::parse("queue", &f.queue)?)) {
+            Ok(q) => self.run(|s| async move { s.queue_status(&q).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `status/trunk`.
+    ///
+    /// ```ts
+    /// const { rows } = await pbx.trunkStatus({ page: 1, pageSize: 20 });
+    /// ```
+    #[wasm_bindgen(js_name = trunkStatus, unchecked_return_type = "Promise<Page<TrunkStatusRow>>")]
+    pub fn trunk_status(&self, req: TrunkArg) -> Promise {
+        let f = fields("trunkStatus", req.into())
+            .and_then(|f| Ok(TrunkFilter::new(page(&f)?, Some(&f.trunk_name))?));
+        match f {
+            Ok(f) => self.run(|s| async move {
+                let r = s.trunk_status(&f).await?;
+                Ok(PageOut { rows: r.data, total: r.total })
+            }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `status/wait`: callers waiting in a queue, longest first.
+    ///
+    /// ```ts
+    /// const { rows } = await pbx.waitingCallers({ page: 1, pageSize: 50, queue: '200' });
+    /// ```
+    #[wasm_bindgen(js_name = waitingCallers, unchecked_return_type = "Promise<Page<WaitingCaller>>")]
+    pub fn waiting_callers(&self, req: WaitArg) -> Promise {
+        let f = fields("waitingCallers", req.into())
+            .and_then(|f| Ok((page(&f)?, QueueNumber::parse("queue", &f.queue)?)));
+        match f {
+            Ok((p, q)) => self.run(move |s| async move {
+                let r = s.waiting_callers(p, &q).await?;
+                Ok(PageOut { rows: r.data, total: r.total })
+            }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `GET voicemail`: messages left between `start` and `end`
+    /// (`YYYY-MM-DD HH:MM:SS`), optionally only read or unread ones.
+    ///
+    /// ```ts
+    /// const { rows } = await pbx.voicemails({ page: 1, pageSize: 50, start: '2025-01-01 00:00:00', end: '2025-12-31 23:59:59', isRead: false });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Page<Voicemail>>")]
+    pub fn voicemails(&self, req: VoicemailArg) -> Promise {
+        let f = fields("voicemails", req.into())
+            .and_then(|f| Ok(VoicemailFilter::parse(page(&f)?, &f.start, &f.end, f.is_read)?));
+        match f {
+            Ok(f) => self.run(|s| async move {
+                let r = s.voicemails(&f).await?;
+                Ok(PageOut { rows: r.data, total: r.total })
+            }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `PUT voicemail/:id`: mark a message read or unread.
+    ///
+    /// ```ts
+    /// await pbx.markVoicemail(38, true);
+    /// ```
+    #[wasm_bindgen(js_name = markVoicemail, unchecked_return_type = "Promise<void>")]
+    pub fn mark_voicemail(&self, id: JsValue, read: bool) -> Promise {
+        let id = match (id.as_f64(), id.as_string()) {
+            (Some(n), _) => whole("id", n, 1, 9_007_199_254_740_991).map(|n| n as u64),
+            (None, Some(s)) => s.trim().parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                InvalidInput::new("id", Problem::OutOfRange { min: 1, max: 9_007_199_254_740_991 }, &s)
+            }),
+            _ => Err(InvalidInput::new("id", Problem::Required, "")),
+        };
+        match id {
+            Ok(id) => self.run_void(move |s| async move { s.mark_voicemail(id, read).await }),
+            Err(e) => self.reject(e.into()),
+        }
+    }
+
+    /// `GET cdr`: one page of call records matching the filters.
+    ///
+    /// ```ts
+    /// const { rows, total } = await pbx.cdr({ page: 1, pageSize: 100, disposition: 'ANSWERED', direction: 'in' });
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Page<Cdr>>")]
+    pub fn cdr(&self, req: CdrArg) -> Promise {
+        let f = fields("cdr", req.into()).and_then(|f| {
+            Ok(CdrFilter::parse(page(&f)?, &f.start, &f.end, &f.src, &f.dst, &f.disposition, &f.direction)?)
+        });
+        match f {
+            Ok(f) => self.run(|s| async move {
+                let r = s.cdr(&f).await?;
+                Ok(PageOut { rows: r.data, total: r.total })
+            }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `GET cdr/list`: billing rows with `startTime <= calldate < endTime`.
+    ///
+    /// ```ts
+    /// const { rows } = await pbx.billingCdr({ page: 1, pageSize: 1000, startTime: '2025-05-21 00:00:00', endTime: '2025-05-22 00:00:00' });
+    /// ```
+    #[wasm_bindgen(js_name = billingCdr, unchecked_return_type = "Promise<Page<Cdr>>")]
+    pub fn billing_cdr(&self, req: BillingCdrArg) -> Promise {
+        let q = fields("billingCdr", req.into()).and_then(|f| {
+            Ok(BillingQuery::parse(page(&f)?, &f.start_time, &f.end_time, &f.sort_by, &f.order)?)
+        });
+        match q {
+            Ok(q) => self.run(|s| async move {
+                let r = s.billing_cdr(&q).await?;
+                Ok(PageOut { rows: r.data, total: r.total })
+            }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `call/handsetPlay`: plays a recording (the relative path of a CDR or
+    /// voicemail row) on a desk phone; the path is mapped into `spoolDir`.
+    ///
+    /// ```ts
+    /// await pbx.playOnHandset({ extension: '8001', recording: row.recording });
+    /// ```
+    #[wasm_bindgen(js_name = playOnHandset, unchecked_return_type = "Promise<void>")]
+    pub fn play_on_handset(&self, req: HandsetArg) -> Promise {
+        let spool = self.spool_dir.clone();
+        let h = fields("playOnHandset", req.into())
+            .and_then(|f| Ok(HandsetPlay::parse(&f.extension, &f.recording, &spool)?));
+        match h {
+            Ok(h) => self.run_void(|s| async move { s.handset_play(&h).await }),
+            Err(e) => self.reject(e),
+        }
+    }
+
+    /// `tts/synthesize`: resolves to a playable Blob URL of the audio.
+    ///
+    /// ```ts
+    /// const speech = await pbx.synthesize('您好');
+    /// new Audio(speech.url).play();
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Promise<Speech>")]
+    pub fn synthesize(&self, text: String) -> Promise {
+        let lang = self.lang;
+        let session = self.session.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let out = async {
+                let speech = session.synthesize(&text).await?;
+                let url = blob_url(&speech.audio, speech.mime())?;
+                to_js(&SpeechOut {
+                    url,
+                    format: speech.format,
+                    vendor: speech.vendor,
+                    bytes: speech.audio.len(),
+                })
+            };
+            out.await.map_err(|e| to_js_error(&e, lang))
+        })
+    }
+
+    /// The URL of a recording under `mediaUrl`. Throws `invalid_input` for
+    /// anything that would leave that root (`..`, absolute URLs, `javascript:`).
+    ///
+    /// ```ts
+    /// audio.src = pbx.recordingUrl(row.recording);
+    /// ```
+    #[wasm_bindgen(js_name = recordingUrl)]
+    pub fn recording_url(&self, path: &str) -> Result<String, JsValue> {
+        recording_url(&self.media_url, path).map_err(|e| to_js_error(&e.into(), self.lang))
+    }
+
+    /// The billing websocket URL in use (without the token).
+    #[wasm_bindgen(getter = pushUrl)]
+    pub fn push_url(&self) -> String {
+        self.push_url.clone()
+    }
+
+    /// The spool directory `playOnHandset` maps recordings into.
+    #[wasm_bindgen(getter = spoolDir)]
+    pub fn spool_dir(&self) -> String {
+        self.spool_dir.clone()
+    }
+
+    /// Subscribes to the billing push. `onRecords` gets every row new to
+    /// the store, once, oldest first within a batch; gaps (a dropped socket,
+    /// a refreshed token, a reload with `since`) are filled from `cdr/list`.
+    /// Reconnects by itself with capped, jittered backoff until `close()`.
+    ///
+    /// ```ts
+    /// const sub = pbx.subscribeBilling((rows) => rows.forEach(show), { since: lastSeen });
+    /// // later
+    /// sub.close();
+    /// ```
+    #[wasm_bindgen(js_name = subscribeBilling)]
+    pub fn subscribe_billing(
+        &self,
+        on_records: OnRecordsArg,
+        options: Option<BillingOptionsArg>,
+    ) -> Result<BillingSubscription, JsValue> {
+        let lang = self.lang;
+        let on_records: js_sys::Function = JsValue::from(on_records)
+            .dyn_into()
+            .map_err(|_| to_js_error(&InvalidInput::new("onRecords", Problem::Required, "").into(), lang))?;
+        let opts: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+        let func = |key: &'static str| -> Option<js_sys::Function> {
+            if opts.is_object() {
+                js_sys::Reflect::get(&opts, &key.into()).ok().and_then(|v| v.dyn_into().ok())
+            } else {
+                None
+            }
+        };
+        let on_state = func("onState");
+        let on_error = func("onError");
+        let since = if opts.is_object() {
+            js_sys::Reflect::get(&opts, &"since".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
+        let floor_ms = match (since.as_f64(), since.as_string()) {
+            (Some(ms), _) if ms.is_finite() => ms as i64,
+            (None, Some(text)) => {
+                CstDateTime::parse("since", &text).map_err(|e| to_js_error(&e.into(), lang))?.epoch_ms()
+            }
+            _ if since.is_undefined() || since.is_null() => wall_clock_ms() as i64 - 3_600_000,
+            _ => return Err(to_js_error(&InvalidInput::new("since", Problem::NotDateTime, "").into(), lang)),
+        };
+        let feed = BillingFeed::new(BillingSettings::default(), floor_ms, wall_clock_ms() ^ 0x5DEE_CE66);
+        let sink = move |ev: BillingEvent| match ev {
+            BillingEvent::Records(rows) => {
+                if let Ok(v) = to_js(&rows) {
+                    let _ = on_records.call1(&JsValue::NULL, &v);
+                }
+            }
+            BillingEvent::State(s) => {
+                if let Some(f) = &on_state {
+                    let _ = f.call1(&JsValue::NULL, &s.as_str().into());
+                }
+            }
+            BillingEvent::Trouble(e) => {
+                if let Some(f) = &on_error {
+                    let _ = f.call1(&JsValue::NULL, &to_js_error(&e, lang));
+                }
+            }
+        };
+        let driver = BillingDriver::start(feed, self.session.clone(), self.push_url.clone(), sink);
+        Ok(BillingSubscription { driver: Rc::new(RefCell::new(Some(driver))), lang })
+    }
+}
+
+/// A Blob URL for bytes of `mime`.
+fn blob_url(bytes: &[u8], mime: &str) -> Result<String, Error> {
+    let arr = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
+        .map_err(|_| Error::Api(ApiError::Decode("the audio could not be put in a Blob".into())))?;
+    web_sys::Url::create_object_url_with_blob(&blob)
+        .map_err(|_| Error::Api(ApiError::Decode("no Blob URL for the audio".into())))
+}
+
+/// A running billing subscription (`subscribeBilling`).
+#[wasm_bindgen]
+pub struct BillingSubscription {
+    driver: Rc<RefCell<Option<BillingDriver>>>,
+    lang: Lang,
+}
+
+#[wasm_bindgen]
+impl BillingSubscription {
+    /// Closes the socket and stops reconnecting; `records` stays readable.
+    /// Safe to call twice.
+    ///
+    /// ```ts
+    /// sub.close();
+    /// ```
+    pub fn close(&self) {
+        if let Some(d) = self.driver.borrow().as_ref() {
+            d.stop();
+        }
+    }
+
+    /// Every row held, oldest first.
+    #[wasm_bindgen(getter, unchecked_return_type = "Cdr[]")]
+    pub fn records(&self) -> Result<JsValue, JsValue> {
+        let rows: Vec<crate::api::pbx::Cdr> = match self.driver.borrow().as_ref() {
+            Some(d) => d.with(|f| f.store().iter().cloned().collect()),
+            None => Vec::new(),
+        };
+        to_js(&rows).map_err(|e| to_js_error(&e, self.lang))
+    }
+
+    /// `connecting`, `filling`, `open`, `closed` or `stopped`.
+    #[wasm_bindgen(getter)]
+    pub fn state(&self) -> String {
+        match self.driver.borrow().as_ref() {
+            Some(d) => d.with(|f| f.state().as_str().to_string()),
+            None => "stopped".into(),
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Small pieces the PBX pages share: a per-action in-flight guard, a
+//! polling hook that runs only while its page is shown, a ticking clock,
+//! error lines, audio playback and Blob URLs.
+
+use crate::core::Error;
+use crate::i18n::{pick, Lang};
+use crate::transport::wall_clock_ms;
+use gloo_timers::callback::Interval;
+use std::cell::RefCell;
+use std::collections::BTreeSet;
+use std::rc::Rc;
+use wasm_bindgen::JsCast;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+/// Keys of requests in flight. A second click while one is out gets no
+/// guard and does nothing, however fast it comes (the button's `disabled`
+/// only follows on the next render).
+#[derive(Clone, Default)]
+pub(crate) struct Busy(Rc<RefCell<BTreeSet<String>>>);
+
+impl Busy {
+    /// A guard for `key`, or `None` when a request under `key` is out.
+    pub fn start(&self, key: &str) -> Option<BusyGuard> {
+        let mut set = self.0.try_borrow_mut().ok()?;
+        if !set.insert(key.to_string()) {
+            return None;
+        }
+        Some(BusyGuard(self.0.clone(), key.to_string()))
+    }
+}
+
+/// Frees its key when dropped (when the request's task ends).
+pub(crate) struct BusyGuard(Rc<RefCell<BTreeSet<String>>>, String);
+
+impl Drop for BusyGuard {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.0.try_borrow_mut() {
+            set.remove(&self.1);
+        }
+    }
+}
+
+/// Whether the browser tab is shown (hidden tabs skip polling).
+pub(crate) fn page_visible() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .is_none_or(|d| d.visibility_state() != web_sys::VisibilityState::Hidden)
+}
+
+/// Calls `tick` at once and then every `period_ms` while `active` (the
+/// page is shown); skips ticks while the browser tab is hidden. The latest
+/// `tick` is used, so it may capture fresh state.
+#[hook]
+pub(crate) fn use_poll(active: bool, period_ms: u32, tick: Rc<dyn Fn()>) {
+    let latest = use_mut_ref(|| tick.clone());
+    *latest.borrow_mut() = tick;
+    use_effect_with((active, period_ms), move |&(active, period)| {
+        let timer = active.then(|| {
+            let fire = move || {
+                if !page_visible() {
+                    return;
+                }
+                // Cloned out first: the call may render, which sets `latest`.
+                let f = latest.borrow().clone();
+                f();
+            };
+            fire();
+            let fire2 = fire.clone();
+            Interval::new(period, fire2)
+        });
+        move || drop(timer)
+    });
+}
+
+/// Wall-clock milliseconds, re-rendering every second while `active`.
+#[hook]
+pub(crate) fn use_now(active: bool) -> u64 {
+    let now = use_state(wall_clock_ms);
+    {
+        let now = now.clone();
+        use_effect_with(active, move |&active| {
+            let timer = active.then(|| Interval::new(1_000, move || now.set(wall_clock_ms())));
+            move || drop(timer)
+        });
+    }
+    (*now).max(wall_clock_ms())
+}
+
+/// An error line with a dismiss button (nothing when there is no error).
+pub(crate) fn error_line(
+    id: &'static str,
+    lang: Lang,
+    err: Option<&Error>,
+    dismiss: Callback<MouseEvent>,
+) -> Html {
+    let Some(e) = err else { return html! {} };
+    html! {
+        <div id={id} class="notice error" role="alert" data-code={e.code()} data-field={e.field().unwrap_or("")}>
+            <span>{ e.message(lang) }</span>
+            <button class="link" onclick={dismiss}>{ pick(lang, "关闭", "Dismiss") }</button>
+        </div>
+    }
+}
+
+/// Points `audio` at `url` and plays it; a refusal (autoplay, a missing
+/// file) is reported to `on_error` instead of becoming an unhandled rejection.
+pub(crate) fn play(audio: &NodeRef, url: &str, on_error: Callback<String>) {
+    let Some(el) = audio.cast::<web_sys::HtmlAudioElement>() else { return };
+    if el.src() != url {
+        el.set_src(url);
+    }
+    el.set_current_time(0.0);
+    match el.play() {
+        Ok(p) => spawn_local(async move {
+            if let Err(e) = wasm_bindgen_futures::JsFuture::from(p).await {
+                let msg = e
+                    .dyn_ref::<js_sys::Error>()
+                    .map(|e| String::from(e.message()))
+                    .or_else(|| e.as_string())
+                    .unwrap_or_else(|| "play() refused".into());
+                on_error.emit(msg);
+            }
+        }),
+        Err(_) => on_error.emit("play() failed".into()),
+    }
+}
+
+/// A Blob URL for `bytes` of type `mime` (revoke it with [`revoke`]).
+pub(crate) fn blob_url(bytes: &[u8], mime: &str) -> Option<String> {
+    let arr = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
+/// Frees a Blob URL.
+pub(crate) fn revoke(url: &str) {
+    if url.starts_with("blob:") {
+        let _ = web_sys::Url::revoke_object_url(url);
+    }
+}
+
+/// Offers `text` as a file download named `name` (a Blob URL on a
+/// temporary link, revoked after the click).
+pub(crate) fn download(text: &str, mime: &str, name: &str) -> Result<(), String> {
+    let url = blob_url(text.as_bytes(), mime).ok_or("could not create the file")?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+    let result = (|| {
+        let a = doc.create_element("a").map_err(|_| "no link")?;
+        a.set_attribute("href", &url).map_err(|_| "no link")?;
+        a.set_attribute("download", name).map_err(|_| "no link")?;
+        a.set_attribute("hidden", "").map_err(|_| "no link")?;
+        let body = doc.body().ok_or("no body")?;
+        body.append_child(&a).map_err(|_| "no link")?;
+        if let Some(el) = a.dyn_ref::<web_sys::HtmlElement>() {
+            el.click();
+        }
+        a.remove();
+        Ok::<(), &str>(())
+    })();
+    // The click has handed the Blob to the download; free it after a moment.
+    let u = url.clone();
+    gloo_timers::callback::Timeout::new(10_000, move || revoke(&u)).forget();
+    result.map_err(str::to_string)
+}

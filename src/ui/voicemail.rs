@@ -1,0 +1,295 @@
+//! The voicemail page (unread first, play, mark read/unread) and the
+//! text-to-speech box (synthesise, play from a Blob URL; the old URL is
+//! revoked when a new clip replaces it or the box goes away). State goes
+//! through [`crate::core::voicemail_view`]'s reducers.
+
+use super::kit::{blob_url, error_line, play, revoke, use_poll, Busy};
+use super::Session;
+use crate::api::pbx::cdr::recording_url;
+use crate::api::pbx::tts::{check_text, MAX_TEXT_CHARS};
+use crate::api::pbx::{Page, VoicemailFilter};
+use crate::api::time::CstDateTime;
+use crate::core::cdr_view::mmss;
+use crate::core::voicemail_view::{
+    SpeechClip, TtsAction, TtsView, VoicemailAction as A, VoicemailView, INBOX_DAYS,
+};
+use crate::core::Error;
+use crate::i18n::{pick, Lang};
+use crate::transport::wall_clock_ms;
+use std::rc::Rc;
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+impl Reducible for VoicemailView {
+    type Action = A;
+    fn reduce(self: Rc<Self>, action: A) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+impl Reducible for TtsView {
+    type Action = TtsAction;
+    fn reduce(self: Rc<Self>, action: TtsAction) -> Rc<Self> {
+        Rc::new((*self).clone().reduce(action))
+    }
+}
+
+/// How often the inbox refreshes while shown (new messages arrive).
+const REFRESH_MS: u32 = 15_000;
+/// Most pages of messages loaded.
+const MAX_PAGES: u32 = 20;
+
+#[derive(Properties, PartialEq)]
+pub struct VoicemailProps {
+    pub lang: Lang,
+    pub session: Option<Session>,
+    #[prop_or(true)]
+    pub visible: bool,
+}
+
+/// The voicemail inbox.
+#[function_component(VoicemailPage)]
+pub fn voicemail_page(props: &VoicemailProps) -> Html {
+    let lang = props.lang;
+    let state = use_reducer(VoicemailView::default);
+    let busy = use_state(Busy::default);
+    let audio = use_node_ref();
+    {
+        let d = state.dispatcher();
+        use_effect_with(props.session.clone(), move |_| d.dispatch(A::Reset));
+    }
+    let load: Rc<dyn Fn()> = {
+        let (d, busy, session) = (state.dispatcher(), (*busy).clone(), props.session.clone());
+        Rc::new(move || {
+            let Some(session) = session.clone() else { return };
+            let Some(guard) = busy.start("load") else { return };
+            let now = wall_clock_ms() as i64;
+            let start = CstDateTime::from_epoch_ms(now - INBOX_DAYS * 86_400_000).to_string();
+            let end = CstDateTime::from_epoch_ms(now + 86_400_000).to_string();
+            d.dispatch(A::LoadStarted);
+            let d = d.clone();
+            spawn_local(async move {
+                let _guard = guard;
+                let mut all = Vec::new();
+                let mut page = 1u32;
+                loop {
+                    let f = match VoicemailFilter::parse(Page { page, page_size: 1000 }, &start, &end, None) {
+                        Ok(f) => f,
+                        Err(e) => return d.dispatch(A::LoadFailed(e.into())),
+                    };
+                    match session.voicemails(&f).await {
+                        Ok(r) => {
+                            let got = r.data.len();
+                            all.extend(r.data);
+                            if got < 1000 || all.len() as u64 >= r.total || page >= MAX_PAGES {
+                                break d.dispatch(A::Loaded(all));
+                            }
+                            page += 1;
+                        }
+                        Err(e) => break d.dispatch(A::LoadFailed(e)),
+                    }
+                }
+            });
+        })
+    };
+    use_poll(props.visible && props.session.is_some(), REFRESH_MS, load.clone());
+
+    let Some(session) = props.session.clone() else {
+        return html! {
+            <main id="voicemail">
+                <section class="card"><h2>{ pick(lang, "语音信箱", "Voicemail") }</h2>
+                    <p id="vm-signed-out" class="muted">{ pick(lang, "请先在“坐席”页登录分机，再查看留言。", "Sign in on the Desk tab first to see voicemail.") }</p>
+                </section>
+            </main>
+        };
+    };
+    let refresh = {
+        let load = load.clone();
+        Callback::from(move |_: MouseEvent| load())
+    };
+    let dismiss = {
+        let d = state.dispatcher();
+        Callback::from(move |_| d.dispatch(A::Dismiss))
+    };
+    let items = state.list.iter().map(|m| {
+        let id = m.id;
+        let on_play = {
+            let (state, audio, media, rec) = (state.clone(), audio.clone(), session.media_url.clone(), m.recording.clone());
+            Callback::from(move |_: MouseEvent| match recording_url(&media, &rec) {
+                Ok(url) => {
+                    state.dispatch(A::Playing(id));
+                    let d = state.dispatcher();
+                    play(&audio, &url, Callback::from(move |msg: String| d.dispatch(A::Refused(Error::Network(msg)))));
+                }
+                Err(e) => state.dispatch(A::Refused(e.into())),
+            })
+        };
+        let read = !m.is_read;
+        let on_mark = {
+            let (state, busy, session) = (state.clone(), (*busy).clone(), session.clone());
+            Callback::from(move |_: MouseEvent| {
+                let Some(guard) = busy.start("mark") else { return };
+                state.dispatch(A::MarkStarted(id));
+                let (d, session) = (state.dispatcher(), session.clone());
+                spawn_local(async move {
+                    let r = session.mark_voicemail(id, read).await;
+                    drop(guard);
+                    match r {
+                        Ok(()) => d.dispatch(A::Marked { id, read }),
+                        Err(e) => d.dispatch(A::MarkFailed(e)),
+                    }
+                });
+            })
+        };
+        let marking = state.marking == Some(id);
+        let playing = state.playing == Some(id);
+        html! {
+            <li data-id={id.to_string()} data-read={m.is_read.to_string()} class={classes!((!m.is_read).then_some("unread"), playing.then_some("playing"))}>
+                <span class={classes!("badge", m.is_read.then_some("read"))}>{ if m.is_read { pick(lang, "已读", "Read") } else { pick(lang, "未读", "New") } }</span>
+                <strong class="vm-caller">{ &m.callerid }</strong>
+                <span class="muted small">{ &m.calldate }</span>
+                <span class="timer">{ mmss(m.duration) }</span>
+                <button class="vm-play" type="button" onclick={on_play} disabled={m.recording.trim().is_empty()}>
+                    { if playing { pick(lang, "播放中", "Playing") } else { pick(lang, "播放", "Play") } }</button>
+                <button class="vm-mark link" type="button" onclick={on_mark} disabled={state.marking.is_some()} data-to={read.to_string()}>
+                    { if marking { pick(lang, "处理中…", "Working…") } else if read { pick(lang, "标为已读", "Mark read") } else { pick(lang, "标为未读", "Mark unread") } }</button>
+            </li>
+        }
+    });
+    let unread = state.unread();
+    html! {
+        <main id="voicemail">
+            <section class="card">
+                <h2>{ pick(lang, "语音信箱", "Voicemail") }
+                    <span id="vm-unread" class="muted small" data-count={unread.to_string()}>{
+                        if lang == Lang::Zh { format!(" · {unread} 条未读") } else { format!(" · {unread} unread") } }</span></h2>
+                { error_line("vm-error", lang, state.error.as_ref(), dismiss) }
+                <div class="row">
+                    <button id="vm-refresh" type="button" onclick={refresh} disabled={state.loading}>
+                        { if state.loading { pick(lang, "刷新中…", "Refreshing…") } else { pick(lang, "刷新", "Refresh") } }</button>
+                </div>
+                 <audio id="vm-audio" ref={audio.clone()} controls=true preload="none" />
+                if !state.loaded {
+                    <p class="muted small">{ pick(lang, "加载中…", "Loading…") }</p>
+                } else if state.list.is_empty() && state.error.is_none() {
+                    <p id="vm-empty" class="muted">{ if lang == Lang::Zh { format!("最近 {INBOX_DAYS} 天没有留言。") } else { format!("No voicemail in the last {INBOX_DAYS} days.") } }</p>
+                }
+                <ul id="vm-list" class="plain-list">{ for items }</ul>
+            </section>
+        </main>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct TtsProps {
+    pub lang: Lang,
+    pub session: Option<Session>,
+}
+
+/// Type a text, synthesise it and hear it.
+#[function_component(TtsBox)]
+pub fn tts_box(props: &TtsProps) -> Html {
+    let lang = props.lang;
+    let state = use_reducer(TtsView::default);
+    let busy = use_state(Busy::default);
+    let audio = use_node_ref();
+    {
+        // Each new clip plays; the clip it replaces (and the last one, when
+        // the box goes away) frees its Blob URL.
+        let (audio, d) = (audio.clone(), state.dispatcher());
+        let url = state.clip.as_ref().map(|c| c.url.clone());
+        use_effect_with(url, move |url| {
+            if let Some(u) = url {
+                play(
+                    &audio,
+                    u,
+                    Callback::from(move |m: String| d.dispatch(TtsAction::Failed(Error::Network(m)))),
+                );
+            }
+            let url = url.clone();
+            move || {
+                if let Some(u) = url {
+                    revoke(&u);
+                }
+            }
+        });
+    }
+    let Some(session) = props.session.clone() else {
+        return html! {
+            <section id="tts" class="card"><h2>{ pick(lang, "文字转语音", "Text to speech") }</h2>
+                <p class="muted">{ pick(lang, "请先在“坐席”页登录分机。", "Sign in on the Desk tab first.") }</p>
+            </section>
+        };
+    };
+    let oninput = {
+        let d = state.dispatcher();
+        Callback::from(move |e: InputEvent| {
+            // A <textarea>'s value (web-sys's HtmlTextAreaElement is not enabled).
+            let value = e
+                .target()
+                .and_then(|t| js_sys::Reflect::get(&t, &"value".into()).ok())
+                .and_then(|v| v.as_string())
+                .unwrap_or_default();
+            d.dispatch(TtsAction::SetText(value))
+        })
+    };
+    let go = {
+        let (state, busy) = (state.clone(), (*busy).clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            let text = match check_text(&state.text) {
+                Ok(t) => t.to_string(),
+                Err(err) => return state.dispatch(TtsAction::Failed(err.into())),
+            };
+            let Some(guard) = busy.start("tts") else { return };
+            state.dispatch(TtsAction::Started);
+            let (d, session) = (state.dispatcher(), session.clone());
+            spawn_local(async move {
+                let r = session.synthesize(&text).await;
+                drop(guard);
+                match r {
+                    Ok(speech) => match blob_url(&speech.audio, speech.mime()) {
+                        Some(url) => d.dispatch(TtsAction::Done(SpeechClip {
+                            url,
+                            bytes: speech.audio.len(),
+                            format: speech.format,
+                            vendor: speech.vendor,
+                            text,
+                        })),
+                        None => d.dispatch(TtsAction::Failed(Error::InvalidState("blob"))),
+                    },
+                    Err(e) => d.dispatch(TtsAction::Failed(e)),
+                }
+            });
+        })
+    };
+    let dismiss = {
+        let d = state.dispatcher();
+        Callback::from(move |_| d.dispatch(TtsAction::Dismiss))
+    };
+    let count = state.text.trim().chars().count();
+    let info = state.clip.as_ref().map(|c| {
+        html! {
+            <p id="tts-info" class="muted small" data-bytes={c.bytes.to_string()} data-vendor={c.vendor.clone()}>{
+                if lang == Lang::Zh { format!("{}：{} 字节，{}（{}）", c.text, c.bytes, c.format, c.vendor) }
+                else { format!("{}: {} bytes, {} ({})", c.text, c.bytes, c.format, c.vendor) }
+            }</p>
+        }
+    });
+    html! {
+        <form id="tts" class="card" onsubmit={go}>
+            <h2>{ pick(lang, "文字转语音", "Text to speech") }</h2>
+            { error_line("tts-error", lang, state.error.as_ref(), dismiss) }
+            <label for="tts-text">{ pick(lang, "文本", "Text") }
+                <textarea id="tts-text" rows="3" maxlength={MAX_TEXT_CHARS.to_string()} value={state.text.clone()} {oninput}
+                    placeholder={pick(lang, "您好，欢迎致电。", "Hello, thank you for calling.")} /></label>
+            <div class="row">
+                <button id="tts-go" type="submit" class="primary" disabled={state.pending}>
+                    { if state.pending { pick(lang, "合成中…", "Synthesising…") } else { pick(lang, "合成并播放", "Synthesise and play") } }</button>
+                <span class="muted small">{ format!("{count} / {MAX_TEXT_CHARS}") }</span>
+            </div>
+            { for info }
+            <audio id="tts-audio" ref={audio} controls=true src={state.clip.as_ref().map(|c| c.url.clone())} />
+        </form>
+    }
+}
