@@ -470,6 +470,22 @@ async fn bad_input_is_refused_before_any_request() {
     )
     .await;
     refused(
+        "cdr end before start",
+        c.cdr(t(
+            json!({"page": 1, "pageSize": 10, "start": "2025-01-02 00:00:00", "end": "2025-01-01 00:00:00"}),
+        )),
+        "end",
+    )
+    .await;
+    refused(
+        "trunk name",
+        c.trunk_status(t(json!({"page": 1, "pageSize": 10, "trunkName": "trunk HWD!"}))),
+        "trunkName",
+    )
+    .await;
+    refused("wait queue", c.waiting_callers(t(json!({"page": 1, "pageSize": 10, "queue": "abc"}))), "queue")
+        .await;
+    refused(
         "cdr disposition",
         c.cdr(t(json!({"page": 1, "pageSize": 10, "disposition": "MAYBE"}))),
         "disposition",
@@ -1349,6 +1365,13 @@ async fn synthesize_gives_a_playable_wav_that_follows_the_text() {
     let longer = jv(&ok(speak("您好，请稍候，正在为您转接人工服务")).await);
     let (_, _, lb) = fetch(&s(&longer, "url")).await;
     assert!(lb.len() > bytes.len(), "a longer text gives a longer WAV: {} vs {}", lb.len(), bytes.len());
+    // One 40 ms tone (320 samples, 640 bytes) per UTF-8 byte of the text.
+    assert_eq!(bytes.len(), 44 + 640 * "您好，请稍候".len(), "the WAV encodes the text's bytes");
+    assert_eq!(lb.len(), 44 + 640 * "您好，请稍候，正在为您转接人工服务".len());
+    // 500 characters is the limit, inclusive.
+    let most = jv(&ok(speak(&"字".repeat(500))).await);
+    assert_eq!(most["bytes"].as_u64(), Some(44 + 640 * 1500), "500 characters: {}", most["bytes"]);
+    let _ = web_sys::Url::revoke_object_url(&s(&most, "url"));
     let other = jv(&ok(speak("abc")).await);
     let (_, _, ob) = fetch(&s(&other, "url")).await;
     assert_ne!(ob.len(), bytes.len(), "a different text, a different length");
@@ -1372,6 +1395,55 @@ fn push_url_and_spool_dir_getters() {
     assert_eq!(d.push_url(), "wss://pbx.example:8282/", "default for an https base");
     assert_eq!(d.spool_dir(), "/var/spool/asterisk");
     assert!(!c.push_url().contains("token"), "no token in pushUrl");
+    // A path resolves against the page.
+    let host = web_sys::window().and_then(|w| w.location().host().ok()).expect("the test page has a host");
+    let r = client_with(json!({"pushUrl": "/push/"}));
+    assert_eq!(r.push_url(), format!("ws://{host}/push/"), "a relative pushUrl");
+}
+
+#[wasm_bindgen_test]
+async fn billing_subscription_with_epoch_ms_since_holds_that_history() {
+    let saved = calm(json!({})).await;
+    let c = client();
+    let (now_ms, _) = clock().await;
+    // Two days back, on a whole second so `calldate >= since` is exact.
+    let since_ms = (now_ms - 2 * 86_400_000) / 1000 * 1000;
+    let since = cst(since_ms);
+    let batches = Rc::new(Cell::new(0u32));
+    let on_records = {
+        let b = batches.clone();
+        Closure::<dyn Fn(JsValue)>::new(move |_| b.set(b.get() + 1)).into_js_value()
+    };
+    let sub = c
+        .subscribe_billing(on_records.unchecked_into(), Some(js(json!({"since": since_ms})).unchecked_into()))
+        .unwrap_or_else(|e| panic!("subscribeBilling: {:?}", get(&e, "message")));
+    assert!(["connecting", "filling"].contains(&sub.state().as_str()), "starts connecting: {}", sub.state());
+    wait_for("the feed to open", 15, || {
+        let open = sub.state() == "open";
+        async move { open.then_some(()) }
+    })
+    .await;
+    let keys: BTreeSet<u64> = arr(&sandbox("/sandbox/pbx/cdr/keys", None).await)
+        .iter()
+        .filter(|k| s(k, "calldate") >= since)
+        .filter_map(|k| k["id"].as_u64())
+        .collect();
+    let rows = arr(&jv(&sub.records().unwrap_or_else(|e| panic!("records: {:?}", get(&e, "message")))));
+    let held: BTreeSet<u64> = rows.iter().filter_map(|r| r["id"].as_u64()).collect();
+    sub.close();
+    sub.close();
+    assert_eq!(sub.state(), "stopped", "close() twice is fine");
+    assert!(held.len() >= 40, "the seeded history since {since}: {}", held.len());
+    // Rows written between the fill and reading cdr/keys are only a tail.
+    let missing: Vec<u64> = held.iter().filter(|id| !keys.contains(id)).copied().collect();
+    assert!(missing.is_empty(), "held rows the sandbox does not have: {missing:?}");
+    let max_held = held.iter().max().copied().unwrap_or(0);
+    let unheld: Vec<u64> = keys.iter().filter(|id| !held.contains(id) && **id <= max_held).copied().collect();
+    assert!(unheld.is_empty(), "rows of the window not held: {unheld:?}");
+    assert_eq!(rows.len(), held.len(), "no duplicates");
+    assert!(batches.get() >= 1, "onRecords was called");
+    assert!(rows.iter().all(|r| s(r, "calldate") >= since), "nothing before since");
+    restore(saved).await;
 }
 
 // --- the billing feed under faults ----------------------------------------------------------

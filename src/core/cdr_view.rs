@@ -53,10 +53,9 @@ pub enum CdrField {
 /// filter check to refuse with the field's name.
 pub fn datetime_local_to_cst(v: &str) -> String {
     let v = v.trim();
-    let b = v.as_bytes();
-    match b.len() {
-        16 if b.get(10) == Some(&b'T') => format!("{} {}:00", &v[..10], &v[11..]),
-        19 if b.get(10) == Some(&b'T') => format!("{} {}", &v[..10], &v[11..]),
+    match (v.len(), v.get(..10), v.get(10..11), v.get(11..)) {
+        (16, Some(d), Some("T"), Some(t)) => format!("{d} {t}:00"),
+        (19, Some(d), Some("T"), Some(t)) => format!("{d} {t}"),
         _ => v.to_string(),
     }
 }
@@ -382,6 +381,9 @@ mod tests {
         assert_eq!(datetime_local_to_cst("2024-01-31T08:00:30"), "2024-01-31 08:00:30");
         assert_eq!(datetime_local_to_cst(" "), "");
         assert_eq!(datetime_local_to_cst("31/01/2024"), "31/01/2024");
+        // Multi-byte input is returned as typed, never sliced mid-character.
+        assert_eq!(datetime_local_to_cst("２０２４-01-31T08:00"), "２０２４-01-31T08:00");
+        assert_eq!(datetime_local_to_cst("2024-01-3é08:00"), "2024-01-3é08:00");
         let ok = CdrInputs {
             start: "2024-01-31T08:00".into(),
             end: "2024-01-31T18:00".into(),

@@ -103,10 +103,25 @@ pub(crate) fn error_line(
     }
 }
 
+/// The console's audio players (call log, voicemail, TTS).
+const AUDIO_IDS: [&str; 3] = ["cdr-audio", "vm-audio", "tts-audio"];
+
 /// Points `audio` at `url` and plays it; a refusal (autoplay, a missing
 /// file) is reported to `on_error` instead of becoming an unhandled rejection.
 pub(crate) fn play(audio: &NodeRef, url: &str, on_error: Callback<String>) {
     let Some(el) = audio.cast::<web_sys::HtmlAudioElement>() else { return };
+    // One sound at a time: the console's other players stop.
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        for id in AUDIO_IDS {
+            if let Some(other) =
+                doc.get_element_by_id(id).and_then(|e| e.dyn_into::<web_sys::HtmlMediaElement>().ok())
+            {
+                if other.id() != el.id() {
+                    let _ = other.pause();
+                }
+            }
+        }
+    }
     if el.src() != url {
         el.set_src(url);
     }
