@@ -46,7 +46,7 @@ start_sandbox SANDBOX_URL --port 0 --pbx-no-callers || { STAGES_FAILED+=(sandbox
 echo "sandbox for wasm tests: $SANDBOX_URL"
 
 stage "wasm: PbxClient, CallbackClient, SipCdrClient, DapiClient, Softphone in headless Chromium (wasm-bindgen-test)"
-if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=60 \
+if SANDBOX_URL=$SANDBOX_URL CHROMEDRIVER=/usr/bin/chromedriver WASM_BINDGEN_TEST_TIMEOUT=180 \
    cargo test --target wasm32-unknown-unknown --features browser --test web --test web_callback --test web_dapi --test web_pbx 2>&1 | tee "$ART/wasm.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
   STAGES_FAILED+=(wasm)
 fi
