@@ -1640,6 +1640,7 @@ async fn billing_feed_survives_drops_and_failures_without_loss_or_duplicates() {
         seen.states.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(">"),
     );
     web_sys::console::log_1(&figures.clone().into());
+    drop(seen);
     restore(saved).await;
 
     let missing: Vec<u64> = key_ids.difference(&store_ids).copied().collect();
