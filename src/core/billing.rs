@@ -23,6 +23,9 @@ use crate::api::pbx::{BillingQuery, BillingSort, Cdr, Page, PushFrame, Reply};
 use crate::api::time::{parse_cst_ms, CstDateTime};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+/// How much history a feed opened without a remembered time starts with.
+pub const DEFAULT_HISTORY: Duration = Duration::from_secs(3600);
+
 /// Tunables of the feed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BillingSettings {

@@ -12,11 +12,11 @@ use crate::api::pbx::{
 };
 use crate::api::time::CstDateTime;
 use crate::api::{ApiError, InvalidInput, Problem};
-use crate::core::billing::{BillingEvent, BillingFeed, BillingSettings};
+use crate::core::billing::{BillingEvent, BillingFeed, BillingSettings, DEFAULT_HISTORY};
 use crate::core::Error;
 use crate::i18n::Lang;
 use crate::transport::billing::BillingDriver;
-use crate::transport::wall_clock_ms;
+use crate::transport::{blob_url, wall_clock_ms};
 use js_sys::Promise;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -635,7 +635,8 @@ impl PbxClient {
         wasm_bindgen_futures::future_to_promise(async move {
             let out = async {
                 let speech = session.synthesize(&text).await?;
-                let url = blob_url(&speech.audio, speech.mime())?;
+                let url = blob_url(&speech.audio, speech.mime())
+                    .ok_or_else(|| Error::Api(ApiError::Decode("no Blob URL for the audio".into())))?;
                 to_js(&SpeechOut {
                     url,
                     format: speech.format,
@@ -710,7 +711,7 @@ impl PbxClient {
             (None, Some(text)) => {
                 CstDateTime::parse("since", &text).map_err(|e| to_js_error(&e.into(), lang))?.epoch_ms()
             }
-            _ if since.is_undefined() || since.is_null() => wall_clock_ms() as i64 - 3_600_000,
+            _ if since.is_undefined() || since.is_null() => wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64,
             _ => return Err(to_js_error(&InvalidInput::new("since", Problem::NotDateTime, "").into(), lang)),
         };
         let feed = BillingFeed::new(BillingSettings::default(), floor_ms, wall_clock_ms() ^ 0x5DEE_CE66);
@@ -734,18 +735,6 @@ impl PbxClient {
         let driver = BillingDriver::start(feed, self.session.clone(), self.push_url.clone(), sink);
         Ok(BillingSubscription { driver: Rc::new(RefCell::new(Some(driver))), lang })
     }
-}
-
-/// A Blob URL for bytes of `mime`.
-fn blob_url(bytes: &[u8], mime: &str) -> Result<String, Error> {
-    let arr = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&arr);
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts)
-        .map_err(|_| Error::Api(ApiError::Decode("the audio could not be put in a Blob".into())))?;
-    web_sys::Url::create_object_url_with_blob(&blob)
-        .map_err(|_| Error::Api(ApiError::Decode("no Blob URL for the audio".into())))
 }
 
 /// A running billing subscription (`subscribeBilling`).

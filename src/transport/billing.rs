@@ -172,14 +172,9 @@ impl Inner {
         };
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_| {
             if let Some(inner) = current() {
-                // Forget the socket without touching it again.
-                if let Some(s) = inner.socket.borrow_mut().take() {
-                    s.ws.set_onopen(None);
-                    s.ws.set_onmessage(None);
-                    s.ws.set_onclose(None);
-                    // Closures are freed after this handler returns (below).
-                    spawn_local(async move { drop(s) });
-                }
+                // Dropping it from inside its own handler is safe: wasm-bindgen
+                // frees a closure only once no call of it is running.
+                inner.socket.borrow_mut().take();
                 inner.generation.set(generation + 1);
                 inner.feed.borrow_mut().socket_closed(now());
                 Inner::run(&inner);

@@ -72,6 +72,17 @@ pub fn wall_clock_ms() -> u64 {
     }
 }
 
+/// A Blob URL for `bytes` of type `mime` (revoke it with
+/// `URL.revokeObjectURL` when done); `None` if the browser refuses.
+pub fn blob_url(bytes: &[u8], mime: &str) -> Option<String> {
+    let arr = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&arr);
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
+    web_sys::Url::create_object_url_with_blob(&blob).ok()
+}
+
 /// Resolves a path (`/dscom-api/public`) against the page's origin, so a
 /// console served behind the PBX's reverse proxy can use a relative prefix.
 pub fn resolve_url(url: &str) -> String {

@@ -4,7 +4,9 @@
 
 use super::Session;
 use crate::api::pbx::Extension;
-use crate::core::billing::{BillingEvent, BillingFeed, BillingSettings, BillingView, FeedState};
+use crate::core::billing::{
+    BillingEvent, BillingFeed, BillingSettings, BillingView, FeedState, DEFAULT_HISTORY,
+};
 use crate::core::desk::format_duration;
 use crate::i18n::{pick, Lang};
 use crate::transport::billing::BillingDriver;
@@ -14,8 +16,6 @@ use yew::prelude::*;
 
 /// Rows the list shows (the newest).
 const KEEP: usize = 200;
-/// History shown when the list opens.
-const HISTORY_MS: i64 = 3_600_000;
 
 #[derive(Properties, PartialEq)]
 pub struct BillingProps {
@@ -60,7 +60,7 @@ pub fn billing_list(props: &BillingProps) -> Html {
             let driver = session.as_ref().map(|s| {
                 let feed = BillingFeed::new(
                     BillingSettings::default(),
-                    wall_clock_ms() as i64 - HISTORY_MS,
+                    wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64,
                     wall_clock_ms() ^ 0x9E37_79B9,
                 );
                 let dispatch = view.dispatcher();

@@ -1,7 +1,7 @@
 //! The signed-in desk: agent bar, dial pad, current call, extension status.
 
 use super::Session;
-use crate::api::pbx::{Dial, EndpointFilter, EndpointState, Hangup, Page};
+use crate::api::pbx::{Dial, EndpointFilter, Hangup, Page};
 use crate::core::desk::{format_duration, DeskAction, DeskState, Notice};
 use crate::i18n::{text, Lang, Text};
 use crate::transport::wall_clock_ms;
@@ -253,12 +253,7 @@ fn endpoint_panel(props: &PanelProps) -> Html {
         });
     }
     let rows = props.desk.endpoints.iter().map(|r| {
-        let (cls, label) = match &r.state {
-            EndpointState::Unavailable => ("state off", text(lang, Text::StateUnavailable).to_string()),
-            EndpointState::NotInUse => ("state idle", text(lang, Text::StateIdle).to_string()),
-            EndpointState::InUse => ("state busy", text(lang, Text::StateInUse).to_string()),
-            EndpointState::Other(o) => ("state busy", o.clone()),
-        };
+        let (cls, label) = super::kit::endpoint_words(&r.state, lang);
         html! {
             <tr data-endpoint={r.endpoint.clone()}>
                 <td>{ &r.endpoint }</td>

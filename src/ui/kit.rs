@@ -2,8 +2,9 @@
 //! polling hook that runs only while its page is shown, a ticking clock,
 //! error lines, audio playback and Blob URLs.
 
+use crate::api::pbx::EndpointState;
 use crate::core::Error;
-use crate::i18n::{pick, Lang};
+use crate::i18n::{pick, text, Lang, Text};
 use crate::transport::wall_clock_ms;
 use gloo_timers::callback::Interval;
 use std::cell::RefCell;
@@ -141,15 +142,7 @@ pub(crate) fn play(audio: &NodeRef, url: &str, on_error: Callback<String>) {
     }
 }
 
-/// A Blob URL for `bytes` of type `mime` (revoke it with [`revoke`]).
-pub(crate) fn blob_url(bytes: &[u8], mime: &str) -> Option<String> {
-    let arr = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&arr);
-    let opts = web_sys::BlobPropertyBag::new();
-    opts.set_type(mime);
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &opts).ok()?;
-    web_sys::Url::create_object_url_with_blob(&blob).ok()
-}
+pub(crate) use crate::transport::blob_url;
 
 /// Frees a Blob URL.
 pub(crate) fn revoke(url: &str) {
@@ -180,4 +173,21 @@ pub(crate) fn download(text: &str, mime: &str, name: &str) -> Result<(), String>
     let u = url.clone();
     gloo_timers::callback::Timeout::new(10_000, move || revoke(&u)).forget();
     result.map_err(str::to_string)
+}
+
+/// CSS class and words for an extension or trunk state (the desk panel
+/// and the supervisor share them).
+pub(crate) fn endpoint_words(s: &EndpointState, lang: Lang) -> (&'static str, String) {
+    match s {
+        EndpointState::Unavailable => ("state off", text(lang, Text::StateUnavailable).to_string()),
+        EndpointState::NotInUse => ("state idle", text(lang, Text::StateIdle).to_string()),
+        EndpointState::InUse => ("state busy", text(lang, Text::StateInUse).to_string()),
+        EndpointState::Other(o) if o.eq_ignore_ascii_case("on hold") => {
+            ("state busy", pick(lang, "保持中", "On hold").to_string())
+        }
+        EndpointState::Other(o) if o.to_ascii_lowercase().contains("ring") => {
+            ("state ring", pick(lang, "振铃中", "Ringing").to_string())
+        }
+        EndpointState::Other(o) => ("state busy", o.clone()),
+    }
 }

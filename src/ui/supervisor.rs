@@ -3,11 +3,10 @@
 //! barging / monitoring / whispering a call, and the trunks. State goes
 //! through [`crate::core::supervisor`]'s reducer.
 
-use super::kit::{error_line, use_now, use_poll, Busy};
+use super::kit::{endpoint_words, error_line, use_now, use_poll, Busy};
 use super::Session;
 use crate::api::pbx::{
-    AgentState, EndpointFilter, EndpointState, Extension, Page, QueueNumber, Target, TargetAction,
-    TrunkFilter,
+    AgentState, EndpointFilter, Extension, Page, QueueNumber, Target, TargetAction, TrunkFilter,
 };
 use crate::core::agent_desk::QUEUES;
 use crate::core::desk::format_duration;
@@ -35,22 +34,6 @@ pub struct SupervisorProps {
     pub session: Option<Session>,
     pub extension: Option<Extension>,
     pub visible: bool,
-}
-
-/// Words for an endpoint state.
-pub(crate) fn endpoint_words(s: &EndpointState, lang: Lang) -> (&'static str, String) {
-    match s {
-        EndpointState::Unavailable => ("state off", pick(lang, "离线", "Offline").to_string()),
-        EndpointState::NotInUse => ("state idle", pick(lang, "空闲", "Idle").to_string()),
-        EndpointState::InUse => ("state busy", pick(lang, "忙线中", "In use").to_string()),
-        EndpointState::Other(o) if o.eq_ignore_ascii_case("on hold") => {
-            ("state busy", pick(lang, "保持中", "On hold").to_string())
-        }
-        EndpointState::Other(o) if o.to_ascii_lowercase().contains("ring") => {
-            ("state ring", pick(lang, "振铃中", "Ringing").to_string())
-        }
-        EndpointState::Other(o) => ("state busy", o.clone()),
-    }
 }
 
 fn agent_class(s: &AgentState) -> &'static str {
