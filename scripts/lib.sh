@@ -1,5 +1,7 @@
 # Shared by the scripts: PATH for the npm tools, and starting the sandbox.
-export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# `cargo install` puts tools in $CARGO_HOME/bin (a fresh machine may set CARGO_HOME);
+# rustup's proxies stay in ~/.cargo/bin.
+export PATH="$PWD/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
 # start_sandbox VAR [flags…]: starts the sandbox binary in the background,
 # waits for its "listening" line and stores its base URL in VAR.

@@ -18,6 +18,13 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# Every crate Cargo.lock names, for every target, before any build: trunk builds
+# with --offline, so on a fresh cargo home the console's crates (Yew and the rest)
+# would otherwise never be downloaded. A no-op when they are cached.
+if ! cargo fetch --locked --quiet; then
+  log "cargo fetch failed: the crates in Cargo.lock could not be downloaded"; exit 1
+fi
+
 if [ "$what" = serve ] || [ "$what" = all ] || [ "$what" = test ]; then
   if [ "$(trunk --version 2>/dev/null | awk '{print $2}')" != "$TRUNK_VERSION" ]; then
     log "installing trunk $TRUNK_VERSION (compiles for ~17 min on 2 cores, once)"
