@@ -62,7 +62,8 @@ if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${P
   STAGES_FAILED+=(trunk)
 else
   stage "console: click-through in Chromium (playwright-core)"
-  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
+  # Queues other than the seed's 200/300: the console must list the PBX's own (630 has no roster).
+  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 --pbx-no-callers --pbx-queues 610,620,630 || { STAGES_FAILED+=(sandbox-start); exit 1; }
   echo "console served at $CONSOLE_URL"
   # One file at a time: they share this sandbox, and one moves its clock.
   if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then

@@ -53,6 +53,14 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 "Signed out: sign in again.".into()
             }
         }
+        Error::CredentialsRejected(refusal) => {
+            let why = error_message(&Error::Api(refusal.clone()), lang);
+            if zh {
+                format!("登录凭据被服务器拒绝，已停止自动重试，请核对后重新登录（{why}）")
+            } else {
+                format!("The server rejected the sign-in credentials; automatic retries have stopped. Check them and sign in again ({why}).")
+            }
+        }
         Error::Signer(detail) => {
             if zh {
                 format!("签名服务出错，无法生成请求签名（{detail}）")
@@ -76,8 +84,14 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
             }
         }
         Error::Api(ApiError::Vendor { code, message }) => match codes::lookup(code) {
-            Some(c) if zh => format!("{}（错误码 {code}）", c.zh),
-            Some(c) => format!("{} (code {code})", c.en),
+            // The table's words, then the server's: its `msg` often says
+            // which parameter was wrong. Left out when it only repeats the table.
+            Some(c) => match vendor_words(message, c.zh) {
+                Some(m) if zh => format!("{}（错误码 {code}）：{m}", c.zh),
+                Some(m) => format!("{} (code {code}): {m}", c.en),
+                None if zh => format!("{}（错误码 {code}）", c.zh),
+                None => format!("{} (code {code})", c.en),
+            },
             None if zh => format!("服务器返回错误 {code}：{message}"),
             None => format!("The server returned error {code}: {message}"),
         },
@@ -115,6 +129,30 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
         // Future variants of the non-exhaustive api error.
         #[allow(unreachable_patterns)]
         Error::Api(other) => other.to_string(),
+    }
+}
+
+/// The server's `msg` of a known code, unless it adds nothing to the
+/// table's text `table` (empty, or the same words).
+fn vendor_words<'a>(message: &'a str, table: &str) -> Option<&'a str> {
+    let m = message.trim();
+    let bare = |s: &str| s.trim().trim_end_matches(['。', '.', '!', '！']).to_string();
+    (!m.is_empty() && bare(m) != bare(table)).then_some(m)
+}
+
+/// The quiet line under a list when some of its rows could not be read:
+/// how many, and the first reason.
+pub fn skipped_rows(skipped: &crate::api::de::Skipped, lang: Lang) -> String {
+    let n = skipped.count;
+    let why = match skipped.reasons.first() {
+        Some(r) if lang == Lang::Zh => format!("（{r}）"),
+        Some(r) => format!(" ({r})"),
+        None => String::new(),
+    };
+    match lang {
+        Lang::Zh => format!("另有 {n} 条记录无法识别，未显示{why}"),
+        Lang::En if n == 1 => format!("1 more row could not be read and is not shown{why}"),
+        Lang::En => format!("{n} more rows could not be read and are not shown{why}"),
     }
 }
 

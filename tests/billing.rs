@@ -59,7 +59,7 @@ impl Pbx {
         let size = q.page.page_size as usize;
         let from = (q.page.page as usize - 1) * size;
         let data = matching.iter().skip(from).take(size).map(|r| (*r).clone()).collect();
-        Reply { data, total: matching.len() as u64, msg: "成功".into() }
+        Reply { data, total: matching.len() as u64, msg: "成功".into(), skipped: Default::default() }
     }
 }
 
@@ -313,7 +313,12 @@ fn token_change_reconnects_at_once_and_fills_the_gap() {
     feed.page_fetched(
         Instant(5),
         ticket,
-        Ok(Reply { data: vec![row(1, T0 + 5000, 60)], total: 1, msg: String::new() }),
+        Ok(Reply {
+            data: vec![row(1, T0 + 5000, 60)],
+            total: 1,
+            msg: String::new(),
+            skipped: Default::default(),
+        }),
     );
     assert_eq!(feed.state(), FeedState::Live);
     feed.token_changed(Instant(100));
@@ -340,8 +345,57 @@ fn a_late_answer_to_an_abandoned_fill_is_ignored() {
     feed.socket_opened(Instant(60_001), T0);
     let Some(BillingOp::Fetch { ticket: new, .. }) = feed.poll_op() else { panic!() };
     assert_ne!(old, new);
-    feed.page_fetched(Instant(60_002), old, Ok(Reply { data: vec![], total: 0, msg: String::new() }));
+    feed.page_fetched(
+        Instant(60_002),
+        old,
+        Ok(Reply { data: vec![], total: 0, msg: String::new(), skipped: Default::default() }),
+    );
     assert_eq!(feed.state(), FeedState::Filling, "the stale answer must not finish the new fill");
-    feed.page_fetched(Instant(60_003), new, Ok(Reply { data: vec![], total: 0, msg: String::new() }));
+    feed.page_fetched(
+        Instant(60_003),
+        new,
+        Ok(Reply { data: vec![], total: 0, msg: String::new(), skipped: Default::default() }),
+    );
     assert_eq!(feed.state(), FeedState::Live);
+}
+
+#[test]
+fn rows_that_do_not_decode_fill_their_page_and_are_reported_not_dropped_unseen() {
+    let settings = BillingSettings { page_size: 3, ..BillingSettings::default() };
+    let mut feed = BillingFeed::new(settings, T0, 7);
+    assert_eq!(feed.poll_op(), Some(BillingOp::Connect));
+    feed.socket_opened(Instant::from_millis(0), T0 + 60_000);
+    let Some(BillingOp::Fetch { ticket, .. }) = feed.poll_op() else { panic!("a fill starts") };
+    // Two rows and one the decoder left out: a full page, so there may be more.
+    let mut skipped = agent_console::api::de::Skipped::default();
+    skipped.add(1, "missing field `uniqueid`");
+    let reply = Reply {
+        data: vec![row(1, T0 + 1_000, 5), row(3, T0 + 3_000, 5)],
+        total: 4,
+        msg: "成功".into(),
+        skipped,
+    };
+    feed.page_fetched(Instant::from_millis(10), ticket, Ok(reply));
+    assert!(matches!(feed.poll_op(), Some(BillingOp::Fetch { .. })), "page 2 is asked for");
+    let mut trouble = Vec::new();
+    while let Some(e) = feed.poll_event() {
+        if let BillingEvent::Trouble(e) = e {
+            trouble.push(e.to_string());
+        }
+    }
+    assert!(trouble.iter().any(|t| t.contains("1 billing row(s) could not be read")), "{trouble:?}");
+    // The same for a push frame: its good row is stored, the odd one reported.
+    let frame = json!({"type": "billing", "data": [row(9, T0 + 9_000, 5), {"id": 10}]}).to_string();
+    feed.socket_frame(&frame);
+    let mut stored = false;
+    let mut reported = false;
+    while let Some(e) = feed.poll_event() {
+        match e {
+            BillingEvent::Records(rows) => stored |= rows.iter().any(|r| r.id == Some(9)),
+            BillingEvent::Trouble(e) => reported |= e.to_string().contains("push: 1 billing row"),
+            _ => {}
+        }
+    }
+    assert!(stored && reported, "stored {stored}, reported {reported}");
+    assert_ne!(feed.poll_op(), Some(BillingOp::Close), "an odd row is no reason to reconnect");
 }

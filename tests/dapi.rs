@@ -42,6 +42,8 @@ fn every_seed_example_decodes() {
         dapi::decode_join(&fixture(f)).unwrap();
     }
     let m = dapi::decode_messages(&fixture("call_msg.json")).unwrap();
+    assert!(m.skipped.is_empty());
+    let m = m.rows;
     assert_eq!(m.len(), 1);
     assert_eq!((m[0].id, m[0].uid.as_str(), m[0].status), (16, "4321", MessageStatus::New));
     assert_eq!(
@@ -84,7 +86,7 @@ fn the_webhook_example_decodes_with_both_sender_spellings() {
     for bad in [
         json!({"callrecord": {"channel": "ch_1", "id": 1, "src_uid": "7", "event": [{"channel": "ch_1", "code": 1, "uid": "7"}]}}),
         json!({"callrecord": {"channel": "ch_1", "id": 1, "src_uid": "7", "event": [{"id": 1, "channel": "ch_1", "code": "x", "uid": "7"}]}}),
-        json!({"callrecord": {"channel": "ch 1", "id": 1, "src_uid": "7"}}),
+        json!({"callrecord": {"channel": "ch\u{7}1", "id": 1, "src_uid": "7"}}),
     ] {
         assert!(CallRecordPush::parse(bad.to_string().as_bytes()).is_err(), "{bad}");
     }
@@ -135,13 +137,58 @@ fn requests_carry_the_documented_bodies() {
 }
 
 #[test]
+fn uids_and_channels_are_taken_as_sites_assign_them() {
+    // A UUID, an e-mail, a long id: the seeds put no character set on uids.
+    let ids = ["3f2b8c1e-9a4d-4e2f-8b7a-0c1d2e3f4a5b", "alice@example.com", "用户", &"x".repeat(64)];
+    for id in ids {
+        assert_eq!(Uid::parse("uid", id).unwrap().as_str(), id);
+    }
+    assert_eq!(Uid::parse_list("dstUids", &ids.map(String::from)).unwrap().len(), 4);
+    for ch in ["ch_4aY875LP4o", "room:42", "会议室 1", &"c".repeat(65)] {
+        assert_eq!(Channel::parse(ch).unwrap().as_str(), ch);
+    }
+    // They go out as JSON strings, unchanged.
+    let a = api();
+    let b = body(&a.heartbeat(&uid("alice@example.com"), &Channel::parse("room:42").unwrap()));
+    assert_eq!(b, json!({"uid": "alice@example.com", "channel": "room:42"}));
+}
+
+#[test]
+fn one_odd_message_does_not_hide_the_others() {
+    let r = |v: Value| HttpResponse::new(200, v.to_string());
+    // Before: the UUID and e-mail uids (and the row without a channel) failed
+    // the whole poll, so the softphone saw no calls at all.
+    let m = dapi::decode_messages(&r(json!({"success": true, "data": [
+        {"id": 1, "uid": "3f2b8c1e-9a4d-4e2f-8b7a-0c1d2e3f4a5b", "channel": "ch_a", "status": 0},
+        {"id": 2, "uid": "alice@example.com", "status": 0},
+        {"id": 3, "uid": "alice@example.com", "channel": "ch_b", "status": 0},
+    ]})))
+    .unwrap();
+    assert_eq!(m.rows.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(m.skipped.count, 1);
+    assert_eq!(m.skipped.reasons, vec!["row 2: missing field `channel`".to_string()]);
+    // The same for scheduled calls: the odd row is counted, the others kept.
+    let t = dapi::decode_tasks(&r(json!({"success": true, "data": {
+        "rows": [
+            {"id": 1, "src_uid": "alice@example.com", "dst_uid": ["bob@example.com"], "call_time": "2020-02-02 20:20:00"},
+            {"src_uid": "alice@example.com", "dst_uid": []},
+        ],
+        "row_pages": {"crt_page": 1, "total": 2, "perpage": 20},
+    }})))
+    .unwrap();
+    assert_eq!((t.rows.len(), t.total, t.skipped.count), (1, 2, 1));
+    assert!(t.skipped.reasons[0].contains("missing field `id`"), "{:?}", t.skipped);
+}
+
+#[test]
 fn inputs_are_checked_before_any_request() {
-    for bad in ["", " ", "a b", "x".repeat(33).as_str(), "用户", "1;2"] {
+    // Strict where it matters: empty, control characters, absurd length.
+    for bad in ["", " ", "a\u{0}b", "a\nb", "x".repeat(257).as_str()] {
         assert!(Uid::parse("uid", bad).is_err(), "{bad:?}");
     }
     assert_eq!(Uid::parse("uid", " 42 ").unwrap().as_str(), "42");
-    assert!(Channel::parse("ch/1").is_err());
-    assert!(Channel::parse(&"c".repeat(65)).is_err());
+    assert!(Channel::parse("ch\u{1b}1").is_err());
+    assert!(Channel::parse(&"c".repeat(257)).is_err());
     let e = Uid::parse_list("dstUids", &[]).unwrap_err();
     assert_eq!((e.field, e.problem), ("dstUids", Problem::Required));
     let many: Vec<String> = (0..21).map(|i| i.to_string()).collect();
@@ -166,20 +213,25 @@ fn loose_replies_are_accepted_and_strict_fields_refused() {
     // Numbers as strings, data [] for an empty list, "success": "true".
     let m = dapi::decode_messages(&r(json!({"success": "true", "data": [
         {"id": "17", "uid": "9", "channel": "ch_a", "status": "2"}]})))
-    .unwrap();
+    .unwrap()
+    .rows;
     assert_eq!((m[0].id, m[0].status, m[0].extra_msg.as_str()), (17, MessageStatus::Ended, ""));
-    assert!(dapi::decode_messages(&r(json!({"success": true, "data": {}}))).unwrap().is_empty());
-    assert!(dapi::decode_messages(&r(json!({"success": true}))).unwrap().is_empty());
+    assert!(dapi::decode_messages(&r(json!({"success": true, "data": {}}))).unwrap().rows.is_empty());
+    assert!(dapi::decode_messages(&r(json!({"success": true}))).unwrap().rows.is_empty());
     // Unknown status is kept, not an error.
     let m = dapi::decode_messages(&r(
         json!({"success": true, "data": [{"id": 1, "uid": "9", "channel": "c", "status": 7}]}),
     ));
-    assert_eq!(m.unwrap()[0].status, MessageStatus::Other(7));
-    // Strict: a message without an id, a join without a token, no success flag.
+    assert_eq!(m.unwrap().rows[0].status, MessageStatus::Other(7));
+    // Strict: a message without an id is left out (and counted), a join
+    // without a token and a reply without a success flag fail.
+    let m = dapi::decode_messages(&r(
+        json!({"success": true, "data": [{"uid": "9", "channel": "c", "status": 0}]}),
+    ))
+    .unwrap();
+    assert_eq!((m.rows.len(), m.skipped.count), (0, 1));
     assert!(matches!(
-        dapi::decode_messages(&r(
-            json!({"success": true, "data": [{"uid": "9", "channel": "c", "status": 0}]})
-        )),
+        dapi::decode_messages(&r(json!({"success": true, "data": {"a": 1}}))),
         Err(ApiError::Decode(_))
     ));
     assert!(dapi::decode_join(&r(
@@ -283,4 +335,140 @@ fn the_session_runs_the_engines_requests() {
     assert!(block_on(s.tasks(0, 20)).is_err());
     assert_eq!(block_on(s.tasks(1, 101)).unwrap_err().field(), Some("pageSize"));
     assert_eq!(paths().len(), 4);
+}
+
+/// A task-list server: `Honour` pages as asked; the stricter ones know only
+/// the seed's `{uid}` and ignore `page`/`perpage`: `Whole` sends every row,
+/// `FirstPage` always its first 20, `PageOnly` reads `page` but pages by 20.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum TaskServer {
+    Honour,
+    Whole,
+    FirstPage,
+    PageOnly,
+}
+
+struct TaskList {
+    mode: TaskServer,
+    rows: u64,
+    sent: RefCell<Vec<Value>>,
+}
+
+impl HttpClient for TaskList {
+    async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        let b = body(&req);
+        self.sent.borrow_mut().push(b.clone());
+        let asked = |k: &str, d: u64| b.get(k).and_then(Value::as_u64).unwrap_or(d);
+        let (page, per) = match self.mode {
+            TaskServer::Honour => (asked("page", 1), asked("perpage", 20)),
+            TaskServer::Whole => (1, self.rows.max(1)),
+            TaskServer::FirstPage => (1, 20),
+            TaskServer::PageOnly => (asked("page", 1), 20),
+        };
+        let rows: Vec<Value> = (0..self.rows)
+            .skip(((page - 1) * per) as usize)
+            .take(per as usize)
+            .map(|i| json!({"id": i + 1, "src_uid": "1234", "dst_uid": ["1235"], "call_time": "2020-02-02 20:20:00", "tone_list": [], "pk": i + 1}))
+            .collect();
+        let shown_per = if self.mode == TaskServer::Honour { per } else { 20 };
+        let reply = json!({"success": true, "data": {"rows": rows,
+            "row_pages": {"crt_page": page, "total": self.rows, "perpage": shown_per}}});
+        Ok(HttpResponse::new(200, reply.to_string()))
+    }
+}
+
+/// Pages through the list as the console does (next until the last page the
+/// reply implies); returns every id shown, in order, and the last `withheld`.
+fn page_through(s: &DapiSession<Rc<TaskList>>, per: u64) -> (Vec<u64>, u64) {
+    let mut shown = Vec::new();
+    let mut page = 1;
+    loop {
+        let p = block_on(s.tasks(page, per)).unwrap();
+        assert!(p.rows.len() as u64 <= per, "page {page} holds {} rows, asked {per}", p.rows.len());
+        assert_eq!((p.page, p.per_page), (page, per));
+        shown.extend(p.rows.iter().map(|r| r.id));
+        if page >= p.total.div_ceil(per).max(1) || page > 50 {
+            return (shown, p.withheld);
+        }
+        page += 1;
+    }
+}
+
+#[test]
+fn task_list_falls_back_when_the_server_ignores_paging() {
+    for mode in [TaskServer::Honour, TaskServer::Whole, TaskServer::FirstPage, TaskServer::PageOnly] {
+        for per in [7, 10, 20] {
+            let http = Rc::new(TaskList { mode, rows: 45, sent: RefCell::new(Vec::new()) });
+            let s = DapiSession::new(api(), uid("1234"), http.clone());
+            let (shown, withheld) = page_through(&s, per);
+            // No row twice, in order; every row the server is willing to send,
+            // and a count of those it will not.
+            let reachable = match mode {
+                TaskServer::Honour | TaskServer::Whole => 45,
+                TaskServer::PageOnly if per == 20 => 45,
+                TaskServer::FirstPage | TaskServer::PageOnly => 20,
+            };
+            assert_eq!(shown, (1..=reachable).collect::<Vec<u64>>(), "{mode:?}, {per} per page");
+            assert_eq!(withheld, 45 - reachable, "{mode:?}, {per} per page");
+        }
+    }
+    // A reply that is a later page of the server's own size: asked again as the
+    // seed does (the bare `{uid}`), and our page cut from its first page.
+    let http = Rc::new(TaskList { mode: TaskServer::PageOnly, rows: 45, sent: RefCell::new(Vec::new()) });
+    let s = DapiSession::new(api(), uid("1234"), http.clone());
+    let p = block_on(s.tasks(2, 10)).unwrap();
+    assert_eq!(p.rows.iter().map(|r| r.id).collect::<Vec<_>>(), (11..=20).collect::<Vec<u64>>());
+    assert_eq!(
+        *http.sent.borrow(),
+        vec![json!({"uid": "1234", "page": 2, "perpage": 10}), json!({"uid": "1234"})]
+    );
+    // Past what a first-page server sends: an empty page, not page 1 again.
+    let http = Rc::new(TaskList { mode: TaskServer::FirstPage, rows: 45, sent: RefCell::new(Vec::new()) });
+    let s = DapiSession::new(api(), uid("1234"), http);
+    let p = block_on(s.tasks(2, 20)).unwrap();
+    assert_eq!((p.rows.len(), p.page, p.total, p.withheld), (0, 2, 20, 25));
+}
+
+#[test]
+fn a_task_page_is_fitted_from_the_reply_alone() {
+    let reply = |rows: u64, crt: u64, per: u64, total: u64| {
+        let rows: Vec<Value> = (1..=rows)
+            .map(|i| json!({"id": i, "src_uid": "1234", "dst_uid": ["1235"], "call_time": "2020-02-02 20:20:00"}))
+            .collect();
+        let body = json!({"success": true, "data": {"rows": rows, "row_pages": {"crt_page": crt, "total": total, "perpage": per}}});
+        dapi::decode_tasks(&HttpResponse::new(200, body.to_string())).unwrap()
+    };
+    // Paged as asked: unchanged.
+    let p = dapi::fit_task_page(reply(10, 2, 10, 45), 2, 10).unwrap();
+    assert_eq!((p.rows.len(), p.page, p.total, p.withheld), (10, 2, 45, 0));
+    // The seed's example asked as the seed does.
+    let p = dapi::fit_task_page(dapi::decode_tasks(&fixture("calltask_list.json")).unwrap(), 1, 20).unwrap();
+    assert_eq!((p.rows.len(), p.page, p.total, p.withheld), (1, 1, 1, 0));
+    // The whole list: cut.
+    let p = dapi::fit_task_page(reply(45, 1, 20, 45), 3, 20).unwrap();
+    assert_eq!((p.rows[0].id, p.rows.len(), p.total, p.withheld), (41, 5, 45, 0));
+    // A later page of the server's size: ask again.
+    assert!(dapi::fit_task_page(reply(20, 2, 20, 45), 2, 10).is_none());
+    // No row_pages at all, more rows than asked: cut.
+    let body = json!({"success": true, "data": {"rows": (1..=12).map(|i| json!({"id": i, "src_uid": "a"})).collect::<Vec<_>>()}});
+    let p =
+        dapi::fit_task_page(dapi::decode_tasks(&HttpResponse::new(200, body.to_string())).unwrap(), 2, 10)
+            .unwrap();
+    assert_eq!((p.rows.len(), p.total), (2, 12));
+}
+
+#[test]
+fn call_messages_and_tasks_carry_the_seeds_pk() {
+    let m = dapi::decode_messages(&fixture("call_msg.json")).unwrap().rows;
+    assert_eq!((m[0].id, m[0].primary_key), (16, Some(16)));
+    let t = dapi::decode_tasks(&fixture("calltask_list.json")).unwrap();
+    assert_eq!((t.rows[0].id, t.rows[0].primary_key), (8, Some(8)));
+    // JS gets it as `pk`, exact beyond 2^53; absent is null.
+    let big = json!({"success": true, "data": [{"id": 9007199254740993u64, "uid": "4321", "channel": "ch_1", "status": 0, "pk": "9007199254740993"}]});
+    let m = dapi::decode_messages(&HttpResponse::new(200, big.to_string())).unwrap().rows;
+    let js = serde_json::to_value(agent_console::api::js_int::JsSafe(&m[0])).unwrap();
+    assert_eq!((js["id"].clone(), js["pk"].clone()), (json!("9007199254740993"), json!("9007199254740993")));
+    let none = json!({"success": true, "data": {"rows": [{"id": 1, "src_uid": "a"}]}});
+    let t = dapi::decode_tasks(&HttpResponse::new(200, none.to_string())).unwrap();
+    assert_eq!(serde_json::to_value(&t.rows[0]).unwrap()["pk"], Value::Null);
 }

@@ -150,8 +150,10 @@ fn voicemail_example_and_inbox_order() {
     .unwrap();
     voicemail::inbox_order(&mut list);
     assert_eq!(list.iter().map(|v| v.id).collect::<Vec<_>>(), [2, 4, 3, 1]);
-    // An id is strict: a message without one cannot be marked.
-    assert!(pbx::decode_rows::<pbx::Voicemail>(&body(r#"{"code":"200","data":[{"calldate":"x"}]}"#)).is_err());
+    // An id is strict: a message without one cannot be marked, so it is left
+    // out (and counted) rather than shown.
+    let r = pbx::decode_rows::<pbx::Voicemail>(&body(r#"{"code":"200","data":[{"calldate":"x"}]}"#)).unwrap();
+    assert_eq!((r.data.len(), r.skipped.count), (0, 1));
 }
 
 #[test]
@@ -173,10 +175,15 @@ fn cdr_examples_decode() {
         (loose.data[0].id, loose.data[0].duration, loose.data[0].billsec, loose.total),
         (Some(7), 301, 0, 1)
     );
-    assert!(pbx::decode_rows::<pbx::Cdr>(&body(r#"{"code":"200","data":[{"id":1,"uniqueid":""}]}"#)).is_err());
-    assert!(
-        pbx::decode_rows::<pbx::Cdr>(&body(r#"{"code":"200","data":[{"id":"x1","uniqueid":"u"}]}"#)).is_err()
-    );
+    // A row with an empty uniqueid or a bad id is left out and counted.
+    let odd = pbx::decode_rows::<pbx::Cdr>(&body(
+        r#"{"code":"200","data":[{"id":1,"uniqueid":""},{"id":"x1","uniqueid":"u"},{"id":2,"uniqueid":"u2"}]}"#,
+    ))
+    .unwrap();
+    assert_eq!(odd.data.iter().map(|c| c.uniqueid.as_str()).collect::<Vec<_>>(), ["u2"]);
+    assert_eq!(odd.skipped.count, 2);
+    assert!(odd.skipped.reasons[0].starts_with("row 1: empty uniqueid"), "{:?}", odd.skipped);
+    assert!(odd.skipped.reasons[1].starts_with("row 2: id \"x1\""), "{:?}", odd.skipped);
 }
 
 #[test]
@@ -187,18 +194,29 @@ fn billing_push_example() {
     ))
     .unwrap()
     .replace('\u{a0}', " ");
-    let PushFrame::Billing(rows) = cdr::decode_push(&text).unwrap() else { panic!("not billing") };
+    let PushFrame::Billing(listed) = cdr::decode_push(&text).unwrap() else { panic!("not billing") };
+    let rows = listed.rows;
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1].uniqueid, "hwd-1750324466.60");
     assert!(!rows[0].same_record(&rows[1]));
     assert!(rows[0].same_record(&rows[0].clone()));
     assert_eq!(cdr::decode_push(r#"{"type":"ping"}"#).unwrap(), PushFrame::Other("ping".into()));
-    assert_eq!(cdr::decode_push(r#"{"type":"billing","data":[]}"#).unwrap(), PushFrame::Billing(vec![]));
+    assert_eq!(
+        cdr::decode_push(r#"{"type":"billing","data":[]}"#).unwrap(),
+        PushFrame::Billing(Default::default())
+    );
+    // One odd row costs only itself, and is counted.
+    let odd = r#"{"type":"billing","data":[{"id":1,"uniqueid":"hwd-1.1"},{"id":"x"},{"id":3,"uniqueid":"hwd-3.1"}]}"#;
+    let PushFrame::Billing(listed) = cdr::decode_push(odd).unwrap() else { panic!("not billing") };
+    assert_eq!((listed.rows.len(), listed.skipped.count), (2, 1));
     assert!(matches!(cdr::decode_push("not json"), Err(ApiError::Decode(_))));
-    assert!(matches!(
-        cdr::decode_push(r#"{"type":"billing","data":[{"src":"1"}]}"#),
-        Err(ApiError::Decode(_))
-    ));
+    // A row without its `uniqueid` is counted, not stored (it was a failed frame).
+    let PushFrame::Billing(listed) = cdr::decode_push(r#"{"type":"billing","data":[{"src":"1"}]}"#).unwrap()
+    else {
+        panic!("not billing")
+    };
+    assert_eq!((listed.rows.len(), listed.skipped.count), (0, 1));
+    assert!(matches!(cdr::decode_push(r#"{"type":"billing","data":7}"#), Err(ApiError::Decode(_))));
 }
 
 #[test]
@@ -252,11 +270,20 @@ fn requests_are_built_as_documented() {
     );
     let out = a.agent_logout(&ext, &QueueTarget::parse("all").unwrap());
     assert_eq!(json_body(&out), serde_json::json!({"extension":"8001","queue":"all"}));
-    let p = AgentPause::parse("8001", 5, "200", None).unwrap();
+    let p = AgentPause::parse("8001", 5, "200", Some(" PublicBreak ")).unwrap();
     assert_eq!(
         json_body(&a.agent_pause(&p)),
         serde_json::json!({"extension":"8001","paused":5,"queue":"200","reason":"PublicBreak"})
     );
+    // No reason given: none is sent (the seed marks `reason` optional), not a made-up word.
+    for none in [None, Some(""), Some("  ")] {
+        let p = AgentPause::parse("8001", 5, "200", none).unwrap();
+        assert_eq!(
+            json_body(&a.agent_pause(&p)),
+            serde_json::json!({"extension":"8001","paused":5,"queue":"200"}),
+            "{none:?}"
+        );
+    }
     let f =
         AgentFilter { queue: Some(QueueNumber::parse("queue", "200").unwrap()), ..AgentFilter::default() };
     let r = a.agent_status(&f);
@@ -313,7 +340,7 @@ fn requests_are_built_as_documented() {
 fn input_is_checked_before_any_request_and_names_the_field() {
     let field = |r: Result<(), agent_console::api::InvalidInput>| r.unwrap_err().field;
     assert_eq!(field(Transfer::parse("x", "8001", "8002").map(drop)), "type");
-    assert_eq!(field(Transfer::parse("blind", "80a1", "8002").map(drop)), "extension");
+    assert_eq!(field(Transfer::parse("blind", "8001&8009", "8002").map(drop)), "extension");
     assert_eq!(field(Transfer::parse("blind", "8001", "ext-queues,200,1").map(drop)), "dest");
     assert_eq!(field(Transfer::parse("app", "8001", "8002").map(drop)), "dest");
     assert_eq!(field(Transfer::parse("app", "8001", "a,b,c;rm").map(drop)), "dest");
@@ -321,7 +348,7 @@ fn input_is_checked_before_any_request_and_names_the_field() {
     assert_eq!(field(AgentLogin::parse("1011", "8001", "200", -1, 0).map(drop)), "penalty");
     assert_eq!(field(AgentLogin::parse("1011", "8001", "200", 0, 7).map(drop)), "paused");
     assert_eq!(field(AgentLogin::parse("", "8001", "200", 0, 0).map(drop)), "agentid");
-    assert_eq!(field(AgentLogin::parse("1011", "8001", "q1", 0, 0).map(drop)), "queue");
+    assert_eq!(field(AgentLogin::parse("1011", "8001", "200,1", 0, 0).map(drop)), "queue");
     assert_eq!(field(AgentPause::parse("8001", 3, "200", None).map(drop)), "paused");
     assert_eq!(field(AgentPause::parse("8001", 4, "200", Some(&"x".repeat(65))).map(drop)), "reason");
     assert_eq!(field(AgentId::parse("agentid", "a b").map(drop)), "agentid");
@@ -348,7 +375,7 @@ fn input_is_checked_before_any_request_and_names_the_field() {
     let p = Page::new(1, 10).unwrap();
     assert_eq!(field(CdrFilter::parse(p, "", "", "", "", "ANSWER", "").map(drop)), "disposition");
     assert_eq!(field(CdrFilter::parse(p, "", "", "", "", "", "inbound").map(drop)), "direction");
-    assert_eq!(field(CdrFilter::parse(p, "", "", "x", "", "", "").map(drop)), "src");
+    assert_eq!(field(CdrFilter::parse(p, "", "", "80a2", "", "", "").map(drop)), "src");
     assert_eq!(
         field(BillingQuery::parse(p, "2025-05-22 00:00:00", "2025-05-22 00:00:00", "", "").map(drop)),
         "endTime"
@@ -361,7 +388,9 @@ fn input_is_checked_before_any_request_and_names_the_field() {
         field(BillingQuery::parse(p, "2025-05-21 00:00:00", "2025-05-22 00:00:00", "", "up").map(drop)),
         "order"
     );
-    assert_eq!(field(TrunkFilter::new(p, Some("a b")).map(drop)), "trunkName");
+    // A trunk name is only a query filter: the shared id rule, no character set.
+    assert_eq!(field(TrunkFilter::new(p, Some("a\u{7}b")).map(drop)), "trunkName");
+    assert!(TrunkFilter::new(p, Some("trunk HWD.2")).is_ok());
     assert_eq!(control::AppDest::ivr("aa_1001315").unwrap().as_str(), "aa_1001315,s,1");
     assert_eq!(
         control::AppDest::queue(&QueueNumber::parse("queue", "300").unwrap()).as_str(),
@@ -370,6 +399,43 @@ fn input_is_checked_before_any_request_and_names_the_field() {
     for r in PauseReason::ALL {
         assert_eq!(PauseReason::from_code(i64::from(r.code())), Some(r));
     }
+}
+
+#[test]
+fn handset_play_takes_the_seeds_absolute_filename() {
+    // Seed 003's own example body for call/handsetPlay.
+    let seed = "/var/spool/asterisk/monitor/20250723/20250723-095212-8001-8006-hwd-1753235532.67.wav";
+    for spool in ["/var/spool/asterisk", "/var/spool/asterisk/"] {
+        let h = HandsetPlay::parse("8001", seed, spool).unwrap();
+        assert_eq!(
+            json_body(&api().handset_play(&h)),
+            serde_json::json!({"extension": "8001", "filename": seed})
+        );
+    }
+    assert_eq!(
+        HandsetPlay::parse("8001", " /srv/pbx/spool/monitor/a.wav ", "/srv/pbx/spool").unwrap().filename,
+        "/srv/pbx/spool/monitor/a.wav"
+    );
+    // An absolute path must name a file under the spool directory.
+    for bad in [
+        "/etc/passwd",
+        "/var/spool/asterisk",
+        "/var/spool/asterisk/",
+        "/var/spool/asteriskx/monitor/a.wav",
+        "/var/spool/asterisk/../../etc/passwd",
+        "/var/spool/asterisk/monitor/../../../etc/passwd",
+        "/var/spool/asterisk//monitor/a.wav",
+        "/var/spool/asterisk/./monitor/a.wav",
+        "/var/spool/asterisk/monitor/a b.wav",
+        "//var/spool/asterisk/monitor/a.wav",
+    ] {
+        assert_eq!(
+            HandsetPlay::parse("8001", bad, "/var/spool/asterisk").unwrap_err().field,
+            "recording",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(HandsetPlay::parse("8001", seed, "/srv/pbx/spool").unwrap_err().field, "recording");
 }
 
 #[test]

@@ -24,6 +24,10 @@ struct FakePbx {
     in_flight_tokens: Cell<u32>,
     max_in_flight_tokens: Cell<u32>,
     network_down: Cell<bool>,
+    /// Refuse every password grant (the admin changed the password).
+    reject_password: Cell<bool>,
+    /// Every token request that reached the client, answered or not.
+    attempts: Cell<u32>,
 }
 
 /// Yields once so concurrent futures interleave like real I/O.
@@ -47,10 +51,13 @@ fn reply(status: u16, body: &str) -> HttpResponse {
 
 impl HttpClient for FakePbx {
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, String> {
+        let path = req.url.trim_start_matches("http://pbx.test/dscom-api/public").to_string();
+        if path == "/oauth/token" {
+            self.attempts.set(self.attempts.get() + 1);
+        }
         if self.network_down.get() {
             return Err("connection refused".into());
         }
-        let path = req.url.trim_start_matches("http://pbx.test/dscom-api/public").to_string();
         if path == "/oauth/token" {
             let body: serde_json::Value = serde_json::from_str(req.body.as_deref().unwrap_or("")).unwrap();
             let grant = body["grant_type"].as_str().unwrap().to_string();
@@ -60,7 +67,7 @@ impl HttpClient for FakePbx {
             YieldOnce(false).await;
             YieldOnce(false).await;
             self.in_flight_tokens.set(self.in_flight_tokens.get() - 1);
-            if grant == "password" && body["password"] != "123456" {
+            if grant == "password" && (body["password"] != "123456" || self.reject_password.get()) {
                 return Ok(reply(
                     400,
                     r#"{"error":"invalid_grant","message":"The user credentials were incorrect."}"#,
@@ -208,9 +215,90 @@ fn wrong_password_is_a_typed_error() {
     let e = block_on(r.session.login()).unwrap_err();
     assert_eq!(
         e,
-        Error::Api(ApiError::Http { status: 400, message: "The user credentials were incorrect.".into() })
+        Error::CredentialsRejected(ApiError::Http {
+            status: 400,
+            message: "The user credentials were incorrect.".into()
+        })
     );
+    assert_eq!(e.code(), "credentials_rejected");
     assert!(r.pbx.api_requests.borrow().is_empty());
+}
+
+/// The console's pollers: the extension panel every 3 s, a queue view
+/// every 5 s, a dial attempt every minute, for `secs` of simulated time.
+fn run_pollers(r: &Rig, secs: u64) -> Vec<Error> {
+    let f = EndpointFilter { page: Page::new(1, 10).unwrap(), endpoint: None };
+    let mut errors = Vec::new();
+    let start = r.now.get();
+    for t in 0..=secs {
+        r.now.set(start + t * 1000);
+        let mut calls: Vec<Result<(), Error>> = Vec::new();
+        if t % 3 == 0 {
+            calls.push(block_on(r.session.endpoint_status(&f)).map(|_| ()));
+        }
+        if t % 5 == 0 {
+            calls.push(block_on(r.session.hangup(&Hangup::parse("8001").unwrap())));
+        }
+        if t % 60 == 0 {
+            calls.push(block_on(r.session.dial(&dial())).map(|_| ()));
+        }
+        errors.extend(calls.into_iter().filter_map(Result::err));
+    }
+    errors
+}
+
+#[test]
+fn a_refused_password_with_pollers_running_an_hour_makes_at_most_two_token_requests() {
+    let r = rig_with("changed-by-the-admin");
+    assert_eq!(block_on(r.session.login()).unwrap_err().code(), "credentials_rejected");
+    let errors = run_pollers(&r, 3600);
+    assert!(
+        r.pbx.token_requests.borrow().len() <= 2,
+        "{} token requests",
+        r.pbx.token_requests.borrow().len()
+    );
+    assert!(r.pbx.api_requests.borrow().is_empty(), "nothing is sent without a token");
+    assert!(errors.len() > 1000 && errors.iter().all(|e| e.code() == "credentials_rejected"));
+    assert!(r.session.credentials_rejected());
+    // An explicit sign-in asks again (and would succeed with the right password).
+    let _ = block_on(r.session.login());
+    assert_eq!(r.pbx.token_requests.borrow().len(), 2);
+}
+
+#[test]
+fn a_password_refused_mid_shift_stops_at_the_next_token_request() {
+    // No refresh token: every 24 minutes a password grant; the admin changes
+    // the password after the first.
+    let r = rig();
+    block_on(r.session.login()).unwrap();
+    *r.pbx.refresh_token.borrow_mut() = "rotated-elsewhere".into();
+    r.pbx.reject_password.set(true);
+    let errors = run_pollers(&r, 3600);
+    // password, then at 80%: refresh (refused) and password (refused); then nothing.
+    assert_eq!(*r.pbx.token_requests.borrow(), vec!["password", "refresh_token", "password"]);
+    assert!(errors.iter().any(|e| e.code() == "credentials_rejected"));
+}
+
+#[test]
+fn a_network_outage_backs_off_instead_of_asking_on_every_poll() {
+    let r = rig();
+    r.pbx.network_down.set(true);
+    let errors = run_pollers(&r, 3600);
+    let n = r.pbx.token_requests.borrow().len();
+    // Network errors never reach the token endpoint's counter here, so count
+    // the attempts through the client instead.
+    assert_eq!(n, 0);
+    let attempts = r.pbx.attempts.get();
+    // 1 s doubling to a 60 s cap: about 6 + 3600/45 at most; the pollers
+    // alone would have made 1200 + 720 + 60.
+    assert!(attempts <= 90, "{attempts} token attempts in an hour");
+    assert!(attempts >= 50, "still retrying: {attempts}");
+    assert!(errors.iter().all(|e| e.code() == "network"));
+    // Back online: the next poll after the backoff signs in.
+    r.pbx.network_down.set(false);
+    let start = r.now.get();
+    r.now.set(start + 61_000);
+    block_on(r.session.dial(&dial())).unwrap();
 }
 
 #[test]

@@ -61,11 +61,12 @@ fn loose_shapes_decode_and_errors_are_typed() {
         decode_bills(&r(r#"{"ret":200,"data":{"status":3,"desc":"查询失败"},"msg":""}"#)),
         Err(ApiError::Vendor { code: "status_3".into(), message: "查询失败".into() })
     );
-    // Strict: a bill without an id, a reply without ret, no result.
-    assert!(matches!(
-        decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"bills":[{"extnumber":"8001"}]}}}"#)),
-        Err(ApiError::Decode(_))
-    ));
+    // Strict: a bill without an id is left out (and counted); a reply
+    // without ret, or without a result, fails.
+    let page =
+        decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"bills":[{"extnumber":"8001"}]}}}"#))
+            .unwrap();
+    assert_eq!((page.bills.len(), page.skipped.count), (0, 1));
     assert!(matches!(decode_bills(&r(r#"{"data":{}}"#)), Err(ApiError::Decode(_))));
     assert!(matches!(decode_bills(&r(r#"{"ret":200,"data":{"status":0}}"#)), Err(ApiError::Decode(_))));
     assert!(matches!(decode_bills(&HttpResponse::new(500, "oops")), Err(ApiError::Http { status: 500, .. })));
@@ -97,7 +98,12 @@ fn queries_are_checked_before_sending() {
     assert_eq!(refuse(&|i| i.direction = "0".into()).field, "direction");
     assert_eq!(refuse(&|i| i.callmethod = "7".into()).field, "callmethod");
     assert_eq!(refuse(&|i| i.currentpage = "-1".into()).field, "currentpage");
-    assert_eq!(refuse(&|i| i.extnumber = "8001,abc".into()).field, "extnumber");
+    // Extensions may be named PJSIP endpoints; what is not an id is refused.
+    assert_eq!(refuse(&|i| i.extnumber = "8001,a b".into()).field, "extnumber");
+    assert_eq!(
+        BillQueryInput { extnumber: "8001,alice".into(), ..ok.clone() }.check().unwrap().extnumber.len(),
+        2
+    );
     assert_eq!(refuse(&|i| i.destnumber = "1338; DROP".into()).field, "destnumber");
     let q = BillQueryInput { extnumber: " 8001, 8002 ,".into(), ..ok.clone() }.check().unwrap();
     assert_eq!(q.extnumber.len(), 2);
@@ -209,6 +215,9 @@ impl FakeCdr {
             currentpage: page as u64,
             itemsperpage: per as u64,
             bills: ids.iter().map(|&i| bill(i)).collect(),
+            skipped: Default::default(),
+            request_time: None,
+            response_time: None,
         };
         (p, if flag == 1 { ids } else { Vec::new() })
     }
@@ -271,7 +280,7 @@ fn sync_hands_every_bill_over_once_despite_lost_replies() {
             assert!(runs < 200, "seed {seed}: sync never finished");
             match block_on(session.sync(query(per))) {
                 Ok(bills) => {
-                    got.extend(bills.iter().map(|b| b.id));
+                    got.extend(bills.rows.iter().map(|b| b.id));
                     if server.failures.borrow().keys().all(|&k| k <= server.requests.get()) {
                         break;
                     }
@@ -282,7 +291,7 @@ fn sync_hands_every_bill_over_once_despite_lost_replies() {
             }
         }
         // One more run after all failures: nothing new.
-        assert_eq!(block_on(session.sync(query(per))).unwrap(), vec![], "seed {seed}");
+        assert_eq!(block_on(session.sync(query(per))).unwrap().rows, vec![], "seed {seed}");
         let unique: BTreeSet<u64> = got.iter().copied().collect();
         assert_eq!(unique.len(), got.len(), "seed {seed}: a bill handed over twice: {got:?}");
         assert_eq!(unique, (1..=total).collect(), "seed {seed}: bills lost");
@@ -326,7 +335,7 @@ fn a_recovery_does_not_stall_the_sync() {
     server.failures.borrow_mut().insert(1, true);
     let session = SipCdrSession::new(SipCdrApi::new("http://cdr.test", "T").unwrap(), &server);
     assert!(block_on(session.sync(query(10))).is_err());
-    let got = block_on(session.sync(query(10))).unwrap();
+    let got = block_on(session.sync(query(10))).unwrap().rows;
     assert_eq!(got.len(), 50, "the 10 of the lost reply and the 40 unfetched, in one run");
 }
 
@@ -339,11 +348,11 @@ fn new_bills_arrive_in_later_runs() {
         requests: Cell::new(0),
     };
     let session = SipCdrSession::new(SipCdrApi::new("http://cdr.test", "T").unwrap(), &server);
-    let first = block_on(session.sync(query(10))).unwrap();
+    let first = block_on(session.sync(query(10))).unwrap().rows;
     assert_eq!(first.len(), 25);
     assert_eq!(server.requests.get(), 3, "page 1 three times: 10, 10, 5");
     assert!(first.windows(2).all(|w| w[0].id < w[1].id), "in id order");
-    assert!(block_on(session.sync(query(10))).unwrap().is_empty());
+    assert!(block_on(session.sync(query(10))).unwrap().rows.is_empty());
 }
 
 #[test]
@@ -356,6 +365,9 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
         currentpage: 1,
         itemsperpage: 3,
         bills: ids.iter().map(|&i| bill(i)).collect(),
+        skipped: Default::default(),
+        request_time: None,
+        response_time: None,
     };
     run.sending(&mut sync);
     assert!(sync.needs_recovery());
@@ -368,7 +380,7 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     // A full page of nothing new: the server is not marking, stop (no endless loop).
     let done = run.handle(&mut sync, Ok(page(&[1, 2, 3])));
     let Step::Done(bills) = done else { panic!("{done:?}") };
-    assert_eq!(bills.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+    assert_eq!(bills.rows.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     // A failed run keeps what it got for the next one, and recovers first.
     let mut run = sync.start(query(3));
     run.sending(&mut sync);
@@ -387,12 +399,69 @@ fn the_machine_survives_duplicated_and_shuffled_pages() {
     assert_eq!(run.next_query().syncflag, SyncFlag::Unfetched);
     run.sending(&mut sync);
     let Step::Done(bills) = run.handle(&mut sync, Ok(page(&[]))) else { panic!() };
-    assert_eq!(bills.iter().map(|b| b.id).collect::<Vec<_>>(), [6, 7, 8, 9]);
+    assert_eq!(bills.rows.iter().map(|b| b.id).collect::<Vec<_>>(), [6, 7, 8, 9]);
     assert_eq!(sync.handed_over(), 9);
+}
+
+#[test]
+fn bills_marked_fetched_that_do_not_decode_are_reported_by_the_sync_not_lost_silently() {
+    let mut sync = BillSync::new();
+    let mut run = sync.start(query(3));
+    let mut skipped = agent_console::api::de::Skipped::default();
+    skipped.add(2, "missing field `id`");
+    // Two good bills and one that did not decode still make a full page.
+    let odd = BillPage {
+        totalitems: 4,
+        currentpage: 1,
+        itemsperpage: 3,
+        bills: vec![bill(1), bill(2)],
+        skipped,
+        request_time: None,
+        response_time: None,
+    };
+    run.sending(&mut sync);
+    assert_eq!(run.handle(&mut sync, Ok(odd)), Step::Continue, "a full page asks again");
+    run.sending(&mut sync);
+    let last = BillPage {
+        totalitems: 1,
+        currentpage: 1,
+        itemsperpage: 3,
+        bills: vec![bill(4)],
+        skipped: Default::default(),
+        request_time: None,
+        response_time: None,
+    };
+    let Step::Done(done) = run.handle(&mut sync, Ok(last)) else { panic!("done") };
+    assert_eq!(done.rows.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 4]);
+    assert_eq!(done.skipped.count, 1);
+    assert!(done.skipped.reasons[0].contains("missing field"), "{:?}", done.skipped);
+    // Reported once: the next run has nothing to say.
+    let mut run = sync.start(query(3));
+    run.sending(&mut sync);
+    let empty = BillPage { bills: vec![], totalitems: 0, ..last_page() };
+    let Step::Done(done) = run.handle(&mut sync, Ok(empty)) else { panic!("done") };
+    assert_eq!((done.rows.len(), done.skipped.count), (0, 0));
+}
+
+fn last_page() -> BillPage {
+    BillPage {
+        totalitems: 0,
+        currentpage: 1,
+        itemsperpage: 3,
+        bills: vec![],
+        skipped: Default::default(),
+        request_time: None,
+        response_time: None,
+    }
 }
 
 mod records_page {
     use super::bill;
+    use agent_console::api::de::Listed;
+
+    fn listed(rows: Vec<agent_console::api::sipcdr::Bill>) -> Listed<agent_console::api::sipcdr::Bill> {
+        Listed { rows, skipped: Default::default() }
+    }
     use agent_console::core::call_records::{CallRecordsAction as A, CallRecordsState, Filter, SYNCED_KEPT};
     use agent_console::core::Error;
 
@@ -412,14 +481,17 @@ mod records_page {
             currentpage: 2,
             itemsperpage: 50,
             bills: vec![],
+            skipped: Default::default(),
+            request_time: None,
+            response_time: None,
         }));
         assert_eq!(s.filters.currentpage, "2");
-        let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(1), bill(2)]));
-        let s = s.reduce(A::SyncStarted).reduce(A::Synced(vec![bill(3)]));
+        let s = s.reduce(A::SyncStarted).reduce(A::Synced(listed(vec![bill(1), bill(2)])));
+        let s = s.reduce(A::SyncStarted).reduce(A::Synced(listed(vec![bill(3)])));
         assert_eq!(s.last_sync, Some(1));
         assert_eq!(s.synced.iter().map(|b| b.id).collect::<Vec<_>>(), [3, 2, 1]);
         let many: Vec<_> = (10..10 + SYNCED_KEPT as u64 + 5).map(bill).collect();
-        assert_eq!(s.reduce(A::Synced(many)).synced.len(), SYNCED_KEPT);
+        assert_eq!(s.reduce(A::Synced(listed(many))).synced.len(), SYNCED_KEPT);
     }
 
     #[test]
@@ -431,7 +503,89 @@ mod records_page {
             currentpage: 1,
             itemsperpage: 50,
             bills: vec![],
+            skipped: Default::default(),
+            request_time: None,
+            response_time: None,
         }));
         assert_eq!(s.page_count(), 3);
     }
+}
+
+#[test]
+fn a_sync_asks_for_every_kind_of_bill_unless_told_otherwise() {
+    let w = BillQueryInput::window("2024-01-01 00:00:00", "2024-01-31 23:59:59");
+    let field = |q: &BillQuery, k: &str| {
+        q.fields("ABCDEFG").into_iter().find(|(n, _)| *n == k).map(|(_, v)| v).unwrap_or_default()
+    };
+    // Left out: all bills (callmethod 0, direction 3), not the seed's API calls only.
+    let sync = w.check_sync().unwrap();
+    assert_eq!((field(&sync, "callmethod"), field(&sync, "direction")), ("0".into(), "3".into()));
+    // One page keeps the seed's defaults.
+    assert_eq!(field(&w.check().unwrap(), "callmethod"), "3");
+    // What is given is kept, and still checked.
+    let given = BillQueryInput { callmethod: "3".into(), direction: "2".into(), ..w.clone() };
+    let q = given.check_sync().unwrap();
+    assert_eq!((field(&q, "callmethod"), field(&q, "direction")), ("3".into(), "2".into()));
+    let bad = BillQueryInput { callmethod: "9".into(), ..w.clone() };
+    assert_eq!(bad.check_sync().unwrap_err().field, "callmethod");
+    let bad = BillQueryInput { direction: "0".into(), ..w };
+    assert_eq!(bad.check_sync().unwrap_err().field, "direction");
+}
+
+#[test]
+fn getbill_times_and_ids_beyond_2_53_reach_the_page_exactly() {
+    // The seed's example sends reqtime/rsptime beside `result`.
+    let page = decode_bills(&seed_reply()).unwrap();
+    assert_eq!((page.request_time, page.response_time), (Some(1_581_502_410), Some(1_581_502_410)));
+    let js = serde_json::to_value(agent_console::api::js_int::JsSafe(&page)).unwrap();
+    assert_eq!(
+        (js["reqtime"].clone(), js["rsptime"].clone()),
+        (serde_json::json!(1_581_502_410), serde_json::json!(1_581_502_410))
+    );
+    // Absent times are None; a bill id beyond 2^53 is exact, and a string for JS.
+    let text = r#"{"ret":200,"data":{"status":0,"desc":"","result":{"totalitems":1,"currentpage":1,"itemsperpage":10,
+        "bills":[{"id":9007199254740993,"duration":"9007199254740995"}]}},"msg":""}"#;
+    let page = decode_bills(&HttpResponse::new(200, text.as_bytes().to_vec())).unwrap();
+    assert_eq!((page.request_time, page.response_time), (None, None));
+    assert_eq!((page.bills[0].id, page.bills[0].duration), (9_007_199_254_740_993, 9_007_199_254_740_995));
+    let js = serde_json::to_value(agent_console::api::js_int::JsSafe(&page)).unwrap();
+    assert_eq!(js["bills"][0]["id"], "9007199254740993");
+    assert_eq!(js["bills"][0]["duration"], "9007199254740995");
+    assert_eq!(js["reqtime"], serde_json::Value::Null);
+}
+
+#[test]
+fn one_odd_bill_does_not_blank_the_page() {
+    let r = |s: &str| HttpResponse::new(200, s.as_bytes());
+    // Before: the bill without an id failed the whole page.
+    let page = decode_bills(&r(r#"{"ret":200,"data":{"status":0,"result":{"totalitems":3,
+        "bills":[{"id":1},{"extnumber":"8001","duration":"x"},{"id":"3","extnumber":"alice"}]}}}"#))
+    .unwrap();
+    assert_eq!(page.bills.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(page.skipped.count, 1);
+    assert!(page.skipped.reasons[0].starts_with("row 2: "), "{:?}", page.skipped);
+    // JS sees the count beside the bills.
+    let js = serde_json::to_value(&page).unwrap();
+    assert_eq!(js["skipped"]["count"], 1);
+}
+
+#[test]
+fn sipcdr_error_bodies_keep_the_servers_words() {
+    // Before: a non-2xx reply without an envelope became `HTTP 502` with no message.
+    let e = decode_bills(&HttpResponse::new(502, r#"{"message":"upstream timed out"}"#)).unwrap_err();
+    assert_eq!(e, ApiError::Http { status: 502, message: "upstream timed out".into() });
+    assert_eq!(e.vendor_message(), Some("upstream timed out"));
+    // `ret` without `msg` but with `data.desc`; `status` without `desc` but with `msg`.
+    let r = |s: &str| HttpResponse::new(200, s.as_bytes());
+    assert_eq!(
+        decode_bills(&r(r#"{"ret":400,"data":{"desc":"缺少必要参数token"},"msg":""}"#)),
+        Err(ApiError::Vendor { code: "400".into(), message: "缺少必要参数token".into() })
+    );
+    assert_eq!(
+        decode_bills(&r(r#"{"ret":200,"data":{"status":2,"desc":""},"msg":"查询过于频繁"}"#)),
+        Err(ApiError::Vendor { code: "status_2".into(), message: "查询过于频繁".into() })
+    );
+    let e = Error::Api(decode_bills(&r(r#"{"ret":401,"data":{},"msg":"token无效"}"#)).unwrap_err());
+    assert!(e.message(agent_console::i18n::Lang::Zh).contains("token无效"));
+    assert_eq!(e.vendor_message(), Some("token无效"));
 }

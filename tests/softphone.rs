@@ -5,8 +5,8 @@
 use agent_console::api::dapi::{CallMessage, Channel, EventCode, JoinInfo, MessageStatus, SystemConfig, Uid};
 use agent_console::api::ApiError;
 use agent_console::core::softphone::{
-    CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role, Softphone,
-    SoftphoneEvent, SoftphoneSettings, Transmit,
+    heartbeat_interval, CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role,
+    Softphone, SoftphoneEvent, SoftphoneSettings, Transmit,
 };
 use agent_console::core::time::Duration;
 use agent_console::core::{Error, Instant};
@@ -430,7 +430,10 @@ fn heartbeats_run_every_period_from_the_config_and_stop_at_the_end() {
             h.reply(t, Ok(Reply::Done));
         }
     }
-    assert_eq!(beats, vec![20_000, 40_000, 60_000]);
+    // Each beat goes out a sixth of the period (3.3 s) before one period after the last
+    // was sent, so it arrives within the period (seed 001: "每隔30内"); 1 s steps.
+    assert_eq!(heartbeat_interval(Duration::from_secs(20)), Duration::from_millis(16_667));
+    assert_eq!(beats, vec![17_000, 34_000, 51_000, 68_000]);
     h.sp.hangup(h.t()).unwrap();
     h.ack_reports();
     h.advance(60_000);
@@ -513,11 +516,157 @@ fn waking_polls_and_heartbeats_at_once() {
     h.sp.wake(h.t());
     assert!(h.has(|o| matches!(o, Op::Heartbeat(_))));
     assert!(h.has(|o| matches!(o, Op::Messages)));
-    // Both are in flight now: no timer is owed until they answer.
-    assert_eq!(h.sp.poll_timeout(), None);
+    // Both are in flight now. The poll waits for its answer; the next beat is due one
+    // interval after this one was sent, answered or not.
+    assert_eq!(h.sp.poll_timeout(), Some(Instant(h.now + 25_000)));
     let t = h.take(|o| matches!(o, Op::Messages));
     h.reply(t, Ok(Reply::Messages(vec![])));
     assert_eq!(h.sp.poll_timeout(), Some(Instant(h.now + 3_000)));
+}
+
+/// Talks from `A` to `B` with heartbeat period `hb` s for `run_ms`, answering every
+/// heartbeat `reply_ms` after it was sent (polls at once); returns when each beat was
+/// sent, ms after the channel's join data arrived (the server's first sign of life).
+fn beats_with_slow_replies(hb: u64, reply_ms: u64, run_ms: u64) -> Vec<u64> {
+    let mut h = H::started("A", hb);
+    h.poll_with(vec![]);
+    let joined = h.now;
+    h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    let mut sent = Vec::new();
+    let mut waiting: Vec<(u64, Transmit)> = Vec::new();
+    while h.now - joined < run_ms {
+        h.advance(100);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        while h.has(|o| matches!(o, Op::Heartbeat(_))) {
+            let t = h.take(|o| matches!(o, Op::Heartbeat(_)));
+            sent.push(h.now - joined);
+            waiting.push((h.now + reply_ms, t));
+        }
+        let now = h.now;
+        let (due, later): (Vec<_>, Vec<_>) = waiting.into_iter().partition(|(at, _)| *at <= now);
+        waiting = later;
+        for (_, t) in due {
+            h.reply(t, Ok(Reply::Done));
+        }
+    }
+    assert_eq!(h.sp.active_call().map(|c| c.state), Some(CallState::Talking));
+    sent
+}
+
+/// The longest silence the server sees: from the join data to the first beat, and
+/// between beats (a beat counts when it arrives, a constant delay after it was sent).
+fn longest_gap(sent: &[u64]) -> u64 {
+    let mut last = 0;
+    let mut gap = 0;
+    for &t in sent {
+        gap = gap.max(t - last);
+        last = t;
+    }
+    gap
+}
+
+#[test]
+fn slow_heartbeat_replies_do_not_delay_the_next_beat() {
+    // Replies that take 1.5 s: the beats keep one interval from send to send, so the
+    // server (one period, seed 001) never misses one. Scheduling from the reply made
+    // them period + 1.5 s apart.
+    for hb in [30, 5] {
+        let period = hb * 1000;
+        let sent = beats_with_slow_replies(hb, 1_500, period * 5);
+        let interval = heartbeat_interval(Duration::from_secs(hb)).0;
+        assert!(sent.len() >= 5, "period {hb} s: {sent:?}");
+        assert!(longest_gap(&sent) <= interval + 100, "period {hb} s, beats sent at {sent:?}");
+        assert!(longest_gap(&sent) < period, "period {hb} s, beats sent at {sent:?}");
+    }
+    // A reply slower than the whole period does not hold the next beat back either:
+    // two beats are on their way at once.
+    let sent = beats_with_slow_replies(5, 6_000, 30_000);
+    assert!(sent.len() >= 6, "{sent:?}");
+    assert!(longest_gap(&sent) < 5_000, "{sent:?}");
+}
+
+#[test]
+fn a_late_config_shortens_the_beat_already_scheduled() {
+    // A call placed before `system/config` answers is scheduled on the default 30 s;
+    // the server's 5 s (answered 1 s later) counts from the join data all the same.
+    let mut h = H::new("A");
+    h.sp.start(h.t());
+    h.drain();
+    let cfg = h.take(|o| matches!(o, Op::Config));
+    h.poll_with(vec![]);
+    let joined = h.now;
+    h.dial("B", "ch_1");
+    h.advance(1_000);
+    h.reply(cfg, Ok(Reply::Config(SystemConfig { channel_heartbeat: 5, agora_appid: "app".into() })));
+    while !h.has(|o| matches!(o, Op::Heartbeat(_))) {
+        h.advance(100);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        assert!(h.now - joined < 10_000, "no heartbeat");
+    }
+    assert_eq!(h.now - joined, 4_200, "one 5 s interval (4.17 s) after the join data, in 100 ms steps");
+}
+
+#[test]
+fn a_failed_heartbeat_is_retried_well_inside_one_period() {
+    let mut h = H::started("A", 30);
+    h.poll_with(vec![]);
+    let id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    let mut sent = Vec::new();
+    let start = h.now;
+    while sent.len() < 6 {
+        h.advance(100);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        if h.has(|o| matches!(o, Op::Heartbeat(_))) {
+            sent.push(h.now - start);
+            let t = h.take(|o| matches!(o, Op::Heartbeat(_)));
+            // Four failures in a row, then the server answers again.
+            let r = if sent.len() <= 5 && sent.len() > 1 { Err(net()) } else { Ok(Reply::Done) };
+            h.reply(t, r);
+        }
+    }
+    // The first beat (25 s) is answered; the second (50 s) and its first three retries
+    // fail; the fourth retry is answered.
+    let gaps: Vec<u64> = sent.windows(2).map(|w| w[1] - w[0]).collect();
+    assert_eq!(sent[0], 25_000, "a sixth (5 s) before the period");
+    assert_eq!(gaps, vec![25_000, 1_000, 2_000, 4_000, 5_000], "backoff capped at a sixth of the period");
+    assert!(matches!(h.sp.connection(), Connection::Ok));
+    assert_eq!(h.state(id), CallState::Talking, "a lost beat does not end the call");
+}
+
+#[test]
+fn an_old_beat_timing_out_after_a_newer_one_got_through_is_no_trouble() {
+    // 5 s period: beats every 4.17 s while a stuck request takes up to 20 s to fail.
+    let mut h = H::started("A", 5);
+    h.poll_with(vec![]);
+    let id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    let mut beats = Vec::new();
+    while beats.len() < 2 {
+        h.advance(100);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        if h.has(|o| matches!(o, Op::Heartbeat(_))) {
+            beats.push(h.take(|o| matches!(o, Op::Heartbeat(_))));
+        }
+    }
+    let (stuck, newer) = (beats.remove(0), beats.remove(0));
+    h.reply(newer, Ok(Reply::Done));
+    h.reply(stuck, Err(net()));
+    assert_eq!(h.sp.connection(), &Connection::Ok, "a stale failure is not trouble");
+    assert!(!h.has(|o| matches!(o, Op::Heartbeat(_))), "and asks for no extra beat");
+    assert_eq!(h.state(id), CallState::Talking);
 }
 
 #[test]

@@ -108,10 +108,14 @@ fn bad_settings_throw_naming_the_field() {
 }
 
 #[wasm_bindgen_test]
-async fn wrong_secret_is_http_401() {
+async fn wrong_secret_is_credentials_rejected_and_stops_asking() {
     let c = PbxClient::new(js(settings("wrong")).unchecked_into()).unwrap();
     let e = fails(c.login()).await;
-    assert_eq!(code(&e), "http_401");
+    // The server's 401 invalid_client latches: no call asks for a token again.
+    assert_eq!(code(&e), "credentials_rejected");
+    assert!(get(&e, "message").as_string().unwrap_or_default().contains("HTTP 401"));
+    let e = fails(c.hangup(js(json!({"extension": "8001"})).unchecked_into())).await;
+    assert_eq!(code(&e), "credentials_rejected");
 }
 
 #[wasm_bindgen_test]

@@ -285,3 +285,20 @@ async fn a_sync_interrupted_by_a_lost_reply_loses_nothing_and_repeats_nothing() 
     }
     assert_eq!(got.len(), expected.len());
 }
+
+#[wasm_bindgen_test]
+async fn a_sync_without_filters_brings_every_kind_of_bill() {
+    let c = cdr("ABCDEFG");
+    let end = stable_end().await;
+    let expected = all_ids(&c, &end).await;
+    // No callmethod, no direction: the seed's server default (3, API calls
+    // only) would leave inbound and hand-dialled bills unfetched for ever.
+    let q = js(json!({"starttime": "2000-01-01 00:00:00", "endtime": end, "itemsperpage": 1000}));
+    let got = js_sys::Array::from(&ok(c.sync_bills(q.unchecked_into())).await);
+    let ids: BTreeSet<u64> = got.iter().map(|b| get(&b, "id").as_f64().unwrap() as u64).collect();
+    let methods: BTreeSet<u64> = got.iter().map(|b| get(&b, "callmethod").as_f64().unwrap() as u64).collect();
+    let directions: BTreeSet<String> = got.iter().filter_map(|b| get(&b, "direction").as_string()).collect();
+    assert!(methods.contains(&0) && methods.contains(&3) && methods.len() > 2, "{methods:?}");
+    assert!(directions.contains("callin") && directions.contains("callout"), "{directions:?}");
+    assert_eq!(ids, expected, "every bill of the window, whatever its method");
+}

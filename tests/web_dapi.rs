@@ -211,6 +211,16 @@ impl Log {
         self.seen.borrow().iter().filter(|(n, _)| n == name).count()
     }
 
+    fn last(&self, name: &str) -> Option<JsValue> {
+        self.seen.borrow().iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone())
+    }
+
+    /// The `n`th (1-based) `name` event, waiting up to `secs` for it.
+    async fn wait_nth(&self, name: &str, n: usize, secs: u32) -> JsValue {
+        wait_for(&format!("{name:?} event number {n}"), secs, || self.count(name) >= n).await;
+        self.seen.borrow().iter().filter(|(k, _)| k == name).nth(n - 1).map(|(_, v)| v.clone()).unwrap()
+    }
+
     async fn wait(&self, name: &str, secs: u32) -> JsValue {
         wait_for(&format!("a {name:?} event"), secs, || self.first(name).is_some()).await;
         self.first(name).unwrap()
@@ -414,6 +424,39 @@ async fn scheduled_calls_are_saved_updated_and_paged() {
 }
 
 #[wasm_bindgen_test]
+async fn scheduled_calls_page_cleanly_from_a_server_that_ignores_paging() {
+    let a = uid("p");
+    let da = client(&a);
+    for i in 0..25 {
+        let t = json!({"dstUids": ["callee"], "callTime": format!("2099-05-01 09:{i:02}:00"), "taskid": format!("P-{i}")});
+        ok(da.save_call_task(js(t).unchecked_into())).await;
+    }
+    for (mode, sent) in [("whole", 25.0), ("first", 20.0), ("pages", 25.0)] {
+        sandbox("/sandbox/dapi/settings", Some(json!({"taskListPaging": mode}))).await;
+        // Page by 10 as the console does, until the last page the replies imply.
+        let mut taskids: Vec<String> = Vec::new();
+        let mut page = 1.0;
+        loop {
+            let p = ok(da.call_tasks(Some(page), Some(10.0))).await;
+            let rows = Array::from(&get(&p, "rows"));
+            assert!(rows.length() <= 10, "{mode}: page {page} has {} rows", rows.length());
+            taskids.extend(rows.iter().map(|r| s(&r, "taskid")));
+            assert_eq!(
+                (n(&p, "page"), n(&p, "total"), n(&p, "withheld")),
+                (page, sent, 25.0 - sent),
+                "{mode}"
+            );
+            if page * 10.0 >= n(&p, "total") {
+                break;
+            }
+            page += 1.0;
+        }
+        let want: Vec<String> = (0..sent as usize).map(|i| format!("P-{i}")).collect();
+        assert_eq!(taskids, want, "{mode}: every row it sends, once, in order");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn uploads_resolve_to_absolute_urls_with_the_same_bytes() {
     let da = client(&uid("f"));
     let progress = Rc::new(Cell::new(0u32));
@@ -510,19 +553,20 @@ async fn bad_input_is_refused_before_sending_and_refusals_carry_the_servers_word
 
     let e = fails(da.call_users(js(json!([])).unchecked_into(), JsValue::UNDEFINED)).await;
     assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("dstUids".into())));
-    let e = fails(da.call_users(js(json!(["not a uid!"])).unchecked_into(), JsValue::UNDEFINED)).await;
+    // Uids are the site's (UUIDs, e-mails): a control character is what is refused.
+    let e = fails(da.call_users(js(json!(["a\u{1}b"])).unchecked_into(), JsValue::UNDEFINED)).await;
     assert_eq!(get(&e, "field").as_string().as_deref(), Some("dstUids"));
 
     let e = fails(da.channel_token("ch_NoSuchChan01")).await;
     assert_eq!(code(&e), "refused");
     assert!(s(&e, "message").contains("频道不存在或已结束"), "{:?}", get(&e, "message"));
-    let e = fails(da.channel_token("not a channel")).await;
+    let e = fails(da.channel_token("ch\u{7}x")).await;
     assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("channel".into())));
 
     let e =
         DapiClient::new(js(json!({"baseUrl": "javascript:x", "uid": "1"})).unchecked_into()).err().unwrap();
     assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("baseUrl".into())));
-    for bad in [json!("a b"), json!(""), json!("x".repeat(33)), json!(1.5)] {
+    for bad in [json!("a\u{0}b"), json!(""), json!("x".repeat(257)), json!(1.5)] {
         let e = DapiClient::new(js(json!({"baseUrl": SANDBOX, "uid": bad})).unchecked_into()).err().unwrap();
         assert_eq!(
             (code(&e), get(&e, "field").as_string()),
@@ -539,6 +583,37 @@ async fn bad_input_is_refused_before_sending_and_refusals_carry_the_servers_word
     // Clean up: the caller cancels (the callee never fetched: the record ends).
     ok(da.report_event(&ch, 1000.0, JsValue::UNDEFINED)).await;
     assert_eq!(record(&ch).await["ended"], true);
+}
+
+/// Issue 11, point 5: a UUID and an e-mail address are uids; with the sandbox's
+/// `oddRow` knob one message of `call/msg` lacks its channel, and `callMessages`
+/// keeps the other and says so in `skipped`, instead of failing the poll.
+#[wasm_bindgen_test]
+async fn call_messages_keep_the_good_rows_and_uids_may_be_uuids_or_emails() {
+    let tag = uid("");
+    let (a, b) = (format!("3f2b8c1e-9a4d-4e2f-8b7a-{tag}"), format!("{tag}@example.com"));
+    let (da, db) = (client(&a), client(&b));
+    let first = s(&ok(da.call_users(js(json!([b])).unchecked_into(), JsValue::UNDEFINED)).await, "channel");
+    let second = s(&ok(da.call_users(js(json!([b])).unchecked_into(), JsValue::UNDEFINED)).await, "channel");
+    let m = ok(db.call_messages()).await;
+    assert_eq!(to_json(&get(&m, "skipped")), json!({"count": 0, "reasons": []}));
+    assert_eq!(to_json(&m).as_array().map(Vec::len), Some(2));
+    sandbox("/sandbox/dapi/settings", Some(json!({"oddRow": true}))).await;
+    let m = ok(db.call_messages()).await;
+    sandbox("/sandbox/dapi/settings", Some(json!({"oddRow": false}))).await;
+    let rows = to_json(&m);
+    assert_eq!(rows.as_array().map(Vec::len), Some(1), "{rows}");
+    assert_eq!(
+        (rows[0]["uid"].as_str(), rows[0]["channel"].as_str()),
+        (Some(b.as_str()), Some(second.as_str()))
+    );
+    let skipped = to_json(&get(&m, "skipped"));
+    assert_eq!(skipped["count"], 1, "{skipped}");
+    assert!(skipped["reasons"][0].as_str().unwrap_or_default().contains("channel"), "{skipped}");
+    // Clean up: the caller cancels both (the callee never answered).
+    for ch in [first, second] {
+        ok(da.report_event(&ch, 1000.0, JsValue::UNDEFINED)).await;
+    }
 }
 
 // --- Softphone ----------------------------------------------------------------
@@ -689,4 +764,311 @@ async fn softphone_refusals_and_a_rejected_call() {
     assert!(la.errors().is_empty() && lb.errors().is_empty(), "{:?} {:?}", la.errors(), lb.errors());
     pa.stop();
     pb.stop();
+}
+
+// --- issue 11: heartbeat schedule, clock steps, many calls in a row -------------
+
+/// The sandbox's dapi settings now, to put back after a test that changes them.
+async fn dapi_settings() -> Value {
+    sandbox("/sandbox/dapi/settings", None).await
+}
+
+/// Puts back what [`dapi_settings`] read (the knobs this file touches).
+async fn restore_settings(saved: &Value) {
+    let body = json!({
+        "channelHeartbeat": saved["channelHeartbeat"].as_u64().unwrap_or(30),
+        "heartbeatReplyDelayMs": saved["heartbeatReplyDelayMs"].as_u64().unwrap_or(0),
+    });
+    sandbox("/sandbox/dapi/settings", Some(body)).await;
+}
+
+/// When the server got each heartbeat of `uid` in `channel` (sandbox ms).
+fn beats_of(r: &Value, uid: &str) -> Vec<i64> {
+    r["heartbeats"]
+        .as_array()
+        .map(|a| a.iter().filter(|h| h["uid"] == uid).filter_map(|h| h["atMs"].as_i64()).collect())
+        .unwrap_or_default()
+}
+
+fn gaps(beats: &[i64]) -> Vec<i64> {
+    beats.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+/// Steps the page's wall clock: `Date.now()` reads `offset_ms` off real time from now
+/// on (0 puts it back). `performance.now()` is left alone, as a real clock step does.
+fn step_wall_clock(offset_ms: f64) {
+    let f = Function::new_with_args(
+        "off",
+        "if (!Date.__realNow) Date.__realNow = Date.now;
+         const real = Date.__realNow;
+         Date.now = off === 0 ? real : () => real() + off;",
+    );
+    f.call1(&JsValue::NULL, &offset_ms.into()).unwrap();
+}
+
+/// `performance.now()`: the test's own clock, which the steps leave alone.
+fn real_now_ms() -> f64 {
+    Function::new_no_args("return performance.now()").call0(&JsValue::NULL).unwrap().as_f64().unwrap()
+}
+
+/// Two started softphones, `A` calling `B`, each with a mock RTC adapter.
+struct Pair {
+    a: String,
+    b: String,
+    pa: Softphone,
+    pb: Softphone,
+    ra: MockRtc,
+    rb: MockRtc,
+    la: Log,
+    lb: Log,
+}
+
+impl Pair {
+    fn new(tag: &str) -> Pair {
+        let (a, b) = (uid(&format!("{tag}a")), uid(&format!("{tag}b")));
+        let (ra, rb) = (MockRtc::new(), MockRtc::new());
+        let (pa, pb) = (phone(&client(&a), &ra), phone(&client(&b), &rb));
+        let (la, lb) = (Log::listen(&pa), Log::listen(&pb));
+        pa.start();
+        pb.start();
+        Pair { a, b, pa, pb, ra, rb, la, lb }
+    }
+
+    /// A calls B; both ring. → (channel, A's call id, B's call id).
+    async fn ring(&self) -> (String, f64, f64) {
+        let id = ok(self.pa.call(js(json!([self.b])).unchecked_into(), JsValue::UNDEFINED)).await;
+        let id = id.as_f64().unwrap();
+        wait_for("A's adapter to join", 10, || self.ra.joined() == 1).await;
+        wait_for("A to ring", 5, || state_of(&self.pa, id) == "ringing").await;
+        let incoming = self.lb.wait("incoming", 10).await;
+        (s(&incoming, "channel"), id, n(&incoming, "callId"))
+    }
+
+    /// B answers; the adapters see each other; both talk.
+    async fn answer(&self, id: f64, bid: f64) {
+        ok(self.pb.answer(bid)).await;
+        wait_for("B's adapter to join", 10, || self.rb.joined() == 1).await;
+        self.ra.remote_joined(&self.b);
+        self.rb.remote_joined(&self.a);
+        wait_for("A to talk", 5, || state_of(&self.pa, id) == "talking").await;
+        wait_for("B to talk", 5, || state_of(&self.pb, bid) == "talking").await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn heartbeats_keep_within_one_period_when_replies_take_1_5_s() {
+    // The sandbox drops a uid after exactly one silent period (its default) and answers
+    // every heartbeat 1.5 s late. Scheduling the next beat from the reply made the beats
+    // period + 1.5 s apart, and the call dropped after the first.
+    let saved = dapi_settings().await;
+    assert_eq!(saved["heartbeatDeadlinePct"], 100, "the sandbox's strict default: {saved}");
+    sandbox("/sandbox/dapi/settings", Some(json!({"channelHeartbeat": 5, "heartbeatReplyDelayMs": 1500})))
+        .await;
+    let p = Pair::new("S");
+    let (ch, id, bid) = p.ring().await;
+    p.answer(id, bid).await;
+    sleep(21_000).await; // four periods and a bit
+    let r = record(&ch).await;
+    let (sa, sb) = (state_of(&p.pa, id), state_of(&p.pb, bid));
+    restore_settings(&saved).await;
+    if sa == "talking" {
+        ok(p.pa.hangup()).await;
+    }
+    p.pa.stop();
+    p.pb.stop();
+
+    assert_eq!(r["ended"], false, "the server kept the call: {}", r["end_reason"]);
+    assert_eq!((sa.as_str(), sb.as_str()), ("talking", "talking"));
+    for u in [&p.a, &p.b] {
+        let beats = beats_of(&r, u);
+        assert!(beats.len() >= 4, "{u}: {beats:?}");
+        let g = gaps(&beats);
+        assert!(g.iter().all(|&d| d < 5_000), "{u}: beats arrive within every 5 s period: {g:?}");
+    }
+    assert_eq!(s(&p.pa.connection(), "state"), "ok");
+    assert!(p.la.errors().is_empty() && p.lb.errors().is_empty(), "{:?} {:?}", p.la.errors(), p.lb.errors());
+}
+
+#[wasm_bindgen_test]
+async fn the_driver_clock_ignores_a_wall_clock_step() {
+    let before = agent_console::transport::now().0;
+    let wall = js_sys::Date::now();
+    step_wall_clock(-600_000.0);
+    let stepped = js_sys::Date::now();
+    let after = agent_console::transport::now().0;
+    step_wall_clock(0.0);
+    assert!(wall - stepped > 590_000.0, "the override took: {wall} → {stepped}");
+    assert!(after >= before && after - before < 1_000, "now() kept its course: {before} → {after}");
+    // The wall clock itself is still the wall clock (timestamps, signing, skew).
+    let w = agent_console::transport::wall_clock_ms() as f64;
+    assert!((w - js_sys::Date::now()).abs() < 1_000.0);
+}
+
+#[wasm_bindgen_test]
+async fn a_wall_clock_step_either_way_during_a_call_moves_no_deadline() {
+    let saved = dapi_settings().await;
+    sandbox("/sandbox/dapi/settings", Some(json!({"channelHeartbeat": 5}))).await;
+    let p = Pair::new("T");
+    let (ch, id, bid) = p.ring().await;
+    // Forward 10 minutes while it rings: no ring timeout (45 s) falls due.
+    step_wall_clock(600_000.0);
+    sleep(1_500).await;
+    let (ring_a, ring_b) = (state_of(&p.pa, id), state_of(&p.pb, bid));
+    if ring_a == "ringing" && ring_b == "ringing" {
+        p.answer(id, bid).await;
+    }
+    let talk_from = real_now_ms();
+    // Back 20 minutes (10 behind real time) while talking: no heartbeat is postponed.
+    sleep(1_000).await;
+    step_wall_clock(-600_000.0);
+    sleep(15_000).await;
+    // Forward 20 minutes (10 ahead): no heartbeat is brought forward.
+    step_wall_clock(600_000.0);
+    sleep(10_000).await;
+    let talked_ms = real_now_ms() - talk_from;
+    let started = get(&call_of(&p.pa, id), "talkStartedMs").as_f64();
+    let wall_now = js_sys::Date::now();
+    step_wall_clock(0.0);
+    let r = record(&ch).await;
+    let (sa, sb) = (state_of(&p.pa, id), state_of(&p.pb, bid));
+    restore_settings(&saved).await;
+    if sa == "talking" {
+        ok(p.pa.hangup()).await;
+    }
+    p.pa.stop();
+    p.pb.stop();
+
+    assert_eq!((ring_a.as_str(), ring_b.as_str()), ("ringing", "ringing"), "still ringing after +10 min");
+    assert_eq!(r["ended"], false, "the server kept the call: {}", r["end_reason"]);
+    assert_eq!((sa.as_str(), sb.as_str()), ("talking", "talking"));
+    for u in [&p.a, &p.b] {
+        let g = gaps(&beats_of(&r, u));
+        assert!(g.len() >= 5, "{u}: {g:?}");
+        // One interval (5 s less a sixth) apart, neither postponed nor hurried.
+        assert!(g.iter().all(|&d| (3_000..5_000).contains(&d)), "{u}: heartbeat gaps {g:?}");
+    }
+    // talkStartedMs is a Date.now() time: Date.now() - talkStartedMs is the talk's length.
+    let started = started.expect("talkStartedMs while talking");
+    let length = wall_now - started;
+    assert!((length - talked_ms).abs() < 2_500.0, "talk length {length} ms, measured {talked_ms} ms");
+    assert!(p.la.errors().is_empty() && p.lb.errors().is_empty(), "{:?} {:?}", p.la.errors(), p.lb.errors());
+}
+
+/// An RTC stand-in with an SDK-like emitter (`on` keeps every handler; `emit` calls
+/// them in the order added, and a throwing handler stops the rest, as an SDK's emitter
+/// does), and an adapter for it written in `pattern`: `"per-join"` adds the handlers in
+/// every `join` (the README's example before issue 11), `"once"` adds them once and
+/// routes them to the latest join's `events` (the README's example now).
+fn agora_adapter(pattern: &str) -> (JsValue, JsValue) {
+    let make = Function::new_with_args(
+        "pattern",
+        r#"
+        const agora = {
+          handlers: {}, joins: [],
+          on(name, f) { (this.handlers[name] = this.handlers[name] || []).push(f); },
+          emit(name, arg) { for (const f of this.handlers[name] || []) f(arg); },
+          join(appId, channel, token, uid) { this.joins.push(channel); return Promise.resolve(uid); },
+          leave() { return Promise.resolve(); },
+        };
+        if (pattern === 'per-join') {
+          return [agora, {
+            join: (info, events) => agora.join(info.appID, info.channel, info.token, info.uid).then(() => {
+              agora.on('user-joined', (u) => events.remoteJoined(String(u.uid)));
+              agora.on('user-left', (u) => events.remoteLeft(String(u.uid)));
+            }),
+            leave: () => agora.leave(),
+          }];
+        }
+        let events = null;
+        agora.on('user-joined', (u) => events?.remoteJoined(String(u.uid)));
+        agora.on('user-left', (u) => events?.remoteLeft(String(u.uid)));
+        return [agora, {
+          join: (info, ev) => { events = ev; return agora.join(info.appID, info.channel, info.token, info.uid); },
+          leave: () => agora.leave(),
+        }];
+        "#,
+    );
+    let pair = Array::from(&make.call1(&JsValue::NULL, &pattern.into()).unwrap());
+    (pair.get(0), pair.get(1))
+}
+
+/// `agora.emit(name, {uid})`; `Err` with the message if a handler threw.
+fn emit(agora: &JsValue, name: &str, uid: &str) -> Result<(), String> {
+    let f: Function = get(agora, "emit").dyn_into().unwrap();
+    let arg = js(json!({ "uid": uid }));
+    f.call2(agora, &name.into(), &arg).map(|_| ()).map_err(|e| {
+        e.dyn_ref::<js_sys::Error>().map(|e| String::from(e.message())).unwrap_or_else(|| format!("{e:?}"))
+    })
+}
+
+/// `calls` calls in a row from A (RTC through `pattern`) to B (mock RTC): each must
+/// reach "talking" on both sides and end with both reports.
+async fn calls_in_a_row(pattern: &str, calls: usize) {
+    let (a, b) = (uid(&format!("R{}", &pattern[..1])), uid("Rb"));
+    let (agora, adapter) = agora_adapter(pattern);
+    let pa = Softphone::new(
+        &client(&a),
+        adapter.unchecked_into(),
+        Some(js(json!({"pollPeriodMs": 1000})).unchecked_into()),
+    )
+    .unwrap();
+    let rb = MockRtc::new();
+    let pb = phone(&client(&b), &rb);
+    let (la, lb) = (Log::listen(&pa), Log::listen(&pb));
+    pa.start();
+    pb.start();
+    let joins = || Array::from(&get(&agora, "joins")).length() as usize;
+    let mut throws = Vec::new();
+    let mut channels = Vec::new();
+    for k in 1..=calls {
+        let id = ok(pa.call(js(json!([b])).unchecked_into(), JsValue::UNDEFINED)).await.as_f64().unwrap();
+        wait_for(&format!("call {k}: A's RTC to join"), 10, || joins() == k).await;
+        let incoming = lb.wait_nth("incoming", k, 10).await;
+        let bid = n(&incoming, "callId");
+        channels.push(s(&incoming, "channel"));
+        ok(pb.answer(bid)).await;
+        wait_for(&format!("call {k}: B's adapter to join"), 10, || rb.joined() == k).await;
+        if let Err(e) = emit(&agora, "user-joined", &b) {
+            throws.push(format!("call {k}, user-joined: {e}"));
+        }
+        wait_for(
+            &format!("call {k} of {calls} to reach talking on A ({pattern}; throws: {throws:?})"),
+            5,
+            || state_of(&pa, id) == "talking",
+        )
+        .await;
+        wait_for(&format!("call {k}: B to talk"), 5, || state_of(&pb, bid) == "talking").await;
+        // B hangs up; A's RTC says B left.
+        ok(pb.hangup()).await;
+        if let Err(e) = emit(&agora, "user-left", &b) {
+            throws.push(format!("call {k}, user-left: {e}"));
+        }
+        wait_for(&format!("call {k}: A to end"), 5, || la.count("ended") == k).await;
+        let why = get(&la.last("ended").unwrap(), "ended");
+        assert_eq!((s(&why, "kind"), get(&why, "byMe").as_bool()), ("hangup".to_string(), Some(false)));
+        wait_for(&format!("call {k}: B to end"), 5, || lb.count("ended") == k).await;
+    }
+    assert!(throws.is_empty(), "the SDK's emitter saw throws: {throws:?}");
+    for ch in &channels {
+        let r = ended_record(ch, 10).await;
+        let mut evs = user_events(&r);
+        evs.sort();
+        let mut want = vec![(a.clone(), 1), (a.clone(), 2), (b.clone(), 1), (b.clone(), 2)];
+        want.sort();
+        assert_eq!(evs, want, "{ch}");
+    }
+    assert!(la.errors().is_empty() && lb.errors().is_empty(), "{:?} {:?}", la.errors(), lb.errors());
+    pa.stop();
+    pb.stop();
+}
+
+#[wasm_bindgen_test]
+async fn ten_calls_in_a_row_through_the_old_readme_rtc_pattern() {
+    // Handlers added in every join pile up in the SDK; the earlier calls' must not throw.
+    calls_in_a_row("per-join", 10).await;
+}
+
+#[wasm_bindgen_test]
+async fn calls_in_a_row_through_the_readme_rtc_pattern() {
+    calls_in_a_row("once", 3).await;
 }

@@ -89,13 +89,31 @@ pub struct Settings {
     #[arg(long = "callback-webhook-url")]
     pub callback_webhook_url: Option<String>,
     /// The dapi `channel_heartbeat`, seconds (1-3600): a uid in a channel that sends
-    /// nothing for two periods is dropped and its call ended.
+    /// nothing for a period (see --dapi-heartbeat-deadline-pct) is dropped and its call
+    /// ended.
     #[arg(
         long = "dapi-heartbeat-secs",
         default_value_t = dapi::DEFAULT_HEARTBEAT_SECS,
         value_parser = clap::value_parser!(u64).range(1..=dapi::MAX_HEARTBEAT_SECS)
     )]
     pub dapi_heartbeat_secs: u64,
+    /// How long a uid in a dapi channel may send nothing before it is dropped, percent of
+    /// `channel_heartbeat` (50-1000): 100 is the seed's "within every period"; 200 is the
+    /// old, forgiving sandbox.
+    #[arg(
+        long = "dapi-heartbeat-deadline-pct",
+        default_value_t = dapi::DEFAULT_HEARTBEAT_DEADLINE_PCT,
+        value_parser = clap::value_parser!(u64).range(50..=1000)
+    )]
+    pub dapi_heartbeat_deadline_pct: u64,
+    /// How long dapi `call/heartbeat` waits before it answers, ms (0-60000); the beat
+    /// counts when it arrives. A slow network, for testing heartbeat scheduling.
+    #[arg(
+        long = "dapi-heartbeat-reply-delay-ms",
+        default_value_t = 0,
+        value_parser = clap::value_parser!(u64).range(0..=dapi::MAX_HEARTBEAT_REPLY_DELAY_MS)
+    )]
+    pub dapi_heartbeat_reply_delay_ms: u64,
     /// Where the dapi server POSTs ended call records (`http://` only).
     #[arg(long = "dapi-webhook-url", value_parser = dapi::webhook::parse_url_arg)]
     pub dapi_webhook_url: Option<String>,
@@ -110,6 +128,15 @@ pub struct Settings {
     /// `POST /sandbox/pbx/settings {"autoCallers": true}` or `/sandbox/pbx/callers`).
     #[arg(long = "pbx-no-callers")]
     pub pbx_no_callers: bool,
+    /// The PBX's queue numbers, comma-separated (`--pbx-queues 610,620`): callers arrive
+    /// in the first; the demo rosters are the first two. A real site's queues are its
+    /// own; the seed's examples (200, 300) are the default.
+    #[arg(long = "pbx-queues", value_delimiter = ',', default_value = "200,300", value_parser = pbx::parse_queue_arg)]
+    pub pbx_queues: Vec<String>,
+    /// Also give the PBX this registered PJSIP extension, named as sites name them
+    /// (`alice`, `reception.1`); repeatable. Real endpoints are not only digits.
+    #[arg(long = "pbx-extension", value_name = "NAME", value_parser = pbx::parse_extension_name)]
+    pub pbx_extensions: Vec<String>,
 }
 
 impl Default for Settings {
@@ -124,10 +151,14 @@ impl Default for Settings {
             callback_clock_offset_secs: 0,
             callback_webhook_url: None,
             dapi_heartbeat_secs: dapi::DEFAULT_HEARTBEAT_SECS,
+            dapi_heartbeat_deadline_pct: dapi::DEFAULT_HEARTBEAT_DEADLINE_PCT,
+            dapi_heartbeat_reply_delay_ms: 0,
             dapi_webhook_url: None,
             push_port: None,
             pbx_seed: pbx::DEFAULT_SEED,
             pbx_no_callers: false,
+            pbx_queues: vec![pbx::DEMO_QUEUE.to_string(), pbx::SERVICE_QUEUE.to_string()],
+            pbx_extensions: Vec::new(),
         }
     }
 }

@@ -205,7 +205,14 @@ async fn config_reports_the_heartbeat_and_app_id() {
     let sb = Sb::with(Settings { dapi_heartbeat_secs: 45, ..Settings::default() });
     assert_eq!(sb.get("/dapi/system/config").await.json()["data"]["channel_heartbeat"], 45);
     let s = sb.settings(json!({"channelHeartbeat": 12})).await;
-    assert_eq!(s, json!({"channelHeartbeat": 12, "webhookUrl": null, "messageTtlSecs": 60}));
+    assert_eq!(
+        (s["channelHeartbeat"].clone(), s["webhookUrl"].clone(), s["messageTtlSecs"].clone()),
+        (json!(12), json!(null), json!(60))
+    );
+    assert_eq!(
+        (s["heartbeatDeadlinePct"].clone(), s["heartbeatReplyDelayMs"].clone()),
+        (json!(100), json!(0))
+    );
     assert_eq!(sb.get("/dapi/system/config").await.json()["data"]["channel_heartbeat"], 12);
     assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["channelHeartbeat"], 12);
 }
@@ -293,10 +300,12 @@ async fn well_formed_bad_requests_are_refused_with_200() {
         json!({"src_uid": "a", "dst_uid": ["b", "a"]}),
         json!({"src_uid": "a", "dst_uid": too_many}),
         json!({"src_uid": "a", "dst_uid": "b"}),
-        json!({"src_uid": "a b", "dst_uid": ["b"]}),
-        json!({"src_uid": "a", "dst_uid": ["b/c"]}),
+        // Uids are the site's (UUIDs, e-mails): only empty, control characters and
+        // absurd lengths are refused.
+        json!({"src_uid": "a\u{0}b", "dst_uid": ["b"]}),
+        json!({"src_uid": "a", "dst_uid": ["b\nc"]}),
         json!({"src_uid": "a", "dst_uid": ["b"], "extra_msg": {"x": 1}}),
-        json!({"src_uid": "x".repeat(33), "dst_uid": ["b"]}),
+        json!({"src_uid": "x".repeat(257), "dst_uid": ["b"]}),
     ] {
         sb.refused("/dapi/call/user", body).await;
     }
@@ -308,7 +317,7 @@ async fn well_formed_bad_requests_are_refused_with_200() {
 
     for route in ["/dapi/call/token", "/dapi/call/heartbeat", "/dapi/invite/robot", "/dapi/quit/robot"] {
         assert_eq!(sb.refused(route, json!({"uid": "a", "channel": "ch_nosuchchan"})).await, NO_CHANNEL);
-        sb.refused(route, json!({"uid": "a", "channel": "ch.bad"})).await;
+        sb.refused(route, json!({"uid": "a", "channel": "ch\u{7}bad"})).await;
     }
     assert_eq!(
         sb.refused("/dapi/call/event", json!({"uid": "a", "channel": "ch_nope", "code": 2})).await,
@@ -528,13 +537,11 @@ async fn heartbeat_loss_ends_the_call_with_a_server_event() {
     sb.heartbeat("a", &ch).await;
     sb.heartbeat("b", &ch).await;
     // a goes quiet after t = 20; b keeps beating.
-    for _ in 0..2 {
-        sb.advance(25.0).await;
-        sb.heartbeat("b", &ch).await;
-    }
-    // t = 70: a's deadline is t = 80.
+    sb.advance(25.0).await;
+    sb.heartbeat("b", &ch).await;
+    // t = 45: a's deadline is t = 50, one period after its last beat.
     assert_eq!(sb.rtc(&ch).await["ended"], false);
-    sb.advance(11.0).await;
+    sb.advance(6.0).await;
     let rec = sb.record(&ch).await;
     assert_eq!(rec["ended"], true, "{rec}");
     assert_eq!(rec["end_reason"], "heartbeat_lost:a");
@@ -553,7 +560,7 @@ async fn heartbeat_loss_ends_the_call_with_a_server_event() {
 async fn an_unanswered_call_ends_when_the_caller_vanishes() {
     let sb = Sb::new();
     let ch = channel_of(&sb.call("a", &["b"]).await);
-    sb.advance(59.0).await;
+    sb.advance(29.0).await;
     assert_eq!(sb.rtc(&ch).await["ended"], false);
     sb.advance(2.0).await;
     let rec = sb.record(&ch).await;
@@ -578,10 +585,73 @@ async fn heartbeat_loss_only_counts_uids_in_the_channel() {
     assert_eq!(sb.rtc(&ch).await["ended"], false);
     // The heartbeat follows the runtime setting.
     sb.settings(json!({"channelHeartbeat": 5})).await;
-    sb.advance(9.0).await;
+    sb.advance(4.0).await;
     assert_eq!(sb.rtc(&ch).await["ended"], false);
     sb.advance(2.0).await;
     assert_eq!(sb.record(&ch).await["end_reason"], "heartbeat_lost:a");
+}
+
+#[tokio::test]
+async fn the_heartbeat_deadline_is_one_period_unless_told_otherwise() {
+    // Seed 001: "每隔30内", at least one beat within every period.
+    let sb = Sb::new();
+    assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["heartbeatDeadlinePct"], 100);
+    let ch = channel_of(&sb.call("a", &["b"]).await);
+    sb.advance(10.0).await;
+    sb.heartbeat("a", &ch).await;
+    sb.advance(29.9).await;
+    assert_eq!(sb.rtc(&ch).await["ended"], false);
+    sb.advance(0.2).await;
+    assert_eq!(sb.record(&ch).await["end_reason"], "heartbeat_lost:a");
+
+    // The knob: 200 % is the old, forgiving sandbox.
+    assert_eq!(sb.settings(json!({"heartbeatDeadlinePct": 200})).await["heartbeatDeadlinePct"], 200);
+    let ch = channel_of(&sb.call("a", &["b"]).await);
+    sb.advance(59.0).await;
+    assert_eq!(sb.rtc(&ch).await["ended"], false);
+    sb.advance(2.0).await;
+    assert_eq!(sb.record(&ch).await["end_reason"], "heartbeat_lost:a");
+    for bad in [json!(49), json!(1001), json!("100"), json!(-1)] {
+        let r = sb.post_raw("/sandbox/dapi/settings", json!({"heartbeatDeadlinePct": bad}).to_string()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    // The flag: --dapi-heartbeat-deadline-pct 150 with a 10 s period drops after 15 s.
+    let sb = Sb::with(Settings {
+        dapi_heartbeat_secs: 10,
+        dapi_heartbeat_deadline_pct: 150,
+        ..Settings::default()
+    });
+    let ch = channel_of(&sb.call("a", &["b"]).await);
+    sb.advance(14.9).await;
+    assert_eq!(sb.rtc(&ch).await["ended"], false);
+    sb.advance(0.2).await;
+    assert_eq!(sb.rtc(&ch).await["ended"], true);
+}
+
+#[tokio::test]
+async fn heartbeat_replies_can_be_delayed_and_the_beat_counts_on_arrival() {
+    let sb = Sb::new();
+    let s = sb.settings(json!({"heartbeatReplyDelayMs": 400})).await;
+    assert_eq!(s["heartbeatReplyDelayMs"], 400);
+    let ch = channel_of(&sb.call("a", &["b"]).await);
+    let before = sb.now_ms().await;
+    let started = std::time::Instant::now();
+    sb.heartbeat("a", &ch).await;
+    assert!(started.elapsed() >= Duration::from_millis(400), "{:?}", started.elapsed());
+    let at = sb.record(&ch).await["heartbeats"][0]["atMs"].as_i64().unwrap();
+    assert!(at - before < 300, "counted when it arrived, not when answered: {}", at - before);
+    // Other routes answer at once; a refused heartbeat too.
+    let started = std::time::Instant::now();
+    sb.msgs("b").await;
+    sb.refused("/dapi/call/heartbeat", json!({"uid": "a", "channel": "ch_NoSuchChan01"})).await;
+    assert!(started.elapsed() < Duration::from_millis(400), "{:?}", started.elapsed());
+    let r = sb.post_raw("/sandbox/dapi/settings", json!({"heartbeatReplyDelayMs": 60_001}).to_string()).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(sb.settings(json!({"heartbeatReplyDelayMs": 0})).await["heartbeatReplyDelayMs"], 0);
+    // The flag sets the same knob.
+    let sb = Sb::with(Settings { dapi_heartbeat_reply_delay_ms: 250, ..Settings::default() });
+    assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["heartbeatReplyDelayMs"], 250);
 }
 
 #[tokio::test]
@@ -963,11 +1033,11 @@ async fn rtc_join_counts_as_a_sign_of_life() {
     let sb = Sb::new();
     let ja = sb.call("a", &["b"]).await;
     let ch = channel_of(&ja);
-    sb.advance(50.0).await;
+    sb.advance(25.0).await;
     sb.ok("/sandbox/dapi/rtc/join", json!({"channel": ch, "uid": "a", "token": ja["token"]})).await;
-    sb.advance(50.0).await;
+    sb.advance(25.0).await;
     assert_eq!(sb.rtc(&ch).await["ended"], false);
-    sb.advance(11.0).await;
+    sb.advance(6.0).await;
     assert_eq!(sb.rtc(&ch).await["ended"], true);
 }
 
@@ -1064,7 +1134,7 @@ async fn heartbeat_loss_is_pushed_by_the_background_ticker() {
     });
     let ch = channel_of(&sb.call("a", &["b"]).await);
     // Only the clock moves; no dapi request follows. The ticker must notice.
-    sb.advance(61.0).await;
+    sb.advance(31.0).await;
     let (_, body) =
         tokio::time::timeout(Duration::from_secs(10), receiver).await.expect("webhook within 10 s").unwrap();
     let v: Value = serde_json::from_slice(&body).unwrap();
@@ -1137,4 +1207,98 @@ async fn the_state_dump_has_a_dapi_key() {
     assert_eq!(d["calls"][0]["parties"]["a"]["in"], true);
     assert_eq!(d["tasks"][0]["fired"], false);
     assert_eq!(d["webhooks"], json!([]));
+}
+
+#[tokio::test]
+async fn the_task_list_paging_knob_plays_a_server_that_ignores_page_and_perpage() {
+    let sb = Sb::patient();
+    let base = parse_ms(&json!("2099-01-01 00:00:00"));
+    for i in 0..25 {
+        add_task(&sb, "a", &["b"], base + i * 60_000, &format!("t{i}")).await;
+    }
+    let asked = json!({"uid": "a", "page": 2, "perpage": 10});
+    let taskids = |v: &Value| -> Vec<String> {
+        v["rows"].as_array().unwrap().iter().map(|r| r["taskid"].as_str().unwrap().to_string()).collect()
+    };
+    assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["taskListPaging"], "pages");
+    assert_eq!(taskids(&sb.ok("/dapi/calltask/list", asked.clone()).await)[0], "t10");
+
+    // "whole": every row, whatever was asked, and the seed's row_pages.
+    assert_eq!(sb.settings(json!({"taskListPaging": "whole"})).await["taskListPaging"], "whole");
+    let w = sb.ok("/dapi/calltask/list", asked.clone()).await;
+    assert_eq!(taskids(&w), (0..25).map(|i| format!("t{i}")).collect::<Vec<_>>());
+    assert_eq!(w["row_pages"], json!({"crt_page": 1, "total": 25, "perpage": 20}));
+    // Ignored means not read at all: values the paging server refuses pass.
+    let odd = json!({"uid": "a", "page": 0, "perpage": 1000});
+    assert_eq!(sb.ok("/dapi/calltask/list", odd.clone()).await["rows"].as_array().unwrap().len(), 25);
+
+    // "first": always its own first page of 20.
+    sb.settings(json!({"taskListPaging": "first"})).await;
+    let f = sb.ok("/dapi/calltask/list", asked.clone()).await;
+    assert_eq!(taskids(&f), (0..20).map(|i| format!("t{i}")).collect::<Vec<_>>());
+    assert_eq!(f["row_pages"], json!({"crt_page": 1, "total": 25, "perpage": 20}));
+    assert_eq!(sb.ok("/dapi/calltask/list", odd.clone()).await["rows"].as_array().unwrap().len(), 20);
+
+    // Back to paging; bad values change nothing.
+    sb.settings(json!({"taskListPaging": "pages"})).await;
+    for bad in [json!({"taskListPaging": "sometimes"}), json!({"taskListPaging": 1})] {
+        sb.fails("/sandbox/dapi/settings", &bad.to_string(), StatusCode::BAD_REQUEST).await;
+    }
+    assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["taskListPaging"], "pages");
+    assert_eq!(taskids(&sb.ok("/dapi/calltask/list", asked).await).len(), 10);
+    sb.refused("/dapi/calltask/list", odd).await;
+}
+
+// ---------------------------------------------------------------- issue 11, point 5
+
+/// Real sites' uids are UUIDs and e-mail addresses: they call, get messages, answer.
+#[tokio::test]
+async fn uuid_and_email_uids_call_each_other() {
+    let sb = Sb::patient();
+    let (a, b) = ("3f2b8c1e-9a4d-4e2f-8b7a-0c1d2e3f4a5b", "bob@example.com");
+    let ch = channel_of(&sb.call(a, &[b]).await);
+    let m = sb.msgs(b).await;
+    assert_eq!((m[0]["uid"].as_str(), m[0]["channel"].as_str()), (Some(b), Some(ch.as_str())));
+    assert_join_data(&sb.token(b, &ch).await, b);
+    sb.heartbeat(a, &ch).await;
+    sb.event(b, &ch, 1).await;
+    sb.event(a, &ch, 2).await;
+    sb.event(b, &ch, 2).await;
+    // The recording URL carries the uid as one path segment.
+    let calls = sb.get("/sandbox/dapi/calls").await.json();
+    let rec = calls
+        .as_array()
+        .and_then(|c| c.iter().find(|r| r["channel"] == ch.as_str()))
+        .map(|r| r["resource"]["recording"].clone())
+        .unwrap_or_default();
+    assert!(rec.to_string().contains("bob@example.com.wav"), "{rec}");
+}
+
+/// The `oddRow` knob: `call/msg` and `calltask/list` keep their rows, and the last one
+/// lacks the field a client cannot do without.
+#[tokio::test]
+async fn the_odd_row_knob_spoils_one_message_and_one_task() {
+    let sb = Sb::patient();
+    sb.call("a", &["b"]).await;
+    sb.call("c", &["b"]).await;
+    for t in ["t1", "t2"] {
+        sb.ok(
+            "/dapi/calltask/update",
+            json!({"src_uid": "a", "dst_uid": ["b"], "call_time": "2099-01-01 00:00:00", "taskid": t}),
+        )
+        .await;
+    }
+    assert_eq!(sb.get("/sandbox/dapi/settings").await.json()["oddRow"], false);
+    assert!(sb.msgs("b").await.iter().all(|m| m["channel"].is_string()));
+    assert_eq!(sb.settings(json!({"oddRow": true})).await["oddRow"], true);
+    let m = sb.msgs("b").await;
+    assert_eq!(m.len(), 2);
+    assert!(m[0]["channel"].is_string() && m[1].get("channel").is_none(), "{m:?}");
+    let t = sb.ok("/dapi/calltask/list", json!({"uid": "a"})).await;
+    let rows = t["rows"].as_array().unwrap();
+    assert_eq!((rows.len(), &t["row_pages"]["total"]), (2, &json!(2)));
+    assert!(rows[0].get("id").is_some() && rows[1].get("id").is_none(), "{t}");
+    sb.fails("/sandbox/dapi/settings", r#"{"oddRow": 1}"#, StatusCode::BAD_REQUEST).await;
+    sb.settings(json!({"oddRow": false})).await;
+    assert!(sb.msgs("b").await.iter().all(|m| m["channel"].is_string()));
 }

@@ -1429,6 +1429,18 @@ async fn handset_play_rings_the_phone_and_plays_a_known_recording() {
 }
 
 #[tokio::test]
+async fn handset_play_takes_the_seeds_example_body() {
+    let (sb, tok) = Sb::quiet().await;
+    // Seed 003's request example, verbatim: the sandbox has that recording.
+    let seed = json!({
+        "extension": "8001",
+        "filename": "/var/spool/asterisk/monitor/20250723/20250723-095212-8001-8006-hwd-1753235532.67.wav"
+    });
+    sb.ok(&tok, "call/handsetPlay", seed).await;
+    assert_eq!(sb.ds(&tok, "8001").await, "Ringing");
+}
+
+#[tokio::test]
 async fn tts_returns_a_wav_whose_length_follows_the_text() {
     let (sb, tok) = Sb::quiet().await;
     let synth = |text: Value| {
@@ -1469,6 +1481,7 @@ async fn settings_validate_and_fail_share_answers_503_first() {
         json!({
             "callerEveryMs": 8000, "maxWaiting": 6, "ringMs": 3000, "talkMs": 20000, "voicemailAfterMs": 60000,
             "autoCallers": true, "dropSocketsEveryMs": 0, "failShare": 0.0, "cdrEveryMs": 0,
+            "hugeNumbers": false, "oddRow": false,
         })
     );
     for bad in [
@@ -1479,6 +1492,8 @@ async fn settings_validate_and_fail_share_answers_503_first() {
         json!({"ringMs": -1}),
         json!({"dropSocketsEveryMs": 50}),
         json!({"nope": 1}),
+        json!({"hugeNumbers": 1}),
+        json!({"oddRow": "yes"}),
         json!([]),
     ] {
         let (s, v) = sb.call(Method::POST, "/sandbox/pbx/settings", None, Some(bad.clone())).await;
@@ -1669,6 +1684,54 @@ async fn the_billing_socket_refuses_bad_tokens_and_pushes_new_rows() {
 }
 
 #[tokio::test]
+async fn huge_numbers_reach_both_cdr_lists_and_the_push_exactly() {
+    const TWO_53: u64 = 1 << 53;
+    let (sb, tok) = Sb::quiet().await;
+    let addr = serve(&sb).await;
+    let url = format!("ws://{addr}/push/?user_id=billing&token={tok}");
+    let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(sb.settings(json!({"hugeNumbers": true})).await["hugeNumbers"], true);
+    let uniqueid = sb.dial(&tok, "8001", "8002").await;
+    sb.advance(3.0).await;
+    sb.ok(&tok, "call/hangup", json!({"extension": "8001"})).await;
+    let row = sb.last_cdr().await;
+    let id = row["id"].as_u64().expect("a whole id");
+    let duration = row["duration"].as_u64().expect("a whole duration");
+    assert!(id > TWO_53 && duration > TWO_53 && duration - TWO_53 < 60, "{row}");
+    assert_eq!(row["uniqueid"], uniqueid.as_str());
+    // The push: the same digits (serde_json reads them exactly).
+    let frame = next_frame(&mut ws, 3).await;
+    let pushed = &frame["data"][0];
+    assert_eq!((pushed["id"].as_u64(), pushed["duration"].as_u64()), (Some(id), Some(duration)), "{frame}");
+    // cdr/list and GET cdr.
+    let now = sb.now_ms().await;
+    let q = format!(
+        "cdr/list?start_time={}&end_time={}&sort_by=id&order=desc",
+        format_cst(now - 3_600_000),
+        format_cst(now + 60_000)
+    );
+    let list = sb.get(&tok, &q).await;
+    let listed = &list["data"][0];
+    assert_eq!((listed["id"].as_u64(), listed["duration"].as_u64()), (Some(id), Some(duration)), "{list}");
+    let page = sb.get(&tok, "cdr?page=1&pageSize=1").await;
+    assert_eq!(
+        (page["data"][0]["id"].as_u64(), page["data"][0]["duration"].as_u64()),
+        (Some(id), Some(duration))
+    );
+    // Off again: small numbers, and every id still unique.
+    sb.settings(json!({"hugeNumbers": false})).await;
+    sb.dial(&tok, "8001", "8002").await;
+    sb.advance(3.0).await;
+    sb.ok(&tok, "call/hangup", json!({"extension": "8001"})).await;
+    let small = sb.last_cdr().await;
+    assert!(small["id"].as_u64().unwrap() < TWO_53 && small["duration"].as_u64().unwrap() < 60, "{small}");
+    let ids: Vec<u64> = sb.cdr().await.iter().map(|r| r["id"].as_u64().unwrap()).collect();
+    let unique: std::collections::BTreeSet<u64> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len());
+}
+
+#[tokio::test]
 async fn synthetic_rows_are_pushed_and_the_drop_knob_closes_sockets() {
     let (sb, tok) = Sb::quiet().await;
     let addr = serve(&sb).await;
@@ -1749,4 +1812,224 @@ async fn the_binary_serves_the_push_port() {
     assert!(tokio_tungstenite::connect_async(url.as_str()).await.is_ok(), "push port accepts the token");
     let bad = format!("ws://127.0.0.1:{push_port}/?user_id=billing&token=x");
     assert_eq!(http_status(tokio_tungstenite::connect_async(bad.as_str()).await.err().unwrap()), 401);
+}
+
+/// `--pbx-queues 610,620`: a site whose queues are not the seed's 200 and 300. Every
+/// route uses the PBX's own numbers (agents, status, callers, app transfers), and 200
+/// is unknown there.
+#[tokio::test]
+async fn queue_numbers_come_from_the_command_line() {
+    use clap::Parser;
+    let parsed = Settings::try_parse_from(["sandbox", "--pbx-queues", "610,620"]).unwrap();
+    assert_eq!(parsed.pbx_queues, ["610", "620"]);
+    assert_eq!(
+        Settings::try_parse_from(["sandbox"]).unwrap().pbx_queues,
+        ["200", "300"],
+        "the seed's by default"
+    );
+    assert!(Settings::try_parse_from(["sandbox", "--pbx-queues", "610,,620"]).is_err());
+    assert!(Settings::try_parse_from(["sandbox", "--pbx-queues", "6 10"]).is_err());
+
+    let sb = Sb::with(parsed);
+    sb.settings(json!({"autoCallers": false})).await;
+    let tok = sb.token().await;
+    let all = sb.get(&tok, "agent/getAgentStatus").await;
+    let queues: Vec<&String> = all["data"].as_object().unwrap().keys().collect();
+    assert_eq!(queues, ["610", "620"], "getAgentStatus is keyed by the PBX's queues: {all}");
+    assert_eq!(all["data"]["610"]["8002"]["status"], "0", "the robots are ready in the first queue");
+    assert_eq!(sb.get(&tok, "status/queue?queue_num=620").await["data"].as_array().unwrap().len(), 2);
+    assert_eq!(sb.get(&tok, "status/queue?queue_num=200").await["data"], json!([]));
+    sb.fails(
+        &tok,
+        "agent/login",
+        json!({"agentid": "1011", "extension": "8001", "queue": "200"}),
+        PbxCode::AgentLoginFailed,
+    )
+    .await;
+    sb.ok(&tok, "agent/login", json!({"agentid": "1011", "extension": "8001", "queue": "620", "paused": 4}))
+        .await;
+    assert_eq!(sb.agent(&tok, "620", "8001").await["status"], "4", "signed in already paused");
+
+    // Callers arrive in the first queue; the robots answer them there.
+    let c = sb.caller("18300000009").await;
+    assert_eq!(c["queue"], "610");
+    assert_eq!(sb.get(&tok, "status/wait?page=1&pageSize=10&queue_num=610").await["total"], 1);
+    assert_eq!(sb.get(&tok, "status/wait?page=1&pageSize=10&queue_num=200").await["total"], 0);
+    sb.advance(4.0).await;
+    let answered = sb.calls().await;
+    assert!(answered.iter().any(|c| c.to_string().contains("18300000009")), "offered in 610: {answered:?}");
+
+    // An app transfer into a queue takes the PBX's numbers only.
+    sb.ring("18300000001", "8001").await;
+    sb.ok(&tok, "call/pickup", json!({"extension": "8001", "dest": "8001"})).await;
+    sb.advance(1.0).await;
+    sb.fails(
+        &tok,
+        "call/transfer",
+        json!({"type": "app", "extension": "8001", "dest": "ext-queues,200,1"}),
+        PbxCode::TransferFailed,
+    )
+    .await;
+    sb.ok(&tok, "call/transfer", json!({"type": "app", "extension": "8001", "dest": "ext-queues,620,1"}))
+        .await;
+    let w = sb.get(&tok, "status/wait?page=1&pageSize=10&queue_num=620").await;
+    assert_eq!(w["data"][0]["callerid"], "18300000001", "{w}");
+    sb.ok(&tok, "agent/logout", json!({"extension": "8001", "queue": "all"})).await;
+}
+
+/// `agent/pause` without `reason` stores none (the seed makes it optional); a reason
+/// given is kept as sent.
+#[tokio::test]
+async fn a_pause_keeps_the_reason_as_sent() {
+    let (sb, tok) = Sb::quiet().await;
+    let reason = |pbx: Value| {
+        pbx["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["extension"] == "8001" && m["queue"] == "200")
+            .map(|m| m["reason"].clone())
+            .unwrap()
+    };
+    sb.ok(&tok, "agent/login", json!({"agentid": "1011", "extension": "8001", "queue": "200"})).await;
+    sb.ok(&tok, "agent/pause", json!({"extension": "8001", "paused": 4, "queue": "200", "reason": "午饭"}))
+        .await;
+    assert_eq!(reason(sb.pbx().await), "午饭");
+    sb.ok(&tok, "agent/pause", json!({"extension": "8001", "paused": 5, "queue": "200"})).await;
+    assert_eq!(reason(sb.pbx().await), "");
+    assert_eq!(sb.agent(&tok, "200", "8001").await["status"], "5");
+}
+
+/// `POST /sandbox/pbx/voicemail` leaves a message in any extension's mailbox; the
+/// `voicemail` list holds every mailbox's messages, as a real PBX's does.
+#[tokio::test]
+async fn voicemail_of_every_mailbox_is_listed() {
+    let (sb, tok) = Sb::quiet().await;
+    let window = "start=2000-01-01 00:00:00&end=2100-01-01 00:00:00";
+    let (s, m) = sb.sandbox_post("voicemail", json!({"mailbox": "8002", "callerid": "13900000007"})).await;
+    assert_eq!(s, StatusCode::OK, "{m}");
+    assert_eq!(
+        (m["dst"].as_str(), m["callerid"].as_str(), m["is_read"].as_str()),
+        (Some("8002"), Some("13900000007"), Some("no"))
+    );
+    let rec = m["recording"].as_str().unwrap();
+    assert!(rec.starts_with("voicemail/") && rec.contains("-13900000007-8002-"), "{rec}");
+    let v = sb.get(&tok, &format!("voicemail?page=1&pageSize=100&{window}")).await;
+    assert_eq!(v["total"], 6);
+    let mut boxes: Vec<&str> =
+        v["data"].as_array().unwrap().iter().filter_map(|r| r["dst"].as_str()).collect();
+    boxes.sort_unstable();
+    boxes.dedup();
+    assert_eq!(boxes, ["8001", "8002"]);
+    let (s, _, _) = sb.raw(Method::GET, &format!("/{rec}"), None, Body::empty()).await;
+    assert_eq!(s, StatusCode::OK, "its recording is served");
+    sb.ok(&tok, "call/handsetPlay", json!({"extension": "8003", "filename": format!("{SPOOL}{rec}")})).await;
+    for bad in [
+        json!({}),
+        json!({"mailbox": "9999"}),
+        json!({"mailbox": "8002", "secs": 0}),
+        json!({"mailbox": "8002", "callerid": "x"}),
+    ] {
+        let (s, v) = sb.sandbox_post("voicemail", bad.clone()).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{bad}: {v}");
+    }
+}
+
+// ---------------------------------------------------------------- issue 11, points 5 and 6
+
+/// The `oddRow` knob: every list keeps its rows and total, and its last row lacks the
+/// field a client cannot do without (or sends a word for a count, for agent rows).
+#[tokio::test]
+async fn the_odd_row_knob_spoils_one_row_of_every_list() {
+    let (sb, tok) = Sb::quiet().await;
+    // Something in each list: waiting callers (nobody ready to take them), a parked call.
+    sb.logout_robots(&tok).await;
+    sb.caller("13800000001").await;
+    sb.caller("13800000002").await;
+    sb.dial(&tok, "8004", "13900000002").await;
+    sb.advance(3.0).await;
+    sb.ok(&tok, "call/park", json!({"extension": "8004"})).await;
+    let lists = [
+        ("status/endpoint?page=1&pageSize=50", "state"),
+        ("status/trunk?page=1&pageSize=50", "state"),
+        ("status/wait?page=1&pageSize=50&queue_num=200", "callerid"),
+        ("call/parkList", "parkingSpace"),
+        ("voicemail?page=1&pageSize=50&start=2000-01-01 00:00:00&end=2100-01-01 00:00:00", "id"),
+        ("cdr?page=1&pageSize=50", "uniqueid"),
+        (
+            "cdr/list?page=1&page_size=50&start_time=2000-01-01 00:00:00&end_time=2100-01-01 00:00:00",
+            "uniqueid",
+        ),
+    ];
+    let mut before = Vec::new();
+    for (path, key) in lists {
+        let v = sb.get(&tok, path).await;
+        let rows = v["data"].as_array().cloned().unwrap_or_default();
+        assert!(!rows.is_empty(), "{path}: {v}");
+        assert!(
+            rows.iter().all(|r| r.get(key).is_some()),
+            "{path}: every row has {key} while the knob is off"
+        );
+        before.push((rows.len(), v["total"].clone()));
+    }
+    let v = sb.settings(json!({"oddRow": true})).await;
+    assert_eq!(v["oddRow"], true);
+    for ((path, key), (len, total)) in lists.iter().zip(before) {
+        let v = sb.get(&tok, path).await;
+        let rows = v["data"].as_array().cloned().unwrap_or_default();
+        assert_eq!((rows.len(), &v["total"]), (len, &total), "{path}: same rows, same total");
+        assert!(rows.last().unwrap().get(*key).is_none(), "{path}: the last row lacks {key}");
+        assert!(rows[..len - 1].iter().all(|r| r.get(*key).is_some()), "{path}: the others keep it");
+    }
+    // Agent rows have no required field: one sends a word for its penalty.
+    let q = sb.get(&tok, "status/queue?queue_num=200").await;
+    let rows = q["data"].as_array().unwrap();
+    assert_eq!(rows.last().unwrap()["penalty"], "n/a", "{q}");
+    assert!(rows[..rows.len() - 1].iter().all(|r| r["penalty"] != "n/a"));
+    let a = sb.get(&tok, "agent/getAgentStatus").await;
+    let odd: Vec<&Value> = a["data"]
+        .as_object()
+        .unwrap()
+        .values()
+        .flat_map(|q| q.as_object().unwrap().values())
+        .filter(|r| r["penalty"] == "n/a")
+        .collect();
+    assert_eq!(odd.len(), 1, "{a}");
+    // Off again: every row whole.
+    sb.settings(json!({"oddRow": false})).await;
+    let v = sb.get(&tok, "call/parkList").await;
+    assert!(v["data"][0]["parkingSpace"].is_string(), "{v}");
+}
+
+/// `--pbx-extension alice`: a named PJSIP endpoint, as real sites have, that can be
+/// dialled, dial out, be monitored and sign in to a queue.
+#[tokio::test]
+async fn a_named_extension_is_an_extension() {
+    let sb = Sb::with(Settings { pbx_extensions: vec!["alice".into()], ..Settings::default() });
+    sb.settings(json!({"autoCallers": false})).await;
+    let tok = sb.token().await;
+    let v = sb.get(&tok, "status/endpoint?page=1&pageSize=50&endpoint=alice").await;
+    assert_eq!(
+        (v["data"][0]["endpoint"].as_str(), v["data"][0]["state"].as_str()),
+        (Some("alice"), Some("Not in use"))
+    );
+    // The default demo is unchanged.
+    let plain = Sb::new();
+    let ptok = plain.token().await;
+    assert_eq!(plain.get(&ptok, "status/endpoint?page=1&pageSize=50").await["total"], 5);
+    assert_eq!(sb.get(&tok, "status/endpoint?page=1&pageSize=50").await["total"], 6);
+    // Dialled by name, and dialling out.
+    sb.dial(&tok, "8001", "alice").await;
+    assert_eq!(sb.ds(&tok, "alice").await, "Ringing");
+    sb.advance(3.0).await;
+    assert_eq!(sb.ds(&tok, "alice").await, "In use");
+    sb.ok(&tok, "call/monitor", json!({"extension": "8003", "dest": "alice"})).await;
+    sb.ok(&tok, "call/hangup", json!({"extension": "alice"})).await;
+    sb.ok(&tok, "agent/login", json!({"agentid": "1014", "extension": "alice", "queue": "200"})).await;
+    assert_eq!(sb.agent(&tok, "200", "alice").await["agentid"], "1014");
+    // Names that are not extensions, or that would change a dial string, are refused.
+    sb.fails(&tok, "call/dial", json!({"extension": "8001", "dest": "bob"}), PbxCode::CallParams).await;
+    assert!(agent_console_sandbox::pbx::parse_extension_name("a&b").is_err());
+    assert!(agent_console_sandbox::pbx::parse_extension_name("8009").is_err());
+    assert_eq!(agent_console_sandbox::pbx::parse_extension_name(" reception.1 ").unwrap(), "reception.1");
 }

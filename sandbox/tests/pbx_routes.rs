@@ -289,6 +289,33 @@ async fn wrong_password_is_400_invalid_grant() {
 }
 
 #[tokio::test]
+async fn the_account_knob_changes_the_password_and_locks_after_refusals() {
+    let sb = Sb::new();
+    let knob = |body: Value| {
+        let sb = &sb;
+        async move { sb.call(Method::POST, "/sandbox/pbx/account", None, Some(body)).await }
+    };
+    let (s, v) = knob(json!({"password": "n3w", "lockoutAfter": 3})).await;
+    assert_eq!((s, &v["lockoutAfter"]), (StatusCode::OK, &json!(3)), "{v}");
+    // The old password is refused now; the new one works.
+    assert_eq!(sb.oauth(password_grant()).await.0, StatusCode::BAD_REQUEST);
+    let mut good = password_grant();
+    good["password"] = json!("n3w");
+    assert_eq!(sb.oauth(good.clone()).await.0, StatusCode::OK);
+    // Three refusals in a row lock the account: even the right password is refused.
+    for _ in 0..3 {
+        assert_eq!(sb.oauth(password_grant()).await.0, StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(sb.oauth(good.clone()).await.0, StatusCode::BAD_REQUEST);
+    let v = sb.call(Method::GET, "/sandbox/pbx/account", None, None).await.1;
+    assert_eq!((&v["locked"], &v["passwordGrants"]), (&json!(true), &json!(6)), "{v}");
+    // A bad key changes nothing; unlock lets the right password in again.
+    assert_eq!(knob(json!({"unlock": true, "lockoutAfter": "x"})).await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(knob(json!({"unlock": true})).await.0, StatusCode::OK);
+    assert_eq!(sb.oauth(good).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn refresh_grant_rotates_the_refresh_token() {
     let sb = Sb::new();
     let first = sb.login().await;

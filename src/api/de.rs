@@ -1,8 +1,8 @@
 //! Tolerant field decoders: the vendors send numbers as strings and strings as
 //! numbers, `[]` for an empty object, and leave fields out.
 
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// Decodes a string, a number or `null` into a `String` (`null` → empty).
@@ -80,6 +80,137 @@ pub fn u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
             Ok(0)
         }
         fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<u64, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// Like [`u64_lenient`], but absent, `null` and `""` are `None` (a key that
+/// may be missing, where 0 would be a lie). Anything else that is not a
+/// whole number is an error.
+pub fn opt_u64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(v) => u64_lenient(v).map(Some).map_err(de::Error::custom),
+    }
+}
+
+/// Decodes a whole number that may be negative (`service_level: -1`), sent
+/// as a number or a numeric string (`null` and `""` → 0).
+pub fn i64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = i64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an integer or a numeric string")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("integer too large: {v}")))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
+            // Only whole values well inside i64, so the cast is exact.
+            if v.fract() == 0.0 && v.abs() < 9.0e18 {
+                Ok(v as i64)
+            } else {
+                Err(E::custom(format!("not an integer: {v}")))
+            }
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(0);
+            }
+            t.parse().map_err(|_| E::custom(format!("not an integer: {v:?}")))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<i64, E> {
+            Ok(0)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<i64, D::Error> {
+            d.deserialize_any(V)
+        }
+    }
+    d.deserialize_any(V)
+}
+
+/// For columns that only inform (no rule reads them): `inner`'s reading, or
+/// the default when it cannot read the value, so one odd column of a live
+/// system never costs its whole row.
+fn or_default<'de, D, T>(
+    d: D,
+    inner: fn(serde_json::Value) -> Result<T, serde_json::Error>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?.unwrap_or(serde_json::Value::Null);
+    Ok(inner(v).unwrap_or_default())
+}
+
+/// [`u64_lenient`] for an informational column: unreadable → 0.
+pub fn u64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    or_default(d, u64_lenient)
+}
+
+/// [`opt_u64_lenient`] for an informational column: unreadable → `None`.
+pub fn opt_u64_or_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    or_default(d, opt_u64_lenient)
+}
+
+/// [`i64_lenient`] for an informational column: unreadable → 0.
+pub fn i64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    or_default(d, i64_lenient)
+}
+
+/// [`f64_lenient`] for an informational column: unreadable → 0.
+pub fn f64_or_zero<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    or_default(d, f64_lenient)
+}
+
+/// Decodes a decimal (`loadavg: 4.36`), sent as a number or a numeric
+/// string (`null` and `""` → 0). Not finite or not a number is an error.
+pub fn f64_lenient<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = f64;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a number or a numeric string")
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<f64, E> {
+            Ok(v as f64)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<f64, E> {
+            Ok(v)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+            let t = v.trim();
+            if t.is_empty() {
+                return Ok(0.0);
+            }
+            t.parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .ok_or_else(|| E::custom(format!("not a number: {v:?}")))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<f64, E> {
+            Ok(0.0)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<f64, E> {
+            Ok(0.0)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<f64, D::Error> {
             d.deserialize_any(V)
         }
     }
@@ -211,6 +342,98 @@ where
     d.deserialize_any(V(std::marker::PhantomData))
 }
 
+/// The rows of a list reply that did not decode: how many, and why (the
+/// first [`Skipped::MAX_REASONS`]). Lists come from live systems where one
+/// row may lack a field; the rest of the page is still worth showing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Skipped {
+    /// Rows left out.
+    pub count: u64,
+    /// `row 3: missing field `state``, for the first few.
+    pub reasons: Vec<String>,
+}
+
+impl Skipped {
+    /// Most reasons kept: enough to diagnose, not a copy of a broken page.
+    pub const MAX_REASONS: usize = 3;
+    /// Longest reason kept, in characters (serde's words can quote a value).
+    const MAX_REASON_CHARS: usize = 200;
+
+    /// Nothing was skipped.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Counts one more skipped row (`index` from 0 within its list).
+    pub fn add(&mut self, index: usize, reason: &str) {
+        self.count = self.count.saturating_add(1);
+        if self.reasons.len() < Self::MAX_REASONS {
+            let reason: String = reason.chars().take(Self::MAX_REASON_CHARS).collect();
+            self.reasons.push(format!("row {}: {reason}", index.saturating_add(1)));
+        }
+    }
+
+    /// Adds `other`'s rows (a later page of the same list, another list of
+    /// the same view).
+    pub fn merge(&mut self, other: &Skipped) {
+        self.count = self.count.saturating_add(other.count);
+        let room = Self::MAX_REASONS.saturating_sub(self.reasons.len());
+        self.reasons.extend(other.reasons.iter().take(room).cloned());
+    }
+}
+
+/// A list decoded row by row: the rows that decoded, and a summary of those
+/// that did not. The outside is lenient like [`vec_lenient`] (`[]`, `{}`,
+/// `null`, `""` or missing → no rows); anything else that is not a list
+/// still fails, since then nothing of the page can be trusted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed<T> {
+    /// The rows that decoded, in order.
+    pub rows: Vec<T>,
+    /// The rows that did not.
+    pub skipped: Skipped,
+}
+
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Self { rows: Vec::new(), skipped: Skipped::default() }
+    }
+}
+
+impl<T: DeserializeOwned> Listed<T> {
+    /// Decodes every item of `items` on its own.
+    pub fn from_items(items: Vec<serde_json::Value>) -> Self {
+        let mut out = Listed { rows: Vec::with_capacity(items.len().min(4096)), skipped: Skipped::default() };
+        for (i, item) in items.into_iter().enumerate() {
+            match T::deserialize(item) {
+                Ok(row) => out.rows.push(row),
+                Err(e) => out.skipped.add(i, &e.to_string()),
+            }
+        }
+        out
+    }
+
+    /// Decodes a list value: an array row by row, an empty shape as no rows.
+    pub fn from_value(v: serde_json::Value) -> Result<Self, String> {
+        use serde_json::Value;
+        match v {
+            Value::Array(items) => Ok(Self::from_items(items)),
+            Value::Null => Ok(Self::default()),
+            Value::Object(m) if m.is_empty() => Ok(Self::default()),
+            Value::String(s) if s.trim().is_empty() => Ok(Self::default()),
+            Value::Object(_) => Err("expected a list, found a non-empty object".into()),
+            other => Err(format!("expected a list, found {other}")),
+        }
+    }
+}
+
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Listed<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = Option::<serde_json::Value>::deserialize(d)?.unwrap_or(serde_json::Value::Null);
+        Listed::from_value(v).map_err(de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +492,40 @@ mod tests {
         // One bad row is an error, not a shorter list.
         assert!(serde_json::from_str::<L>(r#"{"v": [{"n": 1}, {"n": "x"}]}"#).is_err());
         assert!(serde_json::from_str::<L>(r#"{"v": {"a": 1}}"#).is_err());
+    }
+
+    #[test]
+    fn listed_keeps_the_good_rows_and_counts_the_rest() {
+        #[derive(Deserialize)]
+        struct W {
+            #[serde(default)]
+            v: Listed<T>,
+        }
+        let w: W = serde_json::from_str(r#"{"v": [{"n": 1}, {"n": "x"}, {"n": "3"}]}"#).unwrap();
+        assert_eq!(w.v.rows.iter().map(|t| t.n).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(w.v.skipped.count, 1);
+        assert!(w.v.skipped.reasons[0].starts_with("row 2: not a count"), "{:?}", w.v.skipped);
+        for s in [r#"{"v": []}"#, r#"{"v": {}}"#, r#"{"v": null}"#, r#"{"v": ""}"#, "{}"] {
+            let w: W = serde_json::from_str(s).unwrap();
+            assert!(w.v.rows.is_empty() && w.v.skipped.is_empty(), "{s}");
+        }
+        assert!(serde_json::from_str::<W>(r#"{"v": {"a": 1}}"#).is_err());
+        assert!(serde_json::from_str::<W>(r#"{"v": 5}"#).is_err());
+    }
+
+    #[test]
+    fn skipped_counts_everything_and_keeps_a_few_reasons() {
+        let mut a = Skipped::default();
+        for i in 0..5 {
+            a.add(i, &"x".repeat(500));
+        }
+        assert_eq!((a.count, a.reasons.len()), (5, Skipped::MAX_REASONS));
+        assert!(a.reasons[0].chars().count() < 220);
+        let mut b = Skipped::default();
+        b.add(0, "first");
+        b.merge(&a);
+        assert_eq!((b.count, b.reasons.len(), b.reasons[0].as_str()), (6, 3, "row 1: first"));
+        assert_eq!(serde_json::to_value(&b).unwrap()["count"], 6);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The code envelope `{code, msg, data, total}` of the PBX (seed 003); the
 //! callback API (seed 002) sends the same shape with `success` and no `total`.
 
-use crate::api::de::{string_lenient, u64_lenient};
+use crate::api::de::{string_lenient, u64_lenient, Listed, Skipped};
 use crate::api::{ApiError, HttpResponse};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -15,6 +15,9 @@ pub struct Reply<T> {
     pub total: u64,
     /// The vendor's message (`成功`).
     pub msg: String,
+    /// For lists: the rows that did not decode and were left out (none for
+    /// other replies).
+    pub skipped: Skipped,
 }
 
 #[derive(Deserialize)]
@@ -70,5 +73,13 @@ pub fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<T>, ApiE
     }
     let data = env.data.unwrap_or(serde_json::Value::Null);
     let data = T::deserialize(data).map_err(|e| ApiError::Decode(format!("data: {e}")))?;
-    Ok(Reply { data, total: env.total, msg: env.msg })
+    Ok(Reply { data, total: env.total, msg: env.msg, skipped: Skipped::default() })
+}
+
+/// Decodes a list reply row by row: `data` as rows (`[]`, `{}`, `null` or
+/// missing → none); a row that does not decode is left out and counted in
+/// [`Reply::skipped`] instead of failing the page.
+pub fn decode_list<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<Vec<T>>, ApiError> {
+    let r = decode::<Listed<T>>(resp)?;
+    Ok(Reply { data: r.data.rows, total: r.total, msg: r.msg, skipped: r.data.skipped })
 }

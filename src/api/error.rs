@@ -6,9 +6,8 @@ use thiserror::Error;
 pub enum Problem {
     /// Empty or missing.
     Required,
-    /// Not 1-16 digits.
-    NotExtension,
-    /// Not digits, `*`, `#` with an optional leading `+` (≤ 32).
+    /// Not digits, `*`, `#` with an optional leading `+` (≤ 32), nor an
+    /// extension name.
     NotNumber,
     /// A number outside `min..=max`.
     OutOfRange {
@@ -40,6 +39,11 @@ pub enum Problem {
         /// The field it must not precede.
         other: &'static str,
     },
+    /// Holds a control character (the value is shown escaped).
+    ControlChars,
+    /// Holds a space or a character that changes an Asterisk dial string
+    /// ([`crate::api::ids::DIAL_META`]).
+    DialChars,
 }
 
 /// A value refused before any request was sent, naming the field.
@@ -67,9 +71,10 @@ impl InvalidInput {
         let v = &self.value;
         match &self.problem {
             Problem::Required => "is required".into(),
-            Problem::NotExtension => format!("{v:?} is not an extension (1-16 digits)"),
             Problem::NotNumber => {
-                format!("{v:?} is not a phone number (digits, * and #, optional leading +)")
+                format!(
+                    "{v:?} is not a phone number (digits, * and #, optional leading +) or an extension name"
+                )
             }
             Problem::OutOfRange { min, max } => format!("{v:?} must be {min}-{max}"),
             Problem::NotUrl => format!("{v:?} is not an http(s) URL"),
@@ -81,6 +86,11 @@ impl InvalidInput {
             Problem::NotDateTime => format!("{v:?} is not a time like 2024-01-31 08:00:00"),
             Problem::NotOneOf { allowed } => format!("{v:?} must be one of {allowed}"),
             Problem::Before { other } => format!("{v:?} is before {other}"),
+            Problem::ControlChars => format!("{v:?} holds a control character"),
+            Problem::DialChars => format!(
+                "{v:?} may not hold spaces or any of {}",
+                crate::api::ids::DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
+            ),
         }
     }
 
@@ -89,8 +99,7 @@ impl InvalidInput {
         let v = &self.value;
         match &self.problem {
             Problem::Required => "不能为空".into(),
-            Problem::NotExtension => format!("“{v}”不是有效的分机号（1-16位数字）"),
-            Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）"),
+            Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）或分机名"),
             Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
             Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
             Problem::Malformed => format!("格式不正确：{v}"),
@@ -99,6 +108,11 @@ impl InvalidInput {
             Problem::NotDateTime => format!("“{v}”不是有效的时间（格式如 2024-01-31 08:00:00）"),
             Problem::NotOneOf { allowed } => format!("“{v}”只能是 {allowed} 之一"),
             Problem::Before { other } => format!("“{v}”早于 {other}"),
+            Problem::ControlChars => format!("“{v}”含有控制字符"),
+            Problem::DialChars => format!(
+                "“{v}”不能包含空格或以下字符：{}",
+                crate::api::ids::DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
+            ),
         }
     }
 }
@@ -149,5 +163,19 @@ impl ApiError {
             ApiError::Decode(_) => "decode".into(),
             ApiError::Refused { .. } => "refused".into(),
         }
+    }
+
+    /// The server's own words, when it sent any: the `msg` of a vendor
+    /// error (which often names the wrong parameter), the message of an
+    /// HTTP error body, the text of a refusal. `None` for our own errors.
+    pub fn vendor_message(&self) -> Option<&str> {
+        let m = match self {
+            ApiError::Vendor { message, .. } => message,
+            ApiError::Http { message, .. } => message,
+            ApiError::Refused { message } => message,
+            ApiError::InvalidInput(_) | ApiError::Decode(_) => return None,
+        };
+        let m = m.trim();
+        (!m.is_empty()).then_some(m)
     }
 }

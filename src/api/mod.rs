@@ -6,6 +6,8 @@ pub mod de;
 pub mod envelope;
 mod error;
 pub mod http;
+pub mod ids;
+pub mod js_int;
 pub mod pbx;
 pub mod sipcdr;
 pub mod time;

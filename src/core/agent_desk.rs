@@ -13,8 +13,67 @@
 use super::Error;
 use crate::api::pbx::{AgentState, AgentStatus, EndpointState, ParkedCall, PauseReason};
 
-/// The queues the desk offers (seed: 200 sales, 300 service).
-pub const QUEUES: [&str; 2] = ["200", "300"];
+/// The queues the desk offers: every queue the PBX reports (the `queue` of
+/// `getAgentStatus` rows, which that route keys by queue) and every one
+/// `config.json` names (a queue nobody has joined yet is reported by no
+/// route), each once, trimmed, blanks dropped, numbers in numeric order
+/// (`99`, `200`, `1000`) then any names. Sites number queues their own way:
+/// the seed's 200 and 300 are one site's.
+pub fn queue_list<'a>(
+    reported: impl IntoIterator<Item = &'a str>,
+    configured: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    distinct_sorted(reported.into_iter().chain(configured))
+}
+
+/// Queue or mailbox numbers each once, trimmed, blanks dropped, numbers in
+/// numeric order then names.
+pub fn distinct_sorted<'a>(items: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> =
+        items.into_iter().map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect();
+    out.sort_by(|a, b| natural_key(a).cmp(&natural_key(b)));
+    out.dedup();
+    out
+}
+
+/// Digits sort as numbers (by length, then digit by digit: no overflow),
+/// before names.
+fn natural_key(s: &str) -> (bool, usize, &str) {
+    let digits = s.bytes().all(|b| b.is_ascii_digit());
+    (!digits, if digits { s.trim_start_matches('0').len() } else { 0 }, s)
+}
+
+/// The queues of `getAgentStatus` rows.
+pub fn reported_queues(rows: &[AgentStatus]) -> impl Iterator<Item = &str> {
+    rows.iter().map(|r| r.queue.as_str())
+}
+
+/// The queue a control acts on: `chosen` if the list has it, else the
+/// first queue (the choice may be from before the list changed).
+pub fn pick_queue(list: &[String], chosen: &str) -> Option<String> {
+    list.iter().find(|q| q.as_str() == chosen.trim()).or_else(|| list.first()).cloned()
+}
+
+/// Reads `config.json`'s `queues`: a list of numbers or strings (`[610,
+/// "620"]`) or one comma-separated string (`"610,620"`). Never fails: an
+/// entry of another kind is skipped, so one typo does not lose the rest of
+/// the settings.
+pub fn deserialize_queues<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    use serde::Deserialize;
+    let v = serde_json::Value::deserialize(d)?;
+    let one = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.trim().to_string()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    Ok(match &v {
+        serde_json::Value::Array(items) => items.iter().filter_map(one).filter(|q| !q.is_empty()).collect(),
+        serde_json::Value::String(s) => {
+            s.split(',').map(str::trim).filter(|q| !q.is_empty()).map(str::to_string).collect()
+        }
+        other => one(other).into_iter().filter(|q| !q.is_empty()).collect(),
+    })
+}
 
 /// Flags the console keeps about the call on its extension.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -229,6 +288,10 @@ pub struct AgentDesk {
     pub status_error: Option<Error>,
     /// What the last call control did, for a short confirmation.
     pub last_done: Option<CallOp>,
+    /// The queues the PBX reported last (all agents' `getAgentStatus`).
+    pub pbx_queues: Vec<String>,
+    /// The queues `config.json` names.
+    pub configured_queues: Vec<String>,
 }
 
 /// Which error line an action refers to.
@@ -259,6 +322,10 @@ pub enum AgentAction {
     },
     /// A status refresh failed.
     StatusFailed(Error),
+    /// Every agent's `getAgentStatus` rows arrived (to learn the PBX's queues).
+    Roster(Vec<AgentStatus>),
+    /// The queues `config.json` names.
+    Configured(Vec<String>),
     /// Queue sign-in left.
     LoginStarted,
     /// Queue sign-in done.
@@ -336,6 +403,8 @@ impl AgentDesk {
                 self.endpoint_asked_ms = asked_ms;
             }
             StatusFailed(e) => self.status_error = Some(e),
+            Roster(rows) => self.pbx_queues = queue_list(reported_queues(&rows), []),
+            Configured(queues) => self.configured_queues = queues,
             LoginStarted => {
                 self.pending.login = true;
                 self.agent_error = None;
@@ -417,9 +486,24 @@ impl AgentDesk {
                 Area::Call => self.call_error = None,
                 Area::Parked => self.parked_error = None,
             },
-            Reset => self = AgentDesk::default(),
+            // Signed out: the calls and the PBX's answers go; config.json stays.
+            Reset => self = AgentDesk { configured_queues: self.configured_queues, ..AgentDesk::default() },
         }
         self
+    }
+
+    /// The queues to offer (sign-in, pause, transfer): the PBX's (every
+    /// agent's rows and this extension's) and config.json's, see [`queue_list`].
+    pub fn queues(&self) -> Vec<String> {
+        queue_list(
+            self.pbx_queues.iter().map(String::as_str).chain(reported_queues(&self.rows)),
+            self.configured_queues.iter().map(String::as_str),
+        )
+    }
+
+    /// Whether the agent is signed in to any queue (sign-out of `all` applies).
+    pub fn signed_in_any(&self) -> bool {
+        self.rows.iter().any(|r| r.status != AgentState::LoggedOut)
     }
 
     /// The call phase now.
@@ -658,6 +742,51 @@ mod tests {
         let s = s.reduce(status(vec![row("200", AgentState::LoggedOut, 0)], EndpointState::NotInUse, 20_000));
         assert!(!s.signed_in("200"));
         assert_eq!(s.reduce(AgentAction::Reset), AgentDesk::default());
+    }
+
+    #[test]
+    fn the_queues_are_the_pbx_s_and_config_s_not_the_seed_s() {
+        let s = AgentDesk::default();
+        assert!(s.queues().is_empty(), "nothing is offered before the PBX answers: {:?}", s.queues());
+        let s = s.reduce(AgentAction::Roster(vec![
+            row("620", AgentState::Ready, 1),
+            row("610", AgentState::LoggedOut, 0),
+        ]));
+        assert_eq!(s.queues(), ["610", "620"]);
+        // A queue nobody has joined is only in config.json.
+        let s = s.reduce(AgentAction::Configured(vec![" 630 ".into(), "610".into(), String::new()]));
+        assert_eq!(s.queues(), ["610", "620", "630"]);
+        // This extension's own rows name queues too.
+        let s = s.reduce(status(vec![row("1000", AgentState::Ready, 1)], EndpointState::NotInUse, 1_000));
+        assert_eq!(s.queues(), ["610", "620", "630", "1000"]);
+        assert!(s.signed_in_any());
+        // Signing out forgets the PBX's answers, not config.json.
+        let s = s.reduce(AgentAction::Reset);
+        assert_eq!(s.queues(), ["610", "630"], "config.json's two");
+        assert!(!s.signed_in_any());
+        assert_eq!(
+            queue_list(["1000", "99", "sales", "200", "200 "], ["0"]),
+            ["0", "99", "200", "1000", "sales"]
+        );
+        let list = vec!["610".to_string(), "620".to_string()];
+        assert_eq!(pick_queue(&list, "620").as_deref(), Some("620"));
+        assert_eq!(pick_queue(&list, "200").as_deref(), Some("610"), "a choice the PBX does not have");
+        assert_eq!(pick_queue(&[], "200"), None);
+    }
+
+    #[test]
+    fn config_queues_decode_leniently() {
+        #[derive(serde::Deserialize)]
+        struct C {
+            #[serde(default, deserialize_with = "deserialize_queues")]
+            queues: Vec<String>,
+        }
+        let q = |v: serde_json::Value| serde_json::from_value::<C>(v).map(|c| c.queues).unwrap();
+        assert_eq!(q(serde_json::json!({"queues": [610, "620", null, {"x": 1}, " "]})), ["610", "620"]);
+        assert_eq!(q(serde_json::json!({"queues": "610, 620,"})), ["610", "620"]);
+        assert_eq!(q(serde_json::json!({"queues": 610})), ["610"]);
+        assert!(q(serde_json::json!({"queues": null})).is_empty());
+        assert!(q(serde_json::json!({})).is_empty());
     }
 
     #[test]

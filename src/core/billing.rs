@@ -17,6 +17,7 @@
 //! windows on `calldate` (the call's start) and a long call that started
 //! before the gap ends in it.
 
+use super::backoff::Jitter;
 use super::time::{Duration, Instant};
 use super::Error;
 use crate::api::pbx::{BillingQuery, BillingSort, Cdr, Page, PushFrame, Reply};
@@ -226,7 +227,7 @@ pub struct BillingFeed {
     owed_from: Option<i64>,
     ops: VecDeque<BillingOp>,
     events: VecDeque<BillingEvent>,
-    rng: u64,
+    rng: Jitter,
     stopped: bool,
     tickets: u64,
     reconcile_at: Option<Instant>,
@@ -251,7 +252,7 @@ impl BillingFeed {
             owed_from: Some(floor_ms),
             ops: VecDeque::new(),
             events: VecDeque::new(),
-            rng: seed | 1,
+            rng: Jitter::new(seed),
             stopped: false,
             tickets: 0,
             reconcile_at: None,
@@ -375,7 +376,10 @@ impl BillingFeed {
             return;
         }
         match crate::api::pbx::cdr::decode_push(text) {
-            Ok(PushFrame::Billing(rows)) => self.add(rows),
+            Ok(PushFrame::Billing(listed)) => {
+                self.report_skipped("push", &listed.skipped);
+                self.add(listed.rows)
+            }
             Ok(PushFrame::Other(_)) => {}
             // A frame we cannot read may hold rows: close, so the fill after
             // the reconnect reads them from `cdr/list`.
@@ -383,6 +387,17 @@ impl BillingFeed {
                 self.events.push_back(BillingEvent::Trouble(Error::Api(e)));
                 self.ops.push_back(BillingOp::Close);
             }
+        }
+    }
+
+    /// Rows of `source` that did not decode cannot be stored: say so (the
+    /// JS layer's `onError`, the console's trouble line) rather than drop
+    /// them unseen.
+    fn report_skipped(&mut self, source: &str, skipped: &crate::api::de::Skipped) {
+        if !skipped.is_empty() {
+            let why = skipped.reasons.join("; ");
+            let msg = format!("{source}: {} billing row(s) could not be read ({why})", skipped.count);
+            self.events.push_back(BillingEvent::Trouble(Error::Api(crate::api::ApiError::Decode(msg))));
         }
     }
 
@@ -395,11 +410,14 @@ impl BillingFeed {
         fill.in_flight = false;
         match outcome {
             Ok(reply) => {
-                let n = reply.data.len() as u64;
+                // A row that did not decode still filled its place on the page.
+                let n = (reply.data.len() as u64).saturating_add(reply.skipped.count);
                 let size = u64::from(self.settings.page_size.clamp(1, Page::MAX_SIZE));
                 // A full page may have a next one (rows keep being written,
                 // so `total` is already stale); an empty last page is cheap.
                 let more = n >= size;
+                self.report_skipped("cdr/list", &reply.skipped);
+                let Some(fill) = &mut self.fill else { return };
                 fill.failures = 0;
                 fill.page += 1;
                 self.add(reply.data);
@@ -414,7 +432,11 @@ impl BillingFeed {
             }
             Err(e) => {
                 fill.failures = fill.failures.saturating_add(1);
-                let delay = backoff_delay(&self.settings, fill.failures - 1, &mut self.rng);
+                let delay = self.rng.backoff(
+                    self.settings.backoff_base,
+                    self.settings.backoff_cap,
+                    fill.failures - 1,
+                );
                 fill.retry_at = Some(now + delay);
                 self.events.push_back(BillingEvent::Trouble(e));
             }
@@ -465,7 +487,7 @@ impl BillingFeed {
     }
 
     fn backoff(&mut self) -> Duration {
-        backoff_delay(&self.settings, self.attempts, &mut self.rng)
+        self.rng.backoff(self.settings.backoff_base, self.settings.backoff_cap, self.attempts)
     }
 
     fn fetch_next(&mut self) {
@@ -548,20 +570,6 @@ impl BillingView {
     }
 }
 
-/// Capped exponential backoff with "equal jitter": half the delay fixed,
-/// half random, so a crowd of consoles does not reconnect in step.
-fn backoff_delay(s: &BillingSettings, attempt: u32, rng: &mut u64) -> Duration {
-    let exp = s.backoff_base.0.saturating_mul(1u64 << attempt.min(20));
-    let capped = exp.min(s.backoff_cap.0).max(1);
-    // xorshift64*: small, seedable, good enough for jitter.
-    *rng ^= *rng >> 12;
-    *rng ^= *rng << 25;
-    *rng ^= *rng >> 27;
-    let r = rng.wrapping_mul(0x2545_F491_4F6C_DD1D);
-    let half = capped / 2;
-    Duration(half + r % (capped - half + 1))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,21 +592,5 @@ mod tests {
         assert!(v.trouble.is_some());
         v.apply(BillingEvent::State(FeedState::Live));
         assert_eq!((v.state, v.trouble.is_none()), (FeedState::Live, true));
-    }
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        let s = BillingSettings::default();
-        let mut rng = 7;
-        let mut seen = Vec::new();
-        for attempt in 0..10 {
-            let d = backoff_delay(&s, attempt, &mut rng).0;
-            let full = (1000u64 << attempt).min(30_000);
-            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d} not in [{}, {full}]", full / 2);
-            seen.push(d);
-        }
-        let mut rng2 = 8;
-        let other: Vec<u64> = (0..10).map(|a| backoff_delay(&s, a, &mut rng2).0).collect();
-        assert_ne!(seen, other, "different seeds must jitter differently");
     }
 }

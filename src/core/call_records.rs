@@ -2,6 +2,7 @@
 //! "sync new records" action. A pure reducer; the page sends the requests.
 
 use super::Error;
+use crate::api::de::{Listed, Skipped};
 use crate::api::sipcdr::{Bill, BillPage, BillQueryInput};
 
 /// Most synced bills kept on screen (newest first).
@@ -21,6 +22,8 @@ pub struct CallRecordsState {
     pub syncing: bool,
     /// How many arrived in the last sync.
     pub last_sync: Option<usize>,
+    /// Bills the last sync's server marked fetched that did not decode.
+    pub sync_skipped: Skipped,
     /// Bills handed over by syncs, newest first, at most [`SYNCED_KEPT`].
     pub synced: Vec<Bill>,
     /// The last failure.
@@ -55,8 +58,9 @@ pub enum CallRecordsAction {
     LoadFailed(Error),
     /// A sync began.
     SyncStarted,
-    /// A sync finished with these new bills.
-    Synced(Vec<Bill>),
+    /// A sync finished with these new bills (and a count of those that did
+    /// not decode).
+    Synced(Listed<Bill>),
     /// A sync failed (what it fetched waits for the next one).
     SyncFailed(Error),
     /// Input refused before any request.
@@ -82,6 +86,7 @@ impl CallRecordsState {
             requested_page: 1,
             syncing: false,
             last_sync: None,
+            sync_skipped: Skipped::default(),
             synced: Vec::new(),
             error: None,
         }
@@ -131,8 +136,9 @@ impl CallRecordsState {
                 self.syncing = true;
                 self.error = None;
             }
-            A::Synced(mut bills) => {
+            A::Synced(Listed { rows: mut bills, skipped }) => {
                 self.syncing = false;
+                self.sync_skipped = skipped;
                 self.last_sync = Some(bills.len());
                 bills.reverse();
                 bills.append(&mut self.synced);

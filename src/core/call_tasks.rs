@@ -129,6 +129,11 @@ pub struct CallTasksState {
     pub rows: Vec<CallTask>,
     /// All rows on all pages.
     pub total: u64,
+    /// Rows the server counts but will not send (it ignores paging and
+    /// answers only its first page); `total` leaves them out.
+    pub withheld: u64,
+    /// Rows of the page on screen that did not decode (shown as a quiet line).
+    pub skipped: crate::api::de::Skipped,
     /// A page has arrived since the last reset (tells "empty" from "not yet").
     pub loaded: bool,
     /// A load is in flight.
@@ -154,6 +159,8 @@ impl Default for CallTasksState {
             per_page: DEFAULT_PAGE_SIZE,
             rows: Vec::new(),
             total: 0,
+            withheld: 0,
+            skipped: Default::default(),
             loaded: false,
             loading: false,
             requested_page: 1,
@@ -270,7 +277,9 @@ impl CallTasksState {
                 // The page number moves only when its page is in.
                 self.page = self.requested_page;
                 self.total = page.total;
+                self.withheld = page.withheld;
                 self.rows = page.rows;
+                self.skipped = page.skipped;
             }
             A::LoadFailed { ticket, error } => {
                 if ticket != self.ticket || !self.loading {
@@ -351,11 +360,19 @@ mod tests {
             call_time: time.into(),
             taskid: taskid.into(),
             tone_list: Vec::new(),
+            primary_key: None,
         }
     }
 
     fn page(rows: Vec<CallTask>, total: u64) -> CallTaskPage {
-        CallTaskPage { rows, page: 1, total, per_page: DEFAULT_PAGE_SIZE }
+        CallTaskPage {
+            rows,
+            page: 1,
+            total,
+            per_page: DEFAULT_PAGE_SIZE,
+            skipped: Default::default(),
+            withheld: 0,
+        }
     }
 
     fn form(dst: &str, time: &str, taskid: &str) -> TaskForm {
@@ -409,7 +426,9 @@ mod tests {
         let err = |f: TaskForm| f.check().unwrap_err();
         let e = err(form("  ,  ", "2024-05-01T09:30", "t"));
         assert_eq!((e.field, &e.problem), ("dstUids", &Problem::Required));
-        let e = err(form("bob, not a uid!", "2024-05-01T09:30", "t"));
+        // Uids are the site's (UUIDs, e-mails): only empty, control
+        // characters and absurd lengths are refused.
+        let e = err(form("bob, a\u{1}b", "2024-05-01T09:30", "t"));
         assert_eq!(e.field, "dstUids");
         let e = err(form("bob", "", "t"));
         assert_eq!((e.field, &e.problem), ("callTime", &Problem::Required));
@@ -478,6 +497,21 @@ mod tests {
             page: page(vec![task(21, &["bob"], "2024-05-02 09:30:00", "t21")], 25),
         });
         assert_eq!((s.page, s.rows[0].id), (3, 21));
+    }
+
+    #[test]
+    fn rows_the_server_withholds_stay_off_the_pager() {
+        let mut p = page(vec![task(1, &["bob"], "2024-05-01 09:30:00", "t1")], 20);
+        p.withheld = 25;
+        let s = CallTasksState::default()
+            .reduce(A::LoadStarted { page: 1, ticket: 1 })
+            .reduce(A::Loaded { ticket: 1, page: p });
+        assert_eq!((s.total, s.withheld, s.page_count()), (20, 25, 2));
+        // A server that pages again clears it.
+        let s = s
+            .reduce(A::LoadStarted { page: 1, ticket: 2 })
+            .reduce(A::Loaded { ticket: 2, page: page(vec![], 45) });
+        assert_eq!((s.withheld, s.page_count()), (0, 5));
     }
 
     #[test]

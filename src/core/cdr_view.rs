@@ -176,10 +176,15 @@ pub fn disposition_words(d: &Disposition, lang: Lang) -> String {
     }
 }
 
+/// Whether a spreadsheet would read `cell` as a formula: it starts with one
+/// of OWASP's CSV-injection characters `= + - @`, tab or carriage return.
+pub fn csv_formula_risk(cell: &str) -> bool {
+    matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
+}
+
 fn csv_field(out: &mut String, v: &str) {
-    // A cell Excel would run as a formula is kept as text.
-    let guarded = matches!(v.chars().next(), Some('=' | '@' | '\t' | '\r'));
-    let v = if guarded { format!("'{v}") } else { v.to_string() };
+    // A leading `'` makes Excel and LibreOffice keep the cell as text.
+    let v = if csv_formula_risk(v) { format!("'{v}") } else { v.to_string() };
     if v.contains([',', '"', '\r', '\n']) {
         out.push('"');
         out.push_str(&v.replace('"', "\"\""));
@@ -191,8 +196,17 @@ fn csv_field(out: &mut String, v: &str) {
 
 /// The rows as CSV (RFC 4180: CRLF line ends, fields with a comma, quote
 /// or line break quoted, quotes doubled), with a UTF-8 byte-order mark so
-/// Excel reads the Chinese, headers and words in `lang`.
+/// Excel reads the Chinese, headers and words in `lang`: the page's ten
+/// columns.
 pub fn to_csv(rows: &[Cdr], lang: Lang) -> String {
+    to_csv_with(rows, &[], lang)
+}
+
+/// [`to_csv`] plus the [`EXTRA_COLUMNS`] named in `extra` (seed names, in
+/// the order given; unknown names are left out), each cell exactly as the
+/// PBX sent it.
+pub fn to_csv_with(rows: &[Cdr], extra: &[&str], lang: Lang) -> String {
+    let extra: Vec<&CdrColumn> = extra.iter().filter_map(|k| extra_column(k)).collect();
     let head: [(&str, &str); 10] = [
         ("时间", "Time"),
         ("主叫", "From"),
@@ -212,6 +226,10 @@ pub fn to_csv(rows: &[Cdr], lang: Lang) -> String {
             out.push(',');
         }
         csv_field(&mut out, crate::i18n::pick(lang, zh, en));
+    }
+    for c in &extra {
+        out.push(',');
+        csv_field(&mut out, c.label(lang));
     }
     out.push_str("\r\n");
     for r in rows {
@@ -233,9 +251,146 @@ pub fn to_csv(rows: &[Cdr], lang: Lang) -> String {
             }
             csv_field(&mut out, c);
         }
+        for c in &extra {
+            out.push(',');
+            csv_field(&mut out, &column_cell(r, c.key));
+        }
         out.push_str("\r\n");
     }
     out
+}
+
+/// A column of the call log beyond the page's ten: the seed's name and a
+/// header in both languages (the seed's description where it has one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CdrColumn {
+    /// The seed's column name (also the JS field name).
+    pub key: &'static str,
+    /// Chinese header.
+    pub zh: &'static str,
+    /// English header.
+    pub en: &'static str,
+}
+
+impl CdrColumn {
+    /// The header in `lang`.
+    pub fn label(&self, lang: Lang) -> &'static str {
+        crate::i18n::pick(lang, self.zh, self.en)
+    }
+}
+
+const fn col(key: &'static str, zh: &'static str, en: &'static str) -> CdrColumn {
+    CdrColumn { key, zh, en }
+}
+
+/// Every documented `GET cdr` column the page does not show by default, in
+/// the seed's order: with the ten of [`to_csv`] they are all 50.
+pub const EXTRA_COLUMNS: [CdrColumn; 40] = [
+    col("id", "记录主键", "Record id"),
+    col("clid", "主叫号码", "Caller ID"),
+    col("dnid", "直入号码", "Dialled number"),
+    col("dept_exten", "部门分机", "Department extension"),
+    col("sipcallid", "SIP通话标识", "SIP Call-ID"),
+    col("dcontext", "目标context", "Context"),
+    col("channel", "通道", "Channel"),
+    col("dstchannel", "目标通道", "Called channel"),
+    col("callerip", "主叫IP", "Caller IP"),
+    col("calledip", "被叫IP", "Called IP"),
+    col("lastapp", "最后进入app", "Last app"),
+    col("lastdata", "app参数", "Last app data"),
+    col("start", "开始时间", "Start"),
+    col("answer", "应答时间", "Answered"),
+    col("end", "结束时间", "End"),
+    col("amaflags", "AMA标志", "AMA flags"),
+    col("accountcode", "账户代码", "Account code"),
+    col("peeraccount", "对端账户", "Peer account"),
+    col("linkedid", "关联标识", "Linkedid"),
+    col("userfield", "用户字段", "User field"),
+    col("ivrdigit", "IVR按键", "IVR digits"),
+    col("ivrflow", "IVR流程", "IVR flow"),
+    col("sequence", "记录序列号", "Sequence"),
+    col("billingid", "计费ID", "Billing id"),
+    col("area_code", "区号", "Area code"),
+    col("city", "号码所在城市", "City"),
+    col("succ", "succ", "succ"),
+    col("billed", "是否已计费", "Billed"),
+    col("bill", "费用", "Charge"),
+    col("musictype", "转接类型", "Transfer type"),
+    col("service_level", "服务水平", "Service level"),
+    col("caller_recording", "主叫录音设置", "Caller recording"),
+    col("callee_recording", "被叫录音设置", "Callee recording"),
+    col("option", "option", "Option"),
+    col("numcalls", "当前通话数", "Calls up"),
+    col("loadavg", "当前通话负载", "Load"),
+    col("hangupsource", "挂断源", "Hung up by"),
+    col("hangupcause", "挂断原因", "Hangup cause"),
+    col("create_time", "记录创建时间", "Record created"),
+    col("trunkName", "中继名称", "Trunk"),
+];
+
+/// The extra column named `key`.
+pub fn extra_column(key: &str) -> Option<&'static CdrColumn> {
+    EXTRA_COLUMNS.iter().find(|c| c.key == key)
+}
+
+/// The cell of column `key` (a seed name) of `c`, as sent: numbers in full
+/// (`u64`, so every digit), times and words untouched; `""` for an
+/// unknown name.
+pub fn column_cell(c: &Cdr, key: &str) -> String {
+    let s = |v: &String| v.clone();
+    match key {
+        "id" => c.id.map(|i| i.to_string()).unwrap_or_default(),
+        "calldate" => s(&c.calldate),
+        "clid" => s(&c.clid),
+        "src" => s(&c.src),
+        "dnid" => s(&c.dnid),
+        "dst" => s(&c.dst),
+        "dept_exten" => s(&c.department_extension),
+        "sipcallid" => s(&c.sip_call_id),
+        "dcontext" => s(&c.dcontext),
+        "channel" => s(&c.channel),
+        "dstchannel" => s(&c.dstchannel),
+        "callerip" => s(&c.caller_ip),
+        "calledip" => s(&c.called_ip),
+        "lastapp" => s(&c.lastapp),
+        "lastdata" => s(&c.lastdata),
+        "start" => s(&c.start),
+        "answer" => s(&c.answer),
+        "end" => s(&c.end),
+        "duration" => c.duration.to_string(),
+        "billsec" => c.billsec.to_string(),
+        "disposition" => c.disposition.as_wire().to_string(),
+        "amaflags" => c.ama_flags.to_string(),
+        "accountcode" => s(&c.account_code),
+        "peeraccount" => s(&c.peer_account),
+        "uniqueid" => s(&c.uniqueid),
+        "linkedid" => s(&c.linkedid),
+        "userfield" => s(&c.user_field),
+        "ivrdigit" => s(&c.ivr_digits),
+        "ivrflow" => s(&c.ivr_flow),
+        "sequence" => s(&c.sequence),
+        "billingid" => s(&c.billingid),
+        "area_code" => s(&c.area_code),
+        "city" => s(&c.city),
+        "succ" => c.succ.to_string(),
+        "billed" => c.billed.to_string(),
+        "bill" => s(&c.bill_amount),
+        "musictype" => s(&c.transfer_type),
+        "service_level" => c.service_level.to_string(),
+        "agentid" => s(&c.agentid),
+        "caller_recording" => s(&c.caller_recording_mode),
+        "callee_recording" => s(&c.callee_recording_mode),
+        "recording" => s(&c.recording),
+        "direction" => s(&c.direction),
+        "option" => s(&c.option),
+        "numcalls" => c.current_calls.to_string(),
+        "loadavg" => c.load_average.to_string(),
+        "hangupsource" => s(&c.hangupsource),
+        "hangupcause" => s(&c.hangup_cause),
+        "create_time" => s(&c.record_created),
+        "trunkName" => s(&c.trunk_name),
+        _ => String::new(),
+    }
 }
 
 /// What the CDR page shows.
@@ -261,6 +416,9 @@ pub struct CdrView {
     pub handset_pending: Option<String>,
     /// The last row the desk phone played.
     pub handset_done: Option<String>,
+    /// The [`EXTRA_COLUMNS`] shown (and exported), by seed name, in the
+    /// table's order; none by default.
+    pub columns: Vec<&'static str>,
 }
 
 /// Everything that changes the CDR page.
@@ -295,6 +453,12 @@ pub enum CdrAction {
     HandsetFailed(Error),
     /// Close the error.
     Dismiss,
+    /// Show the extra column with this seed name, or hide it if shown.
+    ToggleColumn(String),
+    /// Show every extra column.
+    AllColumns,
+    /// Back to the page's ten columns.
+    BaseColumns,
     /// Signed out.
     Reset,
 }
@@ -347,9 +511,29 @@ impl CdrView {
                 self.error = Some(e);
             }
             Dismiss => self.error = None,
-            // The search number goes on: a loader of before must not match a new search.
+            ToggleColumn(key) => {
+                if let Some(col) = extra_column(&key) {
+                    let mut shown: Vec<&'static str> =
+                        self.columns.iter().copied().filter(|k| *k != col.key).collect();
+                    if shown.len() == self.columns.len() {
+                        shown.push(col.key);
+                    }
+                    // Always the table's order, whatever order they were picked in.
+                    self.columns =
+                        EXTRA_COLUMNS.iter().map(|c| c.key).filter(|k| shown.contains(k)).collect();
+                }
+            }
+            AllColumns => self.columns = EXTRA_COLUMNS.iter().map(|c| c.key).collect(),
+            BaseColumns => self.columns.clear(),
+            // The search number goes on: a loader of before must not match a
+            // new search. The columns are the agent's choice: they stay too.
             Reset => {
-                self = CdrView { inputs: self.inputs, generation: self.generation, ..CdrView::default() }
+                self = CdrView {
+                    inputs: self.inputs,
+                    generation: self.generation,
+                    columns: self.columns,
+                    ..CdrView::default()
+                }
             }
         }
         self
@@ -477,6 +661,28 @@ mod tests {
     }
 
     #[test]
+    fn csv_guards_all_six_formula_starts() {
+        // OWASP's CSV-injection list: = + - @ tab CR.
+        for lead in ['=', '+', '-', '@', '\t', '\r'] {
+            let mut r = cdr(1);
+            r.agentid = format!("{lead}1+1");
+            r.src = format!("{lead}HYPERLINK(\"http://x\")");
+            let csv = to_csv(&[r], Lang::En);
+            // A CR quotes the cell; the guard sits inside the quotes.
+            let agent = if lead == '\r' { format!("\"'{lead}1+1\"") } else { format!("'{lead}1+1") };
+            assert!(csv.contains(&format!(",{agent}")), "{lead:?}: {csv:?}");
+            let src = format!(",\"'{lead}HYPERLINK(\"\"http://x\"\")\",");
+            assert!(csv.contains(&src), "{lead:?}: {csv:?}");
+        }
+        // Inside a cell, and plain numbers, nothing changes.
+        let mut r = cdr(1);
+        r.agentid = "a-b+c=d@e".into();
+        let csv = to_csv(&[r], Lang::En);
+        assert!(csv.contains(",a-b+c=d@e"), "{csv:?}");
+        assert!(csv.contains(",8002,8003,"), "{csv:?}");
+    }
+
+    #[test]
     fn words() {
         assert_eq!(mmss(0), "00:00");
         assert_eq!(mmss(125), "02:05");
@@ -528,5 +734,94 @@ mod tests {
         let t = t.reduce(CdrAction::HandsetStarted("hwd-1.1".into()));
         let t = t.reduce(CdrAction::HandsetFailed(Error::Network("x".into())));
         assert!(t.handset_pending.is_none() && t.error.is_some());
+    }
+
+    /// A row with every one of the seed's 50 `GET cdr` columns filled.
+    fn full_row() -> Cdr {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/pbx/cdr_every_column.json")).unwrap();
+        serde_json::from_value(v["data"][0].clone()).unwrap()
+    }
+
+    const BASE: [&str; 10] = [
+        "calldate",
+        "src",
+        "dst",
+        "duration",
+        "billsec",
+        "disposition",
+        "direction",
+        "recording",
+        "uniqueid",
+        "agentid",
+    ];
+
+    #[test]
+    fn the_columns_are_the_seeds_fifty_and_every_cell_is_as_sent() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../tests/fixtures/pbx/cdr_every_column.json")).unwrap();
+        let wire = v["data"][0].as_object().unwrap().clone();
+        let mut keys: Vec<&str> = BASE.iter().copied().chain(EXTRA_COLUMNS.iter().map(|c| c.key)).collect();
+        assert_eq!(keys.len(), 50);
+        keys.sort_unstable();
+        keys.dedup();
+        let mut want: Vec<&str> = wire.keys().map(String::as_str).collect();
+        want.sort_unstable();
+        assert_eq!(keys, want, "the page's ten plus the extra forty are the seed's columns");
+        let row = full_row();
+        for (k, sent) in &wire {
+            let sent = match sent {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            assert_eq!(column_cell(&row, k), sent, "{k}");
+        }
+        assert_eq!(column_cell(&row, "nope"), "");
+        for c in EXTRA_COLUMNS {
+            assert!(!c.zh.is_empty() && !c.en.is_empty(), "{}", c.key);
+        }
+    }
+
+    #[test]
+    fn csv_exports_the_chosen_extra_columns_with_huge_numbers_exact() {
+        let mut r = full_row();
+        r.id = Some(9_007_199_254_740_993);
+        r.duration = 18_446_744_073_709_551_615;
+        let csv = to_csv_with(&[r.clone()], &["hangupcause", "id", "nope", "loadavg"], Lang::En);
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "Time,From,To,Duration,Billed (s),Result,Direction,Recording,Uniqueid,Agent,Hangup cause,Record id,Load"
+        );
+        assert!(lines[1].ends_with(",1011,16,9007199254740993,4.36"), "{}", lines[1]);
+        let all: Vec<&str> = EXTRA_COLUMNS.iter().map(|c| c.key).collect();
+        let csv = to_csv_with(&[r], &all, Lang::Zh);
+        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert!(
+            lines[0].starts_with("时间,主叫,被叫,") && lines[0].ends_with(",记录创建时间,中继名称"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[1].contains(",hwd-1731637895.49,1011,9007199254740993,"), "{}", lines[1]);
+        assert!(lines[1].ends_with(",2024-11-15 10:36:36,trunkHWD"), "{}", lines[1]);
+        // Without extra columns the export is the page's ten, as before.
+        assert_eq!(to_csv_with(&[], &[], Lang::En), to_csv(&[], Lang::En));
+    }
+
+    #[test]
+    fn extra_columns_toggle_in_table_order_and_survive_a_sign_out() {
+        let s = CdrView::default();
+        assert!(s.columns.is_empty());
+        let s = s.reduce(CdrAction::ToggleColumn("hangupcause".into()));
+        let s = s.reduce(CdrAction::ToggleColumn("id".into()));
+        let s = s.reduce(CdrAction::ToggleColumn("not-a-column".into()));
+        assert_eq!(s.columns, ["id", "hangupcause"]);
+        let s = s.reduce(CdrAction::ToggleColumn("id".into()));
+        assert_eq!(s.columns, ["hangupcause"]);
+        let s = s.reduce(CdrAction::Reset);
+        assert_eq!(s.columns, ["hangupcause"]);
+        let s = s.reduce(CdrAction::AllColumns);
+        assert_eq!(s.columns.len(), EXTRA_COLUMNS.len());
+        assert_eq!(s.reduce(CdrAction::BaseColumns).columns, Vec::<&str>::new());
     }
 }

@@ -8,6 +8,7 @@ use super::Error;
 use crate::api::dapi::{
     self, CallMessage, CallTaskInput, CallTaskPage, Channel, DapiApi, EventCode, JoinInfo, SystemConfig, Uid,
 };
+use crate::api::de::Listed;
 use crate::api::{HttpRequest, HttpResponse, InvalidInput, Problem};
 
 /// Largest `perpage` for the task list.
@@ -68,8 +69,9 @@ impl<C: HttpClient> DapiSession<C> {
         Ok(dapi::decode_join(&self.send(self.api.call_robot(&self.uid)).await?)?)
     }
 
-    /// `POST /dapi/call/msg`.
-    pub async fn messages(&self) -> Result<Vec<CallMessage>, Error> {
+    /// `POST /dapi/call/msg`: the messages that decoded, and a count of
+    /// those that did not.
+    pub async fn messages(&self) -> Result<Listed<CallMessage>, Error> {
         Ok(dapi::decode_messages(&self.send(self.api.messages(&self.uid)).await?)?)
     }
 
@@ -108,7 +110,10 @@ impl<C: HttpClient> DapiSession<C> {
         Ok(dapi::decode_saved_task(&self.send(self.api.save_task(&self.uid, task)).await?)?)
     }
 
-    /// `POST /dapi/calltask/list`, page from 1, 1-100 rows per page.
+    /// `POST /dapi/calltask/list`, page from 1, 1-100 rows per page. From a
+    /// server that ignores `page`/`perpage` the page is cut out of its reply
+    /// ([`dapi::fit_task_page`]): no row shows on two pages, and `withheld`
+    /// counts the rows it will not send.
     pub async fn tasks(&self, page: u64, per_page: u64) -> Result<CallTaskPage, Error> {
         if page == 0 {
             return Err(InvalidInput::new("page", Problem::OutOfRange { min: 1, max: u64::MAX }, "0").into());
@@ -121,14 +126,22 @@ impl<C: HttpClient> DapiSession<C> {
             )
             .into());
         }
-        Ok(dapi::decode_tasks(&self.send(self.api.tasks(&self.uid, page, per_page)).await?)?)
+        let reply = dapi::decode_tasks(&self.send(self.api.tasks(&self.uid, page, per_page)).await?)?;
+        if let Some(fitted) = dapi::fit_task_page(reply, page, per_page) {
+            return Ok(fitted);
+        }
+        // It paged by its own size: read its first page, asked as the seed does
+        // (page 1 of 20 sends the bare `{uid}`), and cut ours out of that.
+        let first = dapi::decode_tasks(&self.send(self.api.tasks(&self.uid, 1, 20)).await?)?;
+        Ok(dapi::cut_task_page(first, page, per_page))
     }
 
     /// Carries out one request of the call engine.
     pub async fn execute(&self, op: &Op) -> Result<Reply, Error> {
         Ok(match op {
             Op::Config => Reply::Config(self.config().await?),
-            Op::Messages => Reply::Messages(self.messages().await?),
+            // The engine rings what decoded; an odd row must not stop the poll.
+            Op::Messages => Reply::Messages(self.messages().await?.rows),
             Op::CallUsers { dst, extra_msg } => {
                 Reply::Join(self.call_users(dst, extra_msg.as_deref()).await?)
             }

@@ -81,6 +81,9 @@ pub enum DeskAction {
     SignInFailed(Error),
     /// Signed out: everything but the language is forgotten.
     SignOut,
+    /// The server refused the credentials mid-shift: back to the sign-in
+    /// form, which shows why.
+    CredentialsRejected(Error),
     /// A dial request left.
     DialStarted,
     /// The PBX accepted the dial.
@@ -136,6 +139,10 @@ impl DeskState {
             }
             SignOut => {
                 self = DeskState { lang: self.lang, ..DeskState::default() };
+            }
+            CredentialsRejected(e) => {
+                self = DeskState { lang: self.lang, ..DeskState::default() };
+                self.notice = Some(Notice::Error(e));
             }
             DialStarted => {
                 self.pending.dial = true;

@@ -16,6 +16,11 @@ pub enum Error {
     /// The session was signed out; open a new one.
     #[error("signed out")]
     SignedOut,
+    /// The server refused the sign-in credentials (the password grant got
+    /// this HTTP 4xx). No token request leaves until an explicit sign-in:
+    /// retrying on every poll would lock the shared API account.
+    #[error("credentials rejected: {0}")]
+    CredentialsRejected(ApiError),
     /// The callback signer (a function or URL of the embedder's) failed or
     /// returned an unusable header.
     #[error("signer failed: {0}")]
@@ -34,12 +39,13 @@ impl From<crate::api::InvalidInput> for Error {
 
 impl Error {
     /// The stable code embedders switch on (`"600000"`, `"http_401"`,
-    /// `"network"`, `"decode"`, `"invalid_input"`).
+    /// `"network"`, `"decode"`, `"invalid_input"`, `"credentials_rejected"`).
     pub fn code(&self) -> String {
         match self {
             Error::Api(e) => e.code(),
             Error::Network(_) => "network".into(),
             Error::SignedOut => "signed_out".into(),
+            Error::CredentialsRejected(_) => "credentials_rejected".into(),
             Error::Signer(_) => "signer".into(),
             Error::InvalidState(_) => "invalid_state".into(),
         }
@@ -49,6 +55,14 @@ impl Error {
     pub fn field(&self) -> Option<&'static str> {
         match self {
             Error::Api(ApiError::InvalidInput(i)) => Some(i.field),
+            _ => None,
+        }
+    }
+
+    /// The server's own words (see [`ApiError::vendor_message`]), if any.
+    pub fn vendor_message(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) | Error::CredentialsRejected(e) => e.vendor_message(),
             _ => None,
         }
     }

@@ -2,6 +2,7 @@
 //! goes through [`HttpClient`], which each platform implements.
 
 pub mod agent_desk;
+pub mod backoff;
 pub mod billing;
 pub mod call_records;
 pub mod call_tasks;

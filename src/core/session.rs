@@ -29,6 +29,9 @@ impl<T: HttpClient> HttpClient for Rc<T> {
     }
 }
 
+/// Told when the server refuses the credentials.
+type RejectedHook = Rc<dyn Fn(&Error)>;
+
 /// A clock on the caller's monotonic scale.
 pub type Clock = Rc<dyn Fn() -> Instant>;
 
@@ -45,19 +48,24 @@ pub struct PbxSession<C> {
     // Callers queue here while one of them fetches a token: never two token
     // requests at once, and the others reuse the result.
     token_gate: Mutex<()>,
+    // Told once when the credentials latch trips (the console signs out).
+    on_rejected: RefCell<Option<RejectedHook>>,
 }
 
 impl<C: HttpClient> PbxSession<C> {
     /// A session for `creds` at `api`, sending through `http`.
     pub fn new(api: PbxApi, creds: Credentials, http: C, clock: Clock) -> Self {
+        // Each console's own retry jitter: its clock reading at creation.
+        let seed = clock().0 ^ 0x5DEE_CE66_D1CE_4E5B;
         Self {
             api,
             creds,
             http,
             clock,
-            tokens: RefCell::new(TokenManager::new()),
+            tokens: RefCell::new(TokenManager::with_seed(seed)),
             closed: std::cell::Cell::new(false),
             token_gate: Mutex::new(()),
+            on_rejected: RefCell::new(None),
         }
     }
 
@@ -83,12 +91,22 @@ impl<C: HttpClient> PbxSession<C> {
                 }
             }
         }
+        // Refused credentials or a backoff: fail fast with that, sending nothing.
+        {
+            let t = self.tokens.borrow();
+            if let Some(e) =
+                t.blocked(now).filter(|_| t.credentials_rejected() || t.valid_token(now).is_none())
+            {
+                return Err(e);
+            }
+        }
         let _gate = self.token_gate.lock().await;
         if self.closed.get() {
             return Err(Error::SignedOut);
         }
         let now = (self.clock)();
         self.tokens.borrow_mut().handle_timeout(now);
+        let was_rejected = self.tokens.borrow().credentials_rejected();
         let mut last_err = None;
         // At most two rounds: a refused refresh falls back to the password grant.
         for _ in 0..2 {
@@ -102,12 +120,12 @@ impl<C: HttpClient> PbxSession<C> {
             let mut tokens = self.tokens.borrow_mut();
             match outcome {
                 Ok(t) => {
-                    tokens.handle_response(ticket, Ok(t));
+                    tokens.handle_response((self.clock)(), ticket, Ok(t));
                     break;
                 }
                 Err(e) => {
                     let refresh = matches!(ticket.grant, pbx::TokenGrant::Refresh(_));
-                    tokens.handle_response(ticket, Err(e.clone()));
+                    tokens.handle_response((self.clock)(), ticket, Err(e.clone()));
                     last_err = Some(e);
                     // Only a refused refresh (the machine dropped the refresh
                     // token) is worth a second, password, round.
@@ -118,18 +136,45 @@ impl<C: HttpClient> PbxSession<C> {
             }
         }
         let now = (self.clock)();
+        if !was_rejected && self.tokens.borrow().credentials_rejected() {
+            let hook = self.on_rejected.borrow().clone();
+            let refusal = self.tokens.borrow().blocked(now);
+            if let (Some(hook), Some(e)) = (hook, refusal) {
+                hook(&e);
+            }
+        }
         let tokens = self.tokens.borrow();
         match (tokens.valid_token(now), last_err) {
+            // Refused now: this caller fails like every later one, even while
+            // the old token has minutes left.
+            (_, Some(e)) if tokens.credentials_rejected() => Err(tokens.blocked(now).unwrap_or(e)),
             (Some(tok), _) => Ok(tok.to_string()),
             (None, Some(e)) => Err(e),
-            // Another caller's request failed while we queued: try ours next time.
-            (None, None) => Err(Error::Api(ApiError::Http { status: 401, message: "no valid token".into() })),
+            // Another caller's request failed while we queued: share its failure.
+            (None, None) => Err(tokens
+                .blocked(now)
+                .unwrap_or(Error::Api(ApiError::Http { status: 401, message: "no valid token".into() }))),
         }
     }
 
-    /// Signs in: makes sure a valid token is held.
+    /// Signs in: makes sure a valid token is held. An explicit sign-in is
+    /// what lifts the credentials latch and any backoff.
     pub async fn login(&self) -> Result<(), Error> {
+        self.tokens.borrow_mut().allow_retry();
         self.token().await.map(|_| ())
+    }
+
+    /// Calls `f` once each time the server refuses the credentials after a
+    /// successful sign-in would have let calls through (a console returns to
+    /// its sign-in form).
+    pub fn on_credentials_rejected(&self, f: impl Fn(&Error) + 'static) {
+        *self.on_rejected.borrow_mut() = Some(Rc::new(f));
+    }
+
+    /// Whether the server refused the credentials: every call fails with
+    /// [`Error::CredentialsRejected`] until [`PbxSession::login`].
+    pub fn credentials_rejected(&self) -> bool {
+        self.tokens.borrow().credentials_rejected()
     }
 
     /// Forgets the tokens and closes the session: later calls fail with
@@ -216,9 +261,9 @@ impl<C: HttpClient> PbxSession<C> {
         self.call_empty(self.api.target_action(action, t)).await
     }
 
-    /// `call/parkList`.
-    pub async fn parked_calls(&self, extension: Option<&Extension>) -> Result<Vec<ParkedCall>, Error> {
-        Ok(self.call_rows(self.api.parked_calls(extension)).await?.data)
+    /// `call/parkList` (rows that do not decode are in `skipped`).
+    pub async fn parked_calls(&self, extension: Option<&Extension>) -> Result<Reply<Vec<ParkedCall>>, Error> {
+        self.call_rows(self.api.parked_calls(extension)).await
     }
 
     /// `agent/login`.
@@ -236,15 +281,17 @@ impl<C: HttpClient> PbxSession<C> {
         self.call_empty(self.api.agent_pause(p)).await
     }
 
-    /// `agent/getAgentStatus`, flattened to one row per (queue, extension).
-    pub async fn agent_status(&self, f: &AgentFilter) -> Result<Vec<AgentStatus>, Error> {
+    /// `agent/getAgentStatus`, flattened to one row per (queue, extension)
+    /// (agents that do not decode are in `skipped`).
+    pub async fn agent_status(&self, f: &AgentFilter) -> Result<Reply<Vec<AgentStatus>>, Error> {
         let resp = self.send(self.api.agent_status(f)).await?;
-        Ok(pbx::agent::decode_agent_status(&resp)?.data)
+        Ok(pbx::agent::decode_agent_status(&resp)?)
     }
 
-    /// `status/queue`: the agents of one queue.
-    pub async fn queue_status(&self, queue: &QueueNumber) -> Result<Vec<AgentStatus>, Error> {
-        Ok(self.call_rows(self.api.queue_status(queue)).await?.data)
+    /// `status/queue`: the agents of one queue (rows that do not decode are
+    /// in `skipped`).
+    pub async fn queue_status(&self, queue: &QueueNumber) -> Result<Reply<Vec<AgentStatus>>, Error> {
+        self.call_rows(self.api.queue_status(queue)).await
     }
 
     /// `status/trunk`.

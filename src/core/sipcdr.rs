@@ -12,6 +12,7 @@
 
 use super::session::HttpClient;
 use super::Error;
+use crate::api::de::{Listed, Skipped};
 use crate::api::sipcdr::{self, Bill, BillPage, BillQuery, SipCdrApi, SyncFlag};
 use futures::lock::Mutex;
 use std::cell::RefCell;
@@ -30,6 +31,10 @@ pub struct BillSync {
     // A marking request went out and its reply was not absorbed: its
     // query (window and filters), to re-read with `syncflag=2`.
     in_flight: Option<BillQuery>,
+    // Bills the server marked fetched but that did not decode: they cannot
+    // be handed over, so the next successful run reports them instead of
+    // losing them silently.
+    skipped: Skipped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +63,9 @@ pub struct SyncRun {
 pub enum Step {
     /// Send [`SyncRun::next_query`] again.
     Continue,
-    /// Finished: these bills are new, in id order, and now count as handed over.
-    Done(Vec<Bill>),
+    /// Finished: these bills are new, in id order, and now count as handed
+    /// over; `skipped` counts the marked bills that could not be decoded.
+    Done(Listed<Bill>),
     /// Stopped; what was fetched stays pending for the next run.
     Failed(Error),
 }
@@ -106,10 +112,10 @@ impl BillSync {
         new
     }
 
-    fn finish(&mut self) -> Vec<Bill> {
+    fn finish(&mut self) -> Listed<Bill> {
         let bills: Vec<Bill> = std::mem::take(&mut self.pending).into_values().collect();
         self.handed_over.extend(bills.iter().map(|b| b.id));
-        bills
+        Listed { rows: bills, skipped: std::mem::take(&mut self.skipped) }
     }
 }
 
@@ -160,9 +166,13 @@ impl SyncRun {
         };
         self.pages += 1;
         let per_page = self.base.itemsperpage as usize;
-        let full = page.bills.len() >= per_page;
+        // A row that did not decode still filled its place on the page.
+        let listed = usize::try_from(page.skipped.count).unwrap_or(usize::MAX);
+        let full = page.bills.len().saturating_add(listed) >= per_page;
         match self.phase {
             Phase::Recover(n) => {
+                // Skipped rows are not counted here: without an id, one marked
+                // by the lost reply cannot be told from one reported before.
                 sync.absorb(page.bills);
                 let seen = u64::from(n) * u64::from(self.base.itemsperpage);
                 if full && seen < page.totalitems && self.pages < MAX_PAGES_PER_RUN {
@@ -176,9 +186,11 @@ impl SyncRun {
             Phase::Unfetched => {
                 // The reply is in: what it marked is now pending here.
                 sync.in_flight = None;
+                sync.skipped.merge(&page.skipped);
                 let new = sync.absorb(page.bills);
-                // A full page of nothing new means the server is not marking:
-                // stop rather than ask for the same page for ever.
+                // A full page of nothing new (undecodable rows included) means
+                // the server is not marking: stop rather than ask for the same
+                // page for ever; the next run goes on from there.
                 if full && new > 0 && self.pages < MAX_PAGES_PER_RUN {
                     Step::Continue
                 } else {
@@ -211,9 +223,10 @@ impl<C: HttpClient> SipCdrSession<C> {
     }
 
     /// Every bill not fetched before within `base`'s window and filters,
-    /// each handed over once across runs. On failure the error is returned
-    /// and what was fetched waits for the next run.
-    pub async fn sync(&self, base: BillQuery) -> Result<Vec<Bill>, Error> {
+    /// each handed over once across runs, with a count of the marked bills
+    /// that did not decode. On failure the error is returned and what was
+    /// fetched waits for the next run.
+    pub async fn sync(&self, base: BillQuery) -> Result<Listed<Bill>, Error> {
         let _gate = self.sync_gate.lock().await;
         let mut run = self.sync.borrow().start(base);
         loop {

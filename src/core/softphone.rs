@@ -52,6 +52,21 @@ const RETRY_MAX: Duration = Duration::from_secs(15);
 const SEEN_KEPT: usize = 1_000;
 /// How much longer than an outgoing ring an incoming call may ring.
 const INCOMING_GRACE: Duration = Duration::from_secs(15);
+/// Longest heartbeat margin: how much earlier than one period after the
+/// last beat the next one goes out, for a slow network.
+const HEARTBEAT_MARGIN_MAX: Duration = Duration::from_secs(5);
+/// Heartbeats of one call that may be on their way at once. A slow reply
+/// does not hold the next beat back; the request timeout bounds how many
+/// pile up, and this bounds it again should that timeout be long.
+const HEARTBEATS_IN_FLIGHT_MAX: u32 = 3;
+
+/// Time from sending one heartbeat to sending the next: the period less a
+/// margin of a sixth of it (at most 5 s), so that a beat still arrives
+/// within one period of the last (seed 001: "每隔30内") with a slow network.
+pub fn heartbeat_interval(period: Duration) -> Duration {
+    let margin = Duration::from_millis((period.0 / 6).min(HEARTBEAT_MARGIN_MAX.0));
+    Duration::from_millis(period.0.saturating_sub(margin.0).max(1))
+}
 
 /// The engine's id of one call (not the server's: an outgoing call has no
 /// channel until the server answers).
@@ -162,7 +177,8 @@ pub struct CallSnapshot {
     pub robot_call: bool,
     /// The caller's extra message (incoming).
     pub extra_msg: String,
-    /// When the talk started (caller's `now` scale, ms).
+    /// When the talk started, on the caller's `now` scale (monotonic in a
+    /// browser: compare it with that clock, never with a time of day).
     pub talk_started_ms: Option<u64>,
     /// Why it ended, once it has.
     pub ended: Option<EndReason>,
@@ -279,8 +295,16 @@ struct Call {
     joined: bool,
     // Hang-up asked while the call/user reply was on its way.
     cancel_asked: bool,
+    // When the next beat goes out: set when one is sent (not when its reply
+    // comes), so the beats stay within one period of each other.
     next_heartbeat: Option<Instant>,
-    heartbeat_in_flight: bool,
+    // The last sure sign of life for the server (join data, the last beat
+    // sent): a shorter period from a late config reply counts from here.
+    heartbeat_base: Option<Instant>,
+    heartbeats_in_flight: u32,
+    // The request id of the newest beat the server answered: a failure of an
+    // older beat (it timed out after a newer one got through) is stale.
+    newest_beat_ok: u64,
     heartbeat_failures: u32,
     reported: BTreeSet<u16>,
 }
@@ -309,7 +333,9 @@ impl Call {
             joined: false,
             cancel_asked: false,
             next_heartbeat: None,
-            heartbeat_in_flight: false,
+            heartbeat_base: None,
+            heartbeats_in_flight: 0,
+            newest_beat_ok: 0,
             heartbeat_failures: 0,
             reported: BTreeSet::new(),
         }
@@ -641,7 +667,7 @@ impl Softphone {
             consider(self.report_retry_at);
         }
         for c in self.calls.values().filter(|c| c.live()) {
-            if !c.heartbeat_in_flight {
+            if c.heartbeats_in_flight < HEARTBEATS_IN_FLIGHT_MAX {
                 consider(c.next_heartbeat);
             }
             if c.snap.state == CallState::Ringing {
@@ -663,6 +689,14 @@ impl Softphone {
                 if let Ok(Reply::Config(c)) = &result {
                     self.heartbeat = Duration::from_secs(c.heartbeat_secs());
                     self.config_needed = false;
+                    // A call placed before the answer scheduled its beat on the
+                    // default period; a shorter one must not wait for that.
+                    let interval = heartbeat_interval(self.heartbeat);
+                    for call in self.calls.values_mut().filter(|c| c.live() && c.in_channel) {
+                        if let (Some(next), Some(base)) = (call.next_heartbeat, call.heartbeat_base) {
+                            call.next_heartbeat = Some(next.min(base + interval));
+                        }
+                    }
                 }
                 // A failed config keeps the default period; it is asked
                 // again on the next wake.
@@ -689,23 +723,29 @@ impl Softphone {
                 let hb = self.heartbeat;
                 let mut failed = None;
                 if let Some(c) = call_id.and_then(|id| self.calls.get_mut(&id)) {
-                    c.heartbeat_in_flight = false;
+                    c.heartbeats_in_flight = c.heartbeats_in_flight.saturating_sub(1);
                     match &result {
+                        // The next beat was scheduled when this one went out.
                         Ok(_) => {
                             c.heartbeat_failures = 0;
-                            c.next_heartbeat = c.live().then(|| now + hb);
+                            c.newest_beat_ok = c.newest_beat_ok.max(id);
                         }
+                        // An older beat failing after a newer one got through
+                        // says nothing about the link now.
+                        Err(e) if is_link_error(e) && id < c.newest_beat_ok => {}
                         Err(e) if is_link_error(e) => {
                             c.heartbeat_failures = c.heartbeat_failures.saturating_add(1);
-                            // Retry well inside the server's two-period window.
-                            let cap = Duration::from_millis((hb.0 / 3).max(1_000));
-                            c.next_heartbeat = c.live().then(|| now + backoff(c.heartbeat_failures, cap));
+                            // Retry well inside the server's one-period window,
+                            // and never later than the beat already due.
+                            let cap = Duration::from_millis((hb.0 / 6).max(RETRY_FIRST.0));
+                            let retry = now + backoff(c.heartbeat_failures, cap);
+                            c.next_heartbeat =
+                                c.live().then(|| c.next_heartbeat.map_or(retry, |t| t.min(retry)));
                             failed = Some(c.heartbeat_failures);
                         }
-                        Err(_) => {
-                            // Refused: the server no longer knows the channel.
-                            c.next_heartbeat = c.live().then(|| now + hb);
-                        }
+                        // Refused: the server no longer knows the channel (the
+                        // call ends below).
+                        Err(_) => {}
                     }
                 }
                 match (&result, failed) {
@@ -755,9 +795,12 @@ impl Softphone {
                 let answering = self.calls.get(&id).is_some_and(|c| c.snap.state == CallState::Answering);
                 match result {
                     Ok(Reply::Join(join)) if answering => {
+                        let interval = heartbeat_interval(self.heartbeat);
                         if let Some(c) = self.calls.get_mut(&id) {
                             c.in_channel = true;
-                            c.next_heartbeat = Some(now + self.heartbeat);
+                            // The server counts the token as a sign of life.
+                            c.next_heartbeat = Some(now + interval);
+                            c.heartbeat_base = Some(now);
                             c.media = true;
                         }
                         self.media.push_back((id, MediaOp::Join(join)));
@@ -919,13 +962,18 @@ impl Softphone {
         let due: Vec<(CallId, Channel)> = self
             .calls
             .values()
-            .filter(|c| c.live() && c.in_channel && !c.heartbeat_in_flight)
+            .filter(|c| c.live() && c.in_channel && c.heartbeats_in_flight < HEARTBEATS_IN_FLIGHT_MAX)
             .filter(|c| c.next_heartbeat.is_some_and(|t| t <= now))
             .filter_map(|c| c.channel.clone().map(|ch| (c.snap.call_id, ch)))
             .collect();
+        let interval = heartbeat_interval(self.heartbeat);
         for (id, ch) in due {
             if let Some(c) = self.calls.get_mut(&id) {
-                c.heartbeat_in_flight = true;
+                c.heartbeats_in_flight = c.heartbeats_in_flight.saturating_add(1);
+                // From the send time: the reply's delay must not push the
+                // next beat past the server's deadline.
+                c.next_heartbeat = Some(now + interval);
+                c.heartbeat_base = Some(now);
             }
             self.send(Some(id), Op::Heartbeat(ch));
         }
@@ -950,7 +998,7 @@ impl Softphone {
     }
 
     fn dialled(&mut self, now: Instant, id: CallId, join: JoinInfo) {
-        let hb = self.heartbeat;
+        let interval = heartbeat_interval(self.heartbeat);
         let Some(c) = self.calls.get_mut(&id) else { return };
         if c.snap.state != CallState::Dialing {
             return;
@@ -958,7 +1006,8 @@ impl Softphone {
         c.channel = Some(join.channel.clone());
         c.snap.channel = Some(join.channel.as_str().to_string());
         c.in_channel = true;
-        c.next_heartbeat = Some(now + hb);
+        c.next_heartbeat = Some(now + interval);
+        c.heartbeat_base = Some(now);
         c.since = now;
         if c.cancel_asked {
             self.end(now, id, EndReason::Cancelled, true);

@@ -4,6 +4,7 @@
 //! whisper). Time (wall-clock ms) comes in with the actions, so the
 //! durations tick between refreshes.
 
+use super::agent_desk::{queue_list, reported_queues};
 use super::Error;
 use crate::api::pbx::{
     AgentState, AgentStatus, EndpointState, EndpointStatus, TargetAction, TrunkStatus, WaitingCaller,
@@ -46,6 +47,10 @@ pub struct SupervisorView {
     pub done: Option<(TargetAction, String)>,
     /// The last action's failure.
     pub error: Option<Error>,
+    /// The queues the PBX reported last (every agent's `getAgentStatus`).
+    pub pbx_queues: Vec<String>,
+    /// The queues `config.json` names.
+    pub configured_queues: Vec<String>,
 }
 
 /// Everything that changes the supervisor page.
@@ -71,6 +76,10 @@ pub enum SupervisorAction {
         /// Why.
         error: Error,
     },
+    /// Every agent's `getAgentStatus` rows arrived (the PBX's queues).
+    Roster(Vec<AgentStatus>),
+    /// The queues `config.json` names.
+    Configured(Vec<String>),
     /// Extension states arrived.
     Endpoints(Vec<EndpointStatus>),
     /// Trunks arrived.
@@ -104,6 +113,8 @@ impl SupervisorView {
                 );
             }
             QueueFailed { queue, error } => self.queues.entry(queue).or_default().error = Some(error),
+            Roster(rows) => self.pbx_queues = queue_list(reported_queues(&rows), []),
+            Configured(queues) => self.configured_queues = queues,
             Endpoints(rows) => self.endpoints = rows,
             Trunks(rows) => {
                 self.trunks = rows;
@@ -138,9 +149,32 @@ impl SupervisorView {
                 self.error = None;
                 self.done = None;
             }
-            Reset => self = SupervisorView::default(),
+            // Signed out: config.json stays.
+            Reset => {
+                self =
+                    SupervisorView { configured_queues: self.configured_queues, ..SupervisorView::default() }
+            }
         }
         self
+    }
+
+    /// The queues the page shows: the PBX's and config.json's (see
+    /// [`queue_list`]), plus any already fetched.
+    pub fn queue_list(&self) -> Vec<String> {
+        queue_list(
+            self.pbx_queues.iter().map(String::as_str).chain(self.queues.keys().map(String::as_str)),
+            self.configured_queues.iter().map(String::as_str),
+        )
+    }
+
+    /// The waiting callers of every listed queue, queue by queue, each by
+    /// position.
+    pub fn waiting(&self) -> Vec<(String, &WaitingCaller)> {
+        self.queue_list()
+            .into_iter()
+            .filter_map(|q| self.queues.get(&q).map(|v| (q, v)))
+            .flat_map(|(q, v)| v.waiting.iter().map(move |w| (q.clone(), w)))
+            .collect()
     }
 
     /// Seconds an agent has been in its state at `now_ms`.
@@ -318,6 +352,32 @@ mod tests {
         let s = s.reduce(SupervisorAction::Dismiss);
         assert_eq!(s.error, None);
         assert_eq!(s.reduce(SupervisorAction::Reset), SupervisorView::default());
+    }
+
+    #[test]
+    fn the_queues_are_the_pbx_s_and_config_s() {
+        let s = SupervisorView::default();
+        assert!(s.queue_list().is_empty());
+        let roster: Vec<AgentStatus> = ["620", "610", "620"]
+            .iter()
+            .map(|q| serde_json::from_value(json!({"extension": "8002", "queue": q, "status": "0"})).unwrap())
+            .collect();
+        let s = s
+            .reduce(SupervisorAction::Roster(roster))
+            .reduce(SupervisorAction::Configured(vec!["630".into()]));
+        assert_eq!(s.queue_list(), ["610", "620", "630"]);
+        let s = s.reduce(SupervisorAction::Queue {
+            queue: "630".into(),
+            agents: vec![],
+            waiting: vec![caller(2, "18312340002", "0:05"), caller(1, "18312340001", "1:10")],
+            waiting_total: 2,
+            now_ms: 1_000,
+        });
+        let w: Vec<(String, String)> =
+            s.waiting().into_iter().map(|(q, w)| (q, w.callerid.clone())).collect();
+        assert_eq!(w, [("630".to_string(), "18312340001".to_string()), ("630".into(), "18312340002".into())]);
+        let s = s.reduce(SupervisorAction::Reset);
+        assert_eq!(s.queue_list(), ["630"], "config.json outlives a sign-out");
     }
 
     #[test]

@@ -11,10 +11,18 @@
 //!   hands out a [`TokenTicket`] only when none is outstanding.
 //! - A 401 on a call made with token `T` drops `T` (and only `T`), so the
 //!   next request fetches a fresh one.
+//! - A refused password grant (HTTP 4xx) latches: no token request leaves
+//!   until [`TokenManager::allow_retry`] (an explicit sign-in), because a
+//!   console that retried on every poll would lock the shared API account.
+//! - A failed request that may succeed later (network, 5xx, a garbled
+//!   reply) backs off with jitter; callers meanwhile get that failure at
+//!   once ([`TokenManager::blocked`]).
 
+use super::backoff::Jitter;
 use super::time::{Duration, Instant};
 use super::Error;
 use crate::api::pbx::{TokenGrant, TokenResponse};
+use crate::api::ApiError;
 use std::collections::VecDeque;
 
 /// Share of `expires_in` after which a token is refreshed.
@@ -22,6 +30,11 @@ pub const REFRESH_AT: f64 = 0.8;
 
 /// Events kept for a driver that does not read them (oldest dropped first).
 const MAX_EVENTS: usize = 16;
+
+/// First wait after a token request that failed for a passing reason.
+pub const RETRY_BASE: Duration = Duration::from_secs(1);
+/// Longest wait between token requests that keep failing.
+pub const RETRY_CAP: Duration = Duration::from_secs(60);
 
 /// Permission to send one token request, returned to
 /// [`TokenManager::handle_response`] with its outcome.
@@ -55,19 +68,50 @@ struct Held {
 }
 
 /// The token state machine. See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TokenManager {
     held: Option<Held>,
     refresh_token: Option<String>,
     in_flight: Option<u64>,
     next_id: u64,
     events: VecDeque<TokenEvent>,
+    // The server refused the password grant: nothing leaves until an
+    // explicit sign-in.
+    rejected: Option<ApiError>,
+    // Failures in a row of the passing kind, and when the next try may leave.
+    failures: u32,
+    retry_at: Option<Instant>,
+    last_failure: Option<Error>,
+    jitter: Jitter,
+}
+
+impl Default for TokenManager {
+    fn default() -> Self {
+        Self::with_seed(0)
+    }
 }
 
 impl TokenManager {
     /// A manager with no token.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A manager with no token whose retry jitter is seeded with `seed`
+    /// (give each console its own, so their retries spread out).
+    pub fn with_seed(seed: u64) -> Self {
+        Self {
+            held: None,
+            refresh_token: None,
+            in_flight: None,
+            next_id: 0,
+            events: VecDeque::new(),
+            rejected: None,
+            failures: 0,
+            retry_at: None,
+            last_failure: None,
+            jitter: Jitter::new(seed),
+        }
     }
 
     /// The access token, if one is held and unexpired at `now`.
@@ -89,9 +133,32 @@ impl TokenManager {
         self.in_flight.is_some()
     }
 
-    /// Starts a token request if one is wanted and none is in flight.
+    /// Why no token request may leave at `now`, if none may: the refused
+    /// credentials ([`Error::CredentialsRejected`]), or the last passing
+    /// failure while its backoff runs.
+    pub fn blocked(&self, now: Instant) -> Option<Error> {
+        if let Some(e) = &self.rejected {
+            return Some(Error::CredentialsRejected(e.clone()));
+        }
+        match (self.retry_at, &self.last_failure) {
+            (Some(at), Some(e)) if now < at => Some(e.clone()),
+            _ => None,
+        }
+    }
+
+    /// Lifts the credentials latch and any backoff: the caller asks anew
+    /// (an explicit sign-in, perhaps with corrected credentials).
+    pub fn allow_retry(&mut self) {
+        self.rejected = None;
+        self.failures = 0;
+        self.retry_at = None;
+        self.last_failure = None;
+    }
+
+    /// Starts a token request if one is wanted, none is in flight, and
+    /// nothing blocks it ([`TokenManager::blocked`]).
     pub fn poll_request(&mut self, now: Instant) -> Option<TokenTicket> {
-        if self.in_flight.is_some() || !self.wants_token(now) {
+        if self.in_flight.is_some() || !self.wants_token(now) || self.blocked(now).is_some() {
             return None;
         }
         self.next_id += 1;
@@ -104,15 +171,22 @@ impl TokenManager {
         Some(TokenTicket { id, grant, sent_at: now })
     }
 
-    /// Reports the outcome of `ticket`. Outcomes of tickets that are no
-    /// longer current (after [`TokenManager::logout`]) are ignored.
-    pub fn handle_response(&mut self, ticket: TokenTicket, outcome: Result<TokenResponse, Error>) {
+    /// Reports the outcome of `ticket`, arrived at `now`. Outcomes of
+    /// tickets that are no longer current (after [`TokenManager::logout`])
+    /// are ignored.
+    pub fn handle_response(
+        &mut self,
+        now: Instant,
+        ticket: TokenTicket,
+        outcome: Result<TokenResponse, Error>,
+    ) {
         if self.in_flight != Some(ticket.id) {
             return;
         }
         self.in_flight = None;
         match outcome {
             Ok(t) => {
+                self.allow_retry();
                 // Count lifetime from when the request left: the conservative end.
                 let life = Duration::from_secs(t.expires_in);
                 let refresh_in = Duration::from_millis((life.0 as f64 * REFRESH_AT) as u64);
@@ -127,14 +201,32 @@ impl TokenManager {
                 self.push_event(TokenEvent::Granted { expires_at });
             }
             Err(e) => {
-                if matches!(ticket.grant, TokenGrant::Refresh(_)) && is_refusal(&e) {
-                    // A refused refresh falls back to the password grant; a
-                    // network error or 5xx keeps the refresh token for later.
+                let refresh = matches!(ticket.grant, TokenGrant::Refresh(_));
+                if refresh && (refused_grant(&e).is_some() || matches!(e, Error::Api(ApiError::Decode(_)))) {
+                    // A refused (or unreadable) refresh falls back to the
+                    // password grant at once.
                     self.refresh_token = None;
+                } else if let (false, Some(api)) = (refresh, refused_grant(&e)) {
+                    let api = api.clone();
+                    self.push_event(TokenEvent::Failed(Error::CredentialsRejected(api.clone())));
+                    self.rejected = Some(api);
+                    return;
+                } else {
+                    // Passing trouble: keep any refresh token, wait a while.
+                    let delay = self.jitter.backoff(RETRY_BASE, RETRY_CAP, self.failures);
+                    self.failures = self.failures.saturating_add(1);
+                    self.retry_at = Some(now + delay);
+                    self.last_failure = Some(e.clone());
                 }
                 self.push_event(TokenEvent::Failed(e));
             }
         }
+    }
+
+    /// Whether the password grant was refused: token requests have stopped
+    /// until [`TokenManager::allow_retry`].
+    pub fn credentials_rejected(&self) -> bool {
+        self.rejected.is_some()
     }
 
     fn push_event(&mut self, e: TokenEvent) {
@@ -183,15 +275,22 @@ impl TokenManager {
         self.held = None;
         self.refresh_token = None;
         self.in_flight = None;
+        self.allow_retry();
     }
 }
 
-/// Whether the server refused the grant (as opposed to not answering).
-fn is_refusal(e: &Error) -> bool {
-    use crate::api::ApiError;
+/// The refusal, if the server refused the grant itself (HTTP 4xx, as
+/// Passport answers bad credentials or clients), as opposed to failing for
+/// a passing reason (no answer, 5xx, a timeout or rate limit, a garbled
+/// reply), which is worth trying again later.
+fn refused_grant(e: &Error) -> Option<&ApiError> {
     match e {
-        Error::Api(ApiError::Http { status, .. }) => (400..500).contains(status),
-        Error::Api(ApiError::Vendor { .. }) | Error::Api(ApiError::Decode(_)) => true,
-        _ => false,
+        Error::Api(api @ ApiError::Http { status, .. })
+            if (400..500).contains(status) && !matches!(status, 408 | 429) =>
+        {
+            Some(api)
+        }
+        Error::Api(api @ ApiError::Vendor { .. }) => Some(api),
+        _ => None,
     }
 }

@@ -22,6 +22,18 @@ pub struct VoicemailView {
     pub playing: Option<u64>,
     /// The last failure.
     pub error: Option<Error>,
+    /// This desk's extension: its mailbox is shown by default.
+    pub own: String,
+    /// Whether this desk may look into other mailboxes (`config.json`
+    /// `supervisor`).
+    pub supervisor: bool,
+    /// The mailbox shown; `None`: every mailbox for a supervisor, none for
+    /// an agent (no own extension to filter by).
+    pub mailbox: Option<String>,
+    /// Playing this message on the desk phone (`call/handsetPlay`).
+    pub handset_pending: Option<u64>,
+    /// The message last sent to the desk phone.
+    pub handset_done: Option<u64>,
 }
 
 /// Everything that changes the voicemail page.
@@ -46,6 +58,22 @@ pub enum VoicemailAction {
     MarkFailed(Error),
     /// This message plays.
     Playing(u64),
+    /// The desk: its extension (its mailbox is shown) and whether it may
+    /// choose other mailboxes.
+    Setup {
+        /// This desk's extension.
+        own: String,
+        /// May choose other mailboxes.
+        supervisor: bool,
+    },
+    /// Show this mailbox (`None`: all); refused (own stays) unless a supervisor.
+    ShowMailbox(Option<String>),
+    /// Playing this message on the desk phone left.
+    HandsetStarted(u64),
+    /// The desk phone plays it.
+    HandsetDone,
+    /// The desk phone could not play it.
+    HandsetFailed(Error),
     /// Input refused before any request.
     Refused(Error),
     /// Close the error.
@@ -90,16 +118,65 @@ impl VoicemailView {
                 self.error = Some(e);
             }
             Playing(id) => self.playing = Some(id),
+            Setup { own, supervisor } => {
+                let own = own.trim().to_string();
+                self.mailbox = (!own.is_empty()).then(|| own.clone());
+                self.own = own;
+                self.supervisor = supervisor;
+            }
+            ShowMailbox(m) => {
+                if self.supervisor {
+                    self.mailbox = m.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+                }
+            }
+            HandsetStarted(id) => {
+                self.handset_pending = Some(id);
+                self.handset_done = None;
+                self.error = None;
+            }
+            HandsetDone => self.handset_done = self.handset_pending.take(),
+            HandsetFailed(e) => {
+                self.handset_pending = None;
+                self.error = Some(e);
+            }
             Refused(e) => self.error = Some(e),
-            Dismiss => self.error = None,
+            Dismiss => {
+                self.error = None;
+                self.handset_done = None;
+            }
             Reset => self = VoicemailView::default(),
         }
         self
     }
 
-    /// Unread messages.
+    /// The messages of the mailbox shown (the list holds every mailbox's:
+    /// the seed's `voicemail` route has no mailbox filter), in inbox order.
+    /// Every mailbox only for a supervisor who chose it: an agent without
+    /// an extension (or before [`VoicemailAction::Setup`]) sees nothing.
+    pub fn shown(&self) -> Vec<&Voicemail> {
+        match (self.mailbox.as_deref(), self.supervisor) {
+            (Some(b), _) => self.list.iter().filter(|m| m.dst.trim() == b).collect(),
+            (None, true) => self.list.iter().collect(),
+            (None, false) => Vec::new(),
+        }
+    }
+
+    /// Unread messages shown.
     pub fn unread(&self) -> usize {
-        self.list.iter().filter(|m| !m.is_read).count()
+        self.shown().iter().filter(|m| !m.is_read).count()
+    }
+
+    /// The mailboxes a supervisor can choose (own first, then every one
+    /// that has messages); none for an agent.
+    pub fn mailboxes(&self) -> Vec<String> {
+        if !self.supervisor {
+            return Vec::new();
+        }
+        let others = crate::core::agent_desk::distinct_sorted(self.list.iter().map(|m| m.dst.as_str()));
+        std::iter::once(self.own.clone())
+            .filter(|o| !o.is_empty())
+            .chain(others.into_iter().filter(|b| *b != self.own))
+            .collect()
     }
 }
 
@@ -183,7 +260,9 @@ mod tests {
 
     #[test]
     fn unread_first_and_marking() {
-        let s = VoicemailView::default().reduce(VoicemailAction::LoadStarted);
+        // A supervisor looking at every mailbox (these messages name none).
+        let all = VoicemailView { supervisor: true, ..VoicemailView::default() };
+        let s = all.reduce(VoicemailAction::LoadStarted);
         assert!(s.loading);
         let s = s.reduce(VoicemailAction::Loaded(vec![
             vm(1, "yes", "2024-08-22 15:02:16"),
@@ -206,6 +285,63 @@ mod tests {
         let s = s.reduce(VoicemailAction::Playing(2));
         assert_eq!(s.playing, Some(2));
         assert_eq!(s.reduce(VoicemailAction::Reset), VoicemailView::default());
+    }
+
+    fn vm_for(id: u64, dst: &str, read: &str) -> Voicemail {
+        serde_json::from_value(json!({"id": id, "dst": dst, "is_read": read, "calldate": format!("2024-08-2{id} 10:00:00"), "recording": "voicemail/x.wav"}))
+            .unwrap()
+    }
+
+    #[test]
+    fn an_agent_sees_their_own_mailbox_a_supervisor_chooses() {
+        let list = vec![
+            vm_for(1, "8001", "no"),
+            vm_for(2, "8002", "no"),
+            vm_for(3, "8001", "yes"),
+            vm_for(4, "8013", "no"),
+        ];
+        let agent = VoicemailView::default()
+            .reduce(VoicemailAction::Setup { own: "8001".into(), supervisor: false })
+            .reduce(VoicemailAction::Loaded(list.clone()));
+        assert_eq!(agent.shown().iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 3], "dst = own extension");
+        assert_eq!(agent.unread(), 1);
+        assert!(agent.mailboxes().is_empty(), "no chooser for an agent");
+        let agent = agent.reduce(VoicemailAction::ShowMailbox(None));
+        assert_eq!(agent.shown().len(), 2, "an agent cannot widen the view");
+        // Before the desk is known, or without an own extension: nothing, not everything.
+        let early = VoicemailView::default().reduce(VoicemailAction::Loaded(list.clone()));
+        assert!(early.shown().is_empty(), "no mailbox before Setup");
+        let no_ext = VoicemailView::default()
+            .reduce(VoicemailAction::Setup { own: " ".into(), supervisor: false })
+            .reduce(VoicemailAction::Loaded(list.clone()));
+        assert!(no_ext.shown().is_empty(), "no own extension: nothing shown");
+
+        let sup = VoicemailView::default()
+            .reduce(VoicemailAction::Setup { own: "8001".into(), supervisor: true })
+            .reduce(VoicemailAction::Loaded(list));
+        assert_eq!(sup.shown().len(), 2, "own mailbox by default");
+        assert_eq!(sup.mailboxes(), ["8001", "8002", "8013"]);
+        let sup = sup.reduce(VoicemailAction::ShowMailbox(Some("8002".into())));
+        assert_eq!(sup.shown().iter().map(|m| m.id).collect::<Vec<_>>(), vec![2]);
+        let sup = sup.reduce(VoicemailAction::ShowMailbox(None));
+        assert_eq!((sup.shown().len(), sup.unread()), (4, 3));
+        // A reload keeps the choice.
+        let sup = sup
+            .reduce(VoicemailAction::ShowMailbox(Some("8013".into())))
+            .reduce(VoicemailAction::Loaded(vec![vm_for(4, "8013", "no")]));
+        assert_eq!(sup.shown().len(), 1);
+    }
+
+    #[test]
+    fn voicemail_on_the_desk_phone() {
+        let s = VoicemailView::default().reduce(VoicemailAction::HandsetStarted(7));
+        assert_eq!(s.handset_pending, Some(7));
+        let s = s.reduce(VoicemailAction::HandsetDone);
+        assert_eq!((s.handset_pending, s.handset_done), (None, Some(7)));
+        let s = s.reduce(VoicemailAction::HandsetStarted(8));
+        assert_eq!(s.handset_done, None);
+        let s = s.reduce(VoicemailAction::HandsetFailed(Error::Network("x".into())));
+        assert!(s.handset_pending.is_none() && s.error.is_some());
     }
 
     #[test]

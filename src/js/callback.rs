@@ -153,7 +153,7 @@ impl CallbackClient {
             ))),
             _ => return Err(InvalidInput::new("signer", Problem::Required, "").into()),
         };
-        let session = CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::now));
+        let session = CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::wall_now));
         Ok(CallbackClient { session: Rc::new(session), lang })
     }
 

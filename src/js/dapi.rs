@@ -5,7 +5,7 @@ use super::{prop, to_js, to_js_error};
 use crate::api::dapi::{CallRecordPush, CallTaskInput, Channel, DapiApi, EventCode, JoinInfo, Uid};
 use crate::api::http::absolute_url;
 use crate::api::{InvalidInput, Problem};
-use crate::core::softphone::{SoftphoneEvent, SoftphoneSettings};
+use crate::core::softphone::{CallId, CallSnapshot, SoftphoneEvent, SoftphoneSettings};
 use crate::core::time::Duration;
 use crate::core::{DapiSession, Error};
 use crate::i18n::Lang;
@@ -26,7 +26,7 @@ const TS_DAPI: &'static str = r#"
 export interface DapiSettings {
   /** The dapi server, e.g. `https://rtc.example`. */
   baseUrl: string;
-  /** This user's id (1-32 letters, digits, `_ - .`). */
+  /** This user's id as the site assigns it (`1234`, a UUID, an e-mail); not empty, no control characters, at most 256. */
   uid: string | number;
   /** Language of error messages; default `zh-CN`. */
   language?: string;
@@ -36,10 +36,13 @@ export interface DapiJoinInfo { appID: string; channel: string; uid: string; tok
 export interface DapiSystemConfig { channelHeartbeat: number; agoraAppid: string; }
 /** A recent call message: `uid` is the callee (your own uid: someone is calling you). */
 export interface DapiCallMessage {
-  id: number; uid: string; channel: string;
+  id: WireInt; uid: string; channel: string;
   /** 0 new, 1 fetched, 2 ended. */
   status: number;
-  statusLabel: string; createtime: string; extraMsg: string;
+  statusLabel: string; createtime: string;
+  /** The server's primary key (equal to `id` in the seed); null when not sent. */
+  pk: WireInt | null;
+  extraMsg: string;
 }
 /** 1 talk started, 2 talk ended, 1000 cancelled, 1001 no answer, 1002 rejected (caller), 1003 rejected (callee), 1006 caller cancelled (callee), 1007 error. */
 export type DapiEventCode = 1 | 2 | 1000 | 1001 | 1002 | 1003 | 1006 | 1007;
@@ -52,10 +55,20 @@ export interface DapiCallTaskInput {
   taskid: string;
 }
 export interface DapiCallTask {
-  id: number; srcUid: string; dstUid: string[]; callTime: string; taskid: string; toneList: unknown[];
+  id: WireInt; srcUid: string; dstUid: string[]; callTime: string; taskid: string; toneList: unknown[];
+  /** The server's primary key (equal to `id` in the seed); null when not sent. */
+  pk: WireInt | null;
 }
-export interface DapiCallTaskPage { rows: DapiCallTask[]; page: number; total: number; perPage: number; }
-/** How the adapter tells the softphone who is in its channel. */
+export interface DapiCallTaskPage {
+  rows: DapiCallTask[]; page: number; total: number; perPage: number;
+  /** Rows of this page that did not decode and were left out. */
+  skipped: SkippedRows;
+  /** Rows the server counts but never sends: it ignores paging and answers only its first
+   * page (`total` then counts the rows it sends, and pages are cut from them). Else 0. */
+  withheld: number;
+}
+/** How the adapter tells the softphone who is in its channel. Each `join` gets its own; they
+ * stay callable for the softphone's life, and news through an earlier call's is ignored. */
 export interface RtcAdapterEvents { remoteJoined(uid: string): void; remoteLeft(uid: string): void; }
 /** Your RTC (e.g. Agora) behind two calls. */
 export interface RtcAdapter {
@@ -82,7 +95,10 @@ export interface SoftphoneCall {
   robot: boolean;
   robotCall: boolean;
   extraMsg: string;
-  /** `Date.now()` when the talk started. */
+  /** When the talk started, as a `Date.now()` time: measured on a monotonic clock and
+   * converted when this snapshot is made, so `Date.now() - talkStartedMs` is the talk's
+   * length right then. After a wall-clock step, take a fresh snapshot (`calls`, the next
+   * `state` event) rather than a value kept from before it. */
   talkStartedMs: number | null;
   ended: SoftphoneEndReason | null;
 }
@@ -288,10 +304,18 @@ impl DapiClient {
     /// ```ts
     /// const ringing = (await dapi.callMessages()).filter(m => m.uid === dapi.uid && m.status < 2);
     /// ```
-    #[wasm_bindgen(js_name = callMessages, unchecked_return_type = "Promise<DapiCallMessage[]>")]
+    /// The array also carries `skipped` (`{count, reasons}`): messages that
+    /// did not decode and were left out.
+    #[wasm_bindgen(
+        js_name = callMessages,
+        unchecked_return_type = "Promise<DapiCallMessage[] & { skipped: SkippedRows }>"
+    )]
     pub fn call_messages(&self) -> Promise {
-        let s = self.session.clone();
-        run(self.lang, async move { s.messages().await })
+        let (s, lang) = (self.session.clone(), self.lang);
+        future_to_promise(async move {
+            let listed = s.messages().await.map_err(|e| to_js_error(&e, lang))?;
+            super::to_js_listed(&listed.rows, &listed.skipped).map_err(|e| to_js_error(&e, lang))
+        })
     }
 
     /// Join data for an existing channel (how a callee answers).
@@ -394,6 +418,7 @@ impl DapiClient {
     }
 
     /// One page of our scheduled calls (`page` from 1, `pageSize` 1-100, default 20).
+    /// From a server that ignores paging, the page is cut from what it sends.
     #[wasm_bindgen(js_name = callTasks, unchecked_return_type = "Promise<DapiCallTaskPage>")]
     pub fn call_tasks(&self, page: Option<f64>, page_size: Option<f64>) -> Promise {
         let check = |v: Option<f64>, field: &'static str, max: f64, default: u64| -> Result<u64, Error> {
@@ -491,19 +516,68 @@ pub fn parse_dapi_call_record(body: &str) -> Result<JsValue, JsValue> {
         .map_err(|e| to_js_error(&e, Lang::default()))
 }
 
-/// The `events` object handed to the adapter's last `join`, and the two
-/// closures behind it (kept alive while the softphone lives).
-type AdapterEvents = (JsValue, [Closure<dyn Fn(JsValue)>; 2]);
+/// Presence news from the adapter, `(callId, uid)`; each join hands it out
+/// bound to its call.
+type PresenceFn = Closure<dyn Fn(JsValue, JsValue)>;
 
-/// The embedder's RTC adapter object.
+/// A uid as the adapter gives it (Agora's may be a number).
+fn uid_text(uid: &JsValue) -> Option<String> {
+    uid.as_string().or_else(|| uid.as_f64().filter(|n| n.is_finite()).map(|n| format!("{n:.0}")))
+}
+
+/// The embedder's RTC adapter object, and the two functions behind every
+/// `events` object it is handed.
 struct JsAdapter {
     obj: JsValue,
-    events: RefCell<Option<AdapterEvents>>,
+    // The sink of the latest join; news for any other call is stale.
+    sink: Rc<RefCell<Option<MediaSink>>>,
+    // Made once, for the adapter's (the Softphone's) whole life: a handler
+    // left over from an earlier call (an SDK keeps every handler a `join`
+    // added) must keep working, and do nothing, rather than throw "closure
+    // invoked after being dropped" and stop the SDK's emitter before the
+    // current call's handler.
+    on_join: PresenceFn,
+    on_left: PresenceFn,
 }
 
 impl JsAdapter {
+    fn new(obj: JsValue) -> Self {
+        let sink: Rc<RefCell<Option<MediaSink>>> = Rc::new(RefCell::new(None));
+        let presence = |joined: bool| {
+            let sink = sink.clone();
+            Closure::<dyn Fn(JsValue, JsValue)>::new(move |call: JsValue, uid: JsValue| {
+                // Cloned out of the cell: handling the news may order the
+                // next join, which replaces the sink.
+                let current = sink.borrow().clone();
+                let Some(current) = current else { return };
+                if call.as_f64() != Some(current.call_id() as f64) {
+                    return;
+                }
+                if let Some(u) = uid_text(&uid) {
+                    if joined {
+                        current.remote_joined(&u);
+                    } else {
+                        current.remote_left(&u);
+                    }
+                }
+            })
+        };
+        let (on_join, on_left) = (presence(true), presence(false));
+        Self { obj, sink, on_join, on_left }
+    }
+
     fn method(&self, name: &str) -> Option<Function> {
         Reflect::get(&self.obj, &name.into()).ok().and_then(|f| f.dyn_into::<Function>().ok())
+    }
+
+    /// A fresh `events` object for `call`'s join.
+    fn events(&self, call: CallId) -> JsValue {
+        let id = JsValue::from_f64(call as f64);
+        let bound = |f: &PresenceFn| f.as_ref().unchecked_ref::<Function>().bind1(&JsValue::NULL, &id);
+        let events = js_sys::Object::new();
+        let _ = Reflect::set(&events, &"remoteJoined".into(), &bound(&self.on_join));
+        let _ = Reflect::set(&events, &"remoteLeft".into(), &bound(&self.on_left));
+        events.into()
     }
 }
 
@@ -525,22 +599,8 @@ impl MediaAdapter for Rc<JsAdapter> {
     fn join(&self, info: JoinInfo, sink: MediaSink) -> LocalBoxFuture<'static, Result<(), String>> {
         let this = self.clone();
         Box::pin(async move {
-            let joined = sink.clone();
-            let on_join = Closure::<dyn Fn(JsValue)>::new(move |uid: JsValue| {
-                if let Some(u) = uid.as_string().or_else(|| uid.as_f64().map(|n| format!("{n:.0}"))) {
-                    joined.remote_joined(&u);
-                }
-            });
-            let on_left = Closure::<dyn Fn(JsValue)>::new(move |uid: JsValue| {
-                if let Some(u) = uid.as_string().or_else(|| uid.as_f64().map(|n| format!("{n:.0}"))) {
-                    sink.remote_left(&u);
-                }
-            });
-            let events = js_sys::Object::new();
-            let _ = Reflect::set(&events, &"remoteJoined".into(), on_join.as_ref());
-            let _ = Reflect::set(&events, &"remoteLeft".into(), on_left.as_ref());
-            let events: JsValue = events.into();
-            *this.events.borrow_mut() = Some((events.clone(), [on_join, on_left]));
+            let events = this.events(sink.call_id());
+            *this.sink.borrow_mut() = Some(sink);
             let info = to_js(&info).map_err(|e| e.to_string())?;
             let join = this.method("join").ok_or("the adapter has no join()")?;
             settle(join.call2(&this.obj, &info, &events)).await
@@ -564,10 +624,11 @@ type Listeners = Rc<RefCell<BTreeMap<String, Vec<Function>>>>;
 /// tabs), and drives your RTC adapter.
 ///
 /// ```ts
+/// let events = null; // the latest join's: add the SDK's handlers once, not on every join
+/// agora.on('user-joined', u => events?.remoteJoined(String(u.uid)));
+/// agora.on('user-left', u => events?.remoteLeft(String(u.uid)));
 /// const phone = new Softphone(dapi, {
-///   join: (info, events) => agora.join(info.appID, info.channel, info.token, info.uid)
-///     .then(() => { agora.on('user-joined', u => events.remoteJoined(String(u.uid)));
-///                   agora.on('user-left', u => events.remoteLeft(String(u.uid))); }),
+///   join: (info, ev) => { events = ev; return agora.join(info.appID, info.channel, info.token, info.uid); },
 ///   leave: () => agora.leave(),
 /// });
 /// phone.on('incoming', call => showBanner(call));
@@ -609,7 +670,7 @@ impl Softphone {
                 }
             }
             let obj: JsValue = rtc_adapter.into();
-            let adapter = Rc::new(JsAdapter { obj, events: RefCell::new(None) });
+            let adapter = Rc::new(JsAdapter::new(obj));
             if adapter.method("join").is_none() || adapter.method("leave").is_none() {
                 return Err(
                     InvalidInput::new("rtcAdapter", Problem::Malformed, "needs join() and leave()").into()
@@ -722,7 +783,7 @@ impl Softphone {
     /// Every call still remembered (live ones and the last ended ones).
     #[wasm_bindgen(getter, unchecked_return_type = "SoftphoneCall[]")]
     pub fn calls(&self) -> JsValue {
-        let calls: Vec<_> = self.driver.with(|e| e.calls().cloned().collect());
+        let calls: Vec<_> = self.driver.with(|e| e.calls().map(for_js).collect());
         to_js(&calls).unwrap_or(JsValue::NULL)
     }
 
@@ -746,11 +807,23 @@ impl Softphone {
     }
 }
 
+/// A call as JS sees it: `talkStartedMs` moved from the engine's monotonic
+/// scale to `Date.now()`'s, counted back from now so the talk's length is
+/// right whatever the wall clock did meanwhile.
+fn for_js(c: &CallSnapshot) -> CallSnapshot {
+    let mut c = c.clone();
+    c.talk_started_ms = c.talk_started_ms.map(|t| {
+        let ago = transport::now().0.saturating_sub(t);
+        transport::wall_clock_ms().saturating_sub(ago)
+    });
+    c
+}
+
 fn deliver(listeners: &Listeners, ev: SoftphoneEvent, lang: Lang) {
     let (name, payload) = match &ev {
-        SoftphoneEvent::Incoming(c) => ("incoming", to_js(c)),
-        SoftphoneEvent::State(c) => ("state", to_js(c)),
-        SoftphoneEvent::Ended(c) => ("ended", to_js(c)),
+        SoftphoneEvent::Incoming(c) => ("incoming", to_js(&for_js(c))),
+        SoftphoneEvent::State(c) => ("state", to_js(&for_js(c))),
+        SoftphoneEvent::Ended(c) => ("ended", to_js(&for_js(c))),
         SoftphoneEvent::Connection(c) => ("connection", to_js(c)),
         SoftphoneEvent::Failed { call_id, error } => {
             let o = js_sys::Object::new();

@@ -41,7 +41,16 @@ export interface AgentConsoleError extends Error {
   code: string;
   /** For "invalid_input": the refused field, as named in the JS API. */
   field?: string;
+  /** The server's own words when it sent any (a vendor error's `msg`, an HTTP error body's message). */
+  vendorMessage?: string;
 }
+/** Rows of a list reply that did not decode and were left out: how many, and the first reasons. */
+export interface SkippedRows { count: number; reasons: string[]; }
+/**
+ * A whole number from a vendor (an id, a duration, a counter): a `number` when it is a
+ * safe integer (`Number.isSafeInteger`), else its exact decimal string, e.g. `"9007199254740993"`.
+ */
+export type WireInt = number | string;
 "#;
 
 /// Converts a core error into a JS `Error` with `code` (and `field`).
@@ -52,7 +61,23 @@ pub(crate) fn to_js_error(e: &Error, lang: Lang) -> JsValue {
     if let Some(f) = e.field() {
         let _ = js_sys::Reflect::set(&err, &"field".into(), &f.into());
     }
+    if let Some(m) = e.vendor_message() {
+        let _ = js_sys::Reflect::set(&err, &"vendorMessage".into(), &m.into());
+    }
     err.into()
+}
+
+/// Encodes a list as a JS array that also carries `skipped` (`{count,
+/// reasons}`): the array stays an array for callers that index it.
+pub(crate) fn to_js_listed<T: serde::Serialize>(
+    rows: &[T],
+    skipped: &crate::api::de::Skipped,
+) -> Result<JsValue, Error> {
+    let arr = to_js(&rows)?;
+    let s = to_js(skipped)?;
+    // Reflect::set only fails on frozen objects; a fresh array is not.
+    let _ = js_sys::Reflect::set(&arr, &"skipped".into(), &s);
+    Ok(arr)
 }
 
 /// Decodes a JS argument object into `T`; a shape error names the argument.
@@ -63,10 +88,15 @@ pub(crate) fn from_js<T: serde::de::DeserializeOwned>(arg: &'static str, v: JsVa
     })
 }
 
-/// Encodes a result as a plain JS object.
+/// Encodes a result as a plain JS object. Integers beyond 2^53 − 1 (ids,
+/// durations, counters) go as exact decimal strings, smaller ones as numbers
+/// ([`crate::api::js_int`]): serde-wasm-bindgen alone refuses them, and its
+/// BigInt option would hand out values `JSON.stringify` throws on.
 pub(crate) fn to_js<T: serde::Serialize>(v: &T) -> Result<JsValue, Error> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Api(ApiError::Decode(e.to_string())))
+    use serde::Serialize;
+    crate::api::js_int::JsSafe(v)
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| Error::Api(ApiError::Decode(format!("to JS: {e}"))))
 }
 
 /// A string (or number) property of a JS settings object; absent, `null`,

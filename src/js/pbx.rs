@@ -45,7 +45,11 @@ export interface EndpointStatusRow {
   registerIp: string;
   registerPort: string;
 }
-export interface EndpointStatusPage { rows: EndpointStatusRow[]; total: number; }
+export interface EndpointStatusPage {
+  rows: EndpointStatusRow[]; total: number;
+  /** Rows of this page that did not decode and were left out. */
+  skipped: SkippedRows;
+}
 "#;
 
 #[wasm_bindgen]
@@ -95,6 +99,7 @@ struct EndpointStatusIn {
 struct EndpointPageOut {
     rows: Vec<EndpointStatus>,
     total: u64,
+    skipped: crate::api::de::Skipped,
 }
 
 /// A whole page number from JS (numbers arrive as f64).
@@ -148,6 +153,23 @@ impl PbxClient {
         future_to_promise(
             async move { fut.await.map(|()| JsValue::UNDEFINED).map_err(|e| to_js_error(&e, lang)) },
         )
+    }
+
+    /// Like `run`, for lists that resolve to an array: the array also
+    /// carries `skipped` (`{count, reasons}`).
+    pub(super) fn run_listed<F, T>(&self, f: impl FnOnce(Rc<PbxSession<FetchClient>>) -> F) -> Promise
+    where
+        F: Future<Output = Result<crate::api::pbx::Reply<Vec<T>>, Error>> + 'static,
+        T: Serialize,
+    {
+        let lang = self.lang;
+        let fut = f(self.session.clone());
+        future_to_promise(async move {
+            match fut.await.and_then(|r| super::to_js_listed(&r.data, &r.skipped)) {
+                Ok(v) => Ok(v),
+                Err(e) => Err(to_js_error(&e, lang)),
+            }
+        })
     }
 
     pub(super) fn reject(&self, e: Error) -> Promise {
@@ -241,7 +263,7 @@ impl PbxClient {
         };
         self.run(|s| async move {
             let page = s.endpoint_status(&f).await?;
-            Ok(EndpointPageOut { rows: page.data, total: page.total })
+            Ok(EndpointPageOut { rows: page.data, total: page.total, skipped: page.skipped })
         })
     }
 

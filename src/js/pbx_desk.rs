@@ -37,9 +37,12 @@ export interface TargetRequest { extension: string; dest: string; }
 export interface ParkedCall {
   parkeeChannel: string; parkeeChannelState: string; parkeeChannelStateDesc: string;
   parkeeCallerIDNum: string; parkeeCallerIDName: string; parkeeConnectedLineNum: string;
-  parkeeConnectedLineName: string; parkeeContext: string; parkeeExten: string;
+  parkeeConnectedLineName: string; parkeeLanguage: string; parkeeAccountCode: string;
+  parkeeContext: string; parkeeExten: string; parkeePriority: string;
   parkeeUniqueid: string; parkeeLinkedid: string; parkerDialString: string;
-  parkingLot: string; parkingSpace: string; parkingTimeout: string; parkingDuration: number;
+  parkingLot: string; parkingSpace: string; parkingTimeout: string;
+  /** Seconds parked so far. */
+  parkingDuration: WireInt;
 }
 export interface AgentLoginRequest { agentid: string; extension: string; queue: string; penalty?: number; paused?: number; }
 export interface AgentLogoutRequest { extension: string; /** a queue number or "all" */ queue: string; }
@@ -47,29 +50,35 @@ export interface AgentStatusRequest { agentid?: string; extension?: string; queu
 /** 0 ready, 4 private break, 5 work break, 11/12/13 custom. */
 export interface AgentPauseRequest { extension: string; paused: number; queue: string; reason?: string; }
 export interface AgentStatusRow {
-  agentid: string; interfaceType: string; extension: string; queue: string; penalty: number;
-  current: string; linkedid: string; dsStatus: string; dsStatusDuration: number; direction: string;
+  agentid: string; interfaceType: string; extension: string; queue: string; penalty: WireInt;
+  current: string; linkedid: string; dsStatus: string; dsStatusDuration: WireInt; direction: string;
   /** -1 logged out, 0 ready, 1 talking, 2 ringing, 3 wrap-up, 4/5 breaks, 6-10, 11-13 custom; a word when unknown. */
   status: number | string;
   statusDesc: string;
   /** Seconds. */
-  statusDuration: number;
-  callsCurrent: number; callsTotal: number;
+  statusDuration: WireInt;
+  callsCurrent: WireInt; callsTotal: WireInt;
+  /** Undocumented; as sent (the seed's examples equal callsTotal). */
+  login: string;
+  /** `status/queue` only: the extension state with its duration, `空闲(00:10:36)`. */
+  dsStatusDesc: string;
+  /** `status/queue` only (`null` in the seed: then ""). */
+  sampleTime: string;
 }
 export interface QueueRequest { queue: string; }
 export interface TrunkStatusRequest { page: number; pageSize: number; trunkName?: string; }
 export interface TrunkStatusRow { endpoint: string; state: string; channels: string; serverIp: string; serverPort: string; }
 export interface WaitingCallersRequest { page: number; pageSize: number; queue: string; }
 export interface WaitingCaller {
-  serialNo: number; callerid: string; channel: string; linkedid: string; queue: string;
+  serialNo: WireInt; callerid: string; channel: string; linkedid: string; queue: string;
   /** Seconds waited (the wire's `m:ss`). */
-  waitSecs: number;
-  prio: number; ivr: string; ac: string;
+  waitSecs: WireInt;
+  prio: WireInt; ivr: string; ac: string;
 }
 export interface VoicemailRequest { page: number; pageSize: number; start: string; end: string; isRead?: boolean; }
 export interface Voicemail {
-  id: number; calldate: string; callerid: string; dst: string; is_read: boolean;
-  duration: number; hangup_time: string; recording: string; uniqueid: string;
+  id: WireInt; calldate: string; callerid: string; dst: string; is_read: boolean;
+  duration: WireInt; hangup_time: string; recording: string; uniqueid: string;
 }
 export interface CdrRequest {
   page: number; pageSize: number; start?: string; end?: string; src?: string; dst?: string;
@@ -85,22 +94,66 @@ export interface BillingCdrRequest {
   /** "asc" | "desc" */
   order?: string;
 }
+/**
+ * A call-detail record with every column of the seed's `GET cdr` (its names); rows of
+ * `cdr/list` and the push carry 23 of them, the rest are then "" or 0.
+ */
 export interface Cdr {
-  id: number | null; calldate: string; clid: string; src: string; dnid: string; dst: string;
-  dcontext: string; channel: string; dstchannel: string; lastapp: string; lastdata: string;
-  start: string; answer: string; end: string; duration: number; billsec: number;
-  disposition: string; uniqueid: string; linkedid: string; billingid: string;
-  recording: string; direction: string; hangupsource: string; agentid: string; trunkName: string;
+  id: WireInt | null; calldate: string; clid: string; src: string; dnid: string; dst: string;
+  dept_exten: string; sipcallid: string; dcontext: string; channel: string; dstchannel: string;
+  callerip: string; calledip: string; lastapp: string; lastdata: string;
+  start: string; answer: string; end: string;
+  /** Seconds. */
+  duration: WireInt;
+  /** Seconds billed. */
+  billsec: WireInt;
+  disposition: string; amaflags: WireInt; accountcode: string; peeraccount: string;
+  uniqueid: string; linkedid: string; userfield: string; ivrdigit: string; ivrflow: string;
+  sequence: string; billingid: string; area_code: string; city: string;
+  succ: WireInt;
+  /** 1 once billed. */
+  billed: WireInt;
+  /** The charge as sent, e.g. "0.000". */
+  bill: string;
+  /** The seed's 转接类型 (blind, attended, app), as sent. */
+  musictype: string;
+  service_level: WireInt; agentid: string;
+  /** "force" | "dontcare" | "never" | "onetouch" */
+  caller_recording: string;
+  callee_recording: string;
+  recording: string; direction: string; option: string;
+  /** Calls up on the PBX when the row was written. */
+  numcalls: WireInt;
+  loadavg: number;
+  hangupsource: string;
+  /** The Q.850 cause, e.g. "16". */
+  hangupcause: string;
+  create_time: string; trunkName: string;
 }
-export interface Page<T> { rows: T[]; total: number; }
-export interface HandsetPlayRequest { extension: string; /** relative, as in a CDR or voicemail row */ recording: string; }
+export interface Page<T> {
+  rows: T[]; total: WireInt;
+  /** Rows of this page that did not decode and were left out. */
+  skipped: SkippedRows;
+}
+/** A list as an array that also carries the rows left out. */
+export type Listed<T> = T[] & { skipped: SkippedRows };
+export interface HandsetPlayRequest {
+  extension: string;
+  /** As in a CDR or voicemail row: relative (mapped into `spoolDir`), or absolute under `spoolDir`. */
+  recording?: string;
+  /** The seed's field: the absolute path on the PBX (`/var/spool/asterisk/monitor/…wav`). Give it or `recording`. */
+  filename?: string;
+}
 export interface Speech { /** a blob: URL of the audio; revoke it with URL.revokeObjectURL when done */ url: string; format: string; vendor: string; bytes: number; }
 export interface BillingOptions {
   /** Keep rows from this time on: "YYYY-MM-DD HH:MM:SS" (Beijing) or epoch ms; default: one hour ago. */
   since?: string | number;
   /** "connecting" | "filling" | "open" | "closed" | "stopped" */
   onState?: (state: string) => void;
-  /** A failed fetch or frame; the feed retries by itself. */
+  /**
+   * A failed fetch or frame (the feed retries by itself), or a batch of rows that could not
+   * be converted for JS (code "decode"; the rows stay in `records`).
+   */
   onError?: (error: AgentConsoleError) => void;
 }
 "#;
@@ -203,6 +256,29 @@ struct Fields {
     order: String,
     #[serde(deserialize_with = "string_lenient")]
     recording: String,
+    #[serde(deserialize_with = "string_lenient")]
+    filename: String,
+}
+
+/// `playOnHandset`'s request: a row's `recording` or the seed's `filename`
+/// (both, if given, must name the same file).
+fn handset_play(f: &Fields, spool: &str) -> Result<HandsetPlay, InvalidInput> {
+    let by_filename = || {
+        HandsetPlay::parse(&f.extension, &f.filename, spool).map_err(|mut e| {
+            if e.field == "recording" {
+                e.field = "filename";
+            }
+            e
+        })
+    };
+    if f.recording.trim().is_empty() && !f.filename.trim().is_empty() {
+        return by_filename();
+    }
+    let h = HandsetPlay::parse(&f.extension, &f.recording, spool)?;
+    if !f.filename.trim().is_empty() && by_filename()? != h {
+        return Err(InvalidInput::new("filename", Problem::Malformed, &f.filename));
+    }
+    Ok(h)
 }
 
 /// An argument object, or `{}` for an omitted optional one.
@@ -245,6 +321,13 @@ fn opt<T>(v: &str, parse: impl FnOnce(&str) -> Result<T, InvalidInput>) -> Resul
 struct PageOut<T> {
     rows: Vec<T>,
     total: u64,
+    skipped: crate::api::de::Skipped,
+}
+
+impl<T> From<crate::api::pbx::Reply<Vec<T>>> for PageOut<T> {
+    fn from(r: crate::api::pbx::Reply<Vec<T>>) -> Self {
+        Self { rows: r.data, total: r.total, skipped: r.skipped }
+    }
 }
 
 #[derive(Serialize)]
@@ -333,12 +416,14 @@ impl PbxClient {
     /// ```ts
     /// const parked = await pbx.parkedCalls();
     /// ```
-    #[wasm_bindgen(js_name = parkedCalls, unchecked_return_type = "Promise<ParkedCall[]>")]
+    /// The array also carries `skipped` (`{count, reasons}`): rows that did
+    /// not decode and were left out.
+    #[wasm_bindgen(js_name = parkedCalls, unchecked_return_type = "Promise<Listed<ParkedCall>>")]
     pub fn parked_calls(&self, req: Option<ExtensionArg>) -> Promise {
         let ext = fields("parkedCalls", req.map_or(JsValue::UNDEFINED, Into::into))
             .and_then(|f| Ok(opt(&f.extension, |v| Extension::parse("extension", v))?));
         match ext {
-            Ok(ext) => self.run(move |s| async move { s.parked_calls(ext.as_ref()).await }),
+            Ok(ext) => self.run_listed(move |s| async move { s.parked_calls(ext.as_ref()).await }),
             Err(e) => self.reject(e),
         }
     }
@@ -443,7 +528,8 @@ impl PbxClient {
     /// ```ts
     /// const rows = await pbx.agentStatus({ queue: '200' });
     /// ```
-    #[wasm_bindgen(js_name = agentStatus, unchecked_return_type = "Promise<AgentStatusRow[]>")]
+    /// The array also carries `skipped` (`{count, reasons}`).
+    #[wasm_bindgen(js_name = agentStatus, unchecked_return_type = "Promise<Listed<AgentStatusRow>>")]
     pub fn agent_status(&self, req: Option<AgentStatusArg>) -> Promise {
         let filter = fields("agentStatus", req.map_or(JsValue::UNDEFINED, Into::into)).and_then(|f| {
             Ok(AgentFilter {
@@ -453,7 +539,7 @@ impl PbxClient {
             })
         });
         match filter {
-            Ok(f) => self.run(|s| async move { s.agent_status(&f).await }),
+            Ok(f) => self.run_listed(|s| async move { s.agent_status(&f).await }),
             Err(e) => self.reject(e),
         }
     }
@@ -484,10 +570,11 @@ impl PbxClient {
     /// ```ts
     /// const agents = await pbx.queueStatus({ queue: '200' });
     /// ```
-    #[wasm_bindgen(js_name = queueStatus, unchecked_return_type = "Promise<AgentStatusRow[]>")]
+    /// The array also carries `skipped` (`{count, reasons}`).
+    #[wasm_bindgen(js_name = queueStatus, unchecked_return_type = "Promise<Listed<AgentStatusRow>>")]
     pub fn queue_status(&self, req: QueueArg) -> Promise {
         match fields("queueStatus", req.into()).and_then(|f| Ok(QueueNumber::parse("queue", &f.queue)?)) {
-            Ok(q) => self.run(|s| async move { s.queue_status(&q).await }),
+            Ok(q) => self.run_listed(|s| async move { s.queue_status(&q).await }),
             Err(e) => self.reject(e),
         }
     }
@@ -504,7 +591,7 @@ impl PbxClient {
         match f {
             Ok(f) => self.run(|s| async move {
                 let r = s.trunk_status(&f).await?;
-                Ok(PageOut { rows: r.data, total: r.total })
+                Ok(PageOut::from(r))
             }),
             Err(e) => self.reject(e),
         }
@@ -522,7 +609,7 @@ impl PbxClient {
         match f {
             Ok((p, q)) => self.run(move |s| async move {
                 let r = s.waiting_callers(p, &q).await?;
-                Ok(PageOut { rows: r.data, total: r.total })
+                Ok(PageOut::from(r))
             }),
             Err(e) => self.reject(e),
         }
@@ -541,7 +628,7 @@ impl PbxClient {
         match f {
             Ok(f) => self.run(|s| async move {
                 let r = s.voicemails(&f).await?;
-                Ok(PageOut { rows: r.data, total: r.total })
+                Ok(PageOut::from(r))
             }),
             Err(e) => self.reject(e),
         }
@@ -580,7 +667,7 @@ impl PbxClient {
         match f {
             Ok(f) => self.run(|s| async move {
                 let r = s.cdr(&f).await?;
-                Ok(PageOut { rows: r.data, total: r.total })
+                Ok(PageOut::from(r))
             }),
             Err(e) => self.reject(e),
         }
@@ -599,23 +686,24 @@ impl PbxClient {
         match q {
             Ok(q) => self.run(|s| async move {
                 let r = s.billing_cdr(&q).await?;
-                Ok(PageOut { rows: r.data, total: r.total })
+                Ok(PageOut::from(r))
             }),
             Err(e) => self.reject(e),
         }
     }
 
-    /// `call/handsetPlay`: plays a recording (the relative path of a CDR or
-    /// voicemail row) on a desk phone; the path is mapped into `spoolDir`.
+    /// `call/handsetPlay`: plays a recording on a desk phone. A relative path
+    /// (a CDR or voicemail row's) is mapped into `spoolDir`; an absolute one,
+    /// as the seed's `filename`, must lie under it.
     ///
     /// ```ts
     /// await pbx.playOnHandset({ extension: '8001', recording: row.recording });
+    /// await pbx.playOnHandset({ extension: '8001', filename: '/var/spool/asterisk/monitor/20250723/a.wav' });
     /// ```
     #[wasm_bindgen(js_name = playOnHandset, unchecked_return_type = "Promise<void>")]
     pub fn play_on_handset(&self, req: HandsetArg) -> Promise {
         let spool = self.spool_dir.clone();
-        let h = fields("playOnHandset", req.into())
-            .and_then(|f| Ok(HandsetPlay::parse(&f.extension, &f.recording, &spool)?));
+        let h = fields("playOnHandset", req.into()).and_then(|f| Ok(handset_play(&f, &spool)?));
         match h {
             Ok(h) => self.run_void(|s| async move { s.handset_play(&h).await }),
             Err(e) => self.reject(e),
@@ -715,25 +803,40 @@ impl PbxClient {
             _ => return Err(to_js_error(&InvalidInput::new("since", Problem::NotDateTime, "").into(), lang)),
         };
         let feed = BillingFeed::new(BillingSettings::default(), floor_ms, wall_clock_ms() ^ 0x5DEE_CE66);
-        let sink = move |ev: BillingEvent| match ev {
-            BillingEvent::Records(rows) => {
-                if let Ok(v) = to_js(&rows) {
-                    let _ = on_records.call1(&JsValue::NULL, &v);
-                }
+        // To `onError`; a batch that could not be converted (`loud`) goes to
+        // the console when there is no `onError`, so it is never lost in
+        // silence. Fetch troubles without `onError` stay quiet: the feed retries.
+        let report = move |e: &Error, loud: bool| match &on_error {
+            Some(f) => call_listener("onError", f, &to_js_error(e, lang)),
+            None if loud => {
+                web_sys::console::error_2(&"agent-console: billing".into(), &to_js_error(e, lang))
             }
+            None => {}
+        };
+        let sink = move |ev: BillingEvent| match ev {
+            // The rows are in the store already: a batch that cannot be
+            // converted is reported, and `records` still holds it.
+            BillingEvent::Records(rows) => match to_js(&rows) {
+                Ok(v) => call_listener("onRecords", &on_records, &v),
+                Err(e) => report(&e, true),
+            },
             BillingEvent::State(s) => {
                 if let Some(f) = &on_state {
-                    let _ = f.call1(&JsValue::NULL, &s.as_str().into());
+                    call_listener("onState", f, &s.as_str().into());
                 }
             }
-            BillingEvent::Trouble(e) => {
-                if let Some(f) = &on_error {
-                    let _ = f.call1(&JsValue::NULL, &to_js_error(&e, lang));
-                }
-            }
+            BillingEvent::Trouble(e) => report(&e, false),
         };
         let driver = BillingDriver::start(feed, self.session.clone(), self.push_url.clone(), sink);
         Ok(BillingSubscription { driver: Rc::new(RefCell::new(Some(driver))), lang })
+    }
+}
+
+/// Calls an embedder's callback; one that throws is logged, not passed on
+/// (the feed must go on), and not hidden either.
+fn call_listener(name: &str, f: &js_sys::Function, arg: &JsValue) {
+    if let Err(e) = f.call1(&JsValue::NULL, arg) {
+        web_sys::console::error_2(&format!("agent-console: the billing {name} callback threw").into(), &e);
     }
 }
 

@@ -30,7 +30,8 @@ export interface BillQuery {
   syncflag?: 1 | 2 | 3;
   /** 1 in, 2 out, 3 all (default). */
   direction?: 1 | 2 | 3;
-  /** 0 any, 1 ext-to-ext, 2 manual, 3 API (default), 4 API two-way, 5 predictive, 6 IVR/group. */
+  /** 0 any, 1 ext-to-ext, 2 manual, 3 API, 4 API two-way, 5 predictive, 6 IVR/group.
+   * Default: 3 (the seed's) for `bills`, 0 (all bills) for `syncBills`. */
   callmethod?: 0 | 1 | 2 | 3 | 4 | 5 | 6;
   /** From 1; default 1. */
   currentpage?: number;
@@ -45,7 +46,7 @@ export interface BillQuery {
   customuuid?: string;
 }
 export interface Bill {
-  id: number;
+  id: WireInt;
   extnumber: string;
   destnumber: string;
   displaynumber: string;
@@ -53,21 +54,27 @@ export interface Bill {
   /** null when the call was not answered. */
   answertime: string | null;
   endtime: string;
-  duration: number;
-  billsec: number;
+  duration: WireInt;
+  billsec: WireInt;
   direction: string;
-  callmethod: number;
+  callmethod: WireInt;
   userid: string;
   memberid: string;
   chengshudu: string;
   customuuid: string;
   recordfilename: string;
   downloadip: string;
-  hangupdirection: number;
-  hangupcause: number;
+  hangupdirection: WireInt;
+  hangupcause: WireInt;
   userkey: string;
 }
-export interface BillPage { totalitems: number; currentpage: number; itemsperpage: number; bills: Bill[]; }
+export interface BillPage {
+  totalitems: WireInt; currentpage: WireInt; itemsperpage: WireInt; bills: Bill[];
+  /** Bills of this page that did not decode and were left out. */
+  skipped: SkippedRows;
+  /** When the server took the request and answered, Unix seconds (the reply's `data.reqtime`/`rsptime`); null when not sent. */
+  reqtime: WireInt | null; rsptime: WireInt | null;
+}
 "#;
 
 #[wasm_bindgen]
@@ -115,9 +122,9 @@ impl SipCdrClient {
         Ok(SipCdrClient { session: Rc::new(SipCdrSession::new(api, FetchClient)), lang })
     }
 
-    fn query(&self, q: BillQueryArg) -> Result<crate::api::sipcdr::BillQuery, Error> {
+    fn query(&self, q: BillQueryArg, sync: bool) -> Result<crate::api::sipcdr::BillQuery, Error> {
         let input: BillQueryInput = from_js("query", q.into())?;
-        Ok(input.check()?)
+        Ok(if sync { input.check_sync()? } else { input.check()? })
     }
 
     /// One page of bills, as the query asks. With `syncflag: 1` the server
@@ -125,7 +132,7 @@ impl SipCdrClient {
     #[wasm_bindgen(unchecked_return_type = "Promise<BillPage>")]
     pub fn bills(&self, query: BillQueryArg) -> Promise {
         let lang = self.lang;
-        let q = match self.query(query) {
+        let q = match self.query(query, false) {
             Ok(q) => q,
             Err(e) => return Promise::reject(&to_js_error(&e, lang)),
         };
@@ -137,18 +144,25 @@ impl SipCdrClient {
 
     /// Every bill not fetched before in the query's window and filters
     /// (`syncflag` and `currentpage` are ignored), each handed over once
-    /// across calls. After a failure, the next call delivers what the failed
-    /// one had fetched and re-reads the window for bills whose reply was lost.
-    #[wasm_bindgen(js_name = syncBills, unchecked_return_type = "Promise<Bill[]>")]
+    /// across calls. Left out, `callmethod` is 0 (any) and `direction` 3
+    /// (both): all bills, not the seed's default of API calls only. After a
+    /// failure, the next call delivers what the failed one had fetched and
+    /// re-reads the window for bills whose reply was lost.
+    /// The array also carries `skipped` (`{count, reasons}`): bills the
+    /// server marked fetched that did not decode, so cannot be handed over.
+    #[wasm_bindgen(js_name = syncBills, unchecked_return_type = "Promise<Bill[] & { skipped: SkippedRows }>")]
     pub fn sync_bills(&self, query: BillQueryArg) -> Promise {
         let lang = self.lang;
-        let q = match self.query(query) {
+        let q = match self.query(query, true) {
             Ok(q) => q,
             Err(e) => return Promise::reject(&to_js_error(&e, lang)),
         };
         let s = self.session.clone();
         future_to_promise(async move {
-            s.sync(q).await.and_then(|b| to_js(&b)).map_err(|e| to_js_error(&e, lang))
+            s.sync(q)
+                .await
+                .and_then(|b| super::to_js_listed(&b.rows, &b.skipped))
+                .map_err(|e| to_js_error(&e, lang))
         })
     }
 }

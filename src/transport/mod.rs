@@ -57,12 +57,54 @@ impl HttpClient for FetchClient {
     }
 }
 
-/// Now, in milliseconds since the epoch, for the core's timers.
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    // `performance.now()`: windows and workers both have it; `catch` keeps a
+    // host without it from throwing through Rust.
+    #[wasm_bindgen(catch, js_namespace = performance, js_name = now)]
+    fn performance_now() -> Result<f64, wasm_bindgen::JsValue>;
+}
+
+thread_local! {
+    // Whether `performance.now()` works, decided on the first reading and
+    // kept, so the scale never switches under a deadline.
+    static PERFORMANCE: std::cell::Cell<Option<bool>> = const { std::cell::Cell::new(None) };
+    // The last reading, so a fallback wall clock cannot step back either.
+    static LAST_MONO_MS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+fn performance_ms() -> Option<u64> {
+    performance_now().ok().filter(|ms| ms.is_finite() && *ms >= 0.0).map(|ms| ms as u64)
+}
+
+/// Now on a monotonic scale (ms since the page or worker started,
+/// `performance.now()`), for the core's deadlines: heartbeats, polls, ring
+/// timeouts, token expiry. Stepping the wall clock does not move it. Not a
+/// time of day: use [`wall_clock_ms`] for timestamps, signing and skew.
 pub fn now() -> Instant {
+    let perf = PERFORMANCE.with(|p| {
+        let has = p.get().unwrap_or_else(|| performance_ms().is_some());
+        p.set(Some(has));
+        has
+    });
+    // Without `performance` (never seen in a browser): the wall clock, held
+    // monotone below.
+    let reading = if perf { performance_ms() } else { Some(wall_clock_ms()) };
+    Instant::from_millis(LAST_MONO_MS.with(|last| {
+        let t = reading.map_or(last.get(), |ms| last.get().max(ms));
+        last.set(t);
+        t
+    }))
+}
+
+/// Now on the wall clock, as an [`Instant`], for the cores that need the
+/// time of day (the callback API's signatures and clock-skew estimate).
+pub fn wall_now() -> Instant {
     Instant::from_millis(wall_clock_ms())
 }
 
-/// Wall-clock milliseconds since the epoch (for call timers).
+/// Wall-clock milliseconds since the epoch (`Date.now()`): timestamps and
+/// times of day, never deadlines (the user or NTP may step it).
 pub fn wall_clock_ms() -> u64 {
     let ms = js_sys::Date::now();
     if ms.is_finite() && ms > 0.0 {
@@ -97,7 +139,7 @@ pub fn resolve_url(url: &str) -> String {
     }
 }
 
-/// Opens a browser PBX session (fetch, the page's clock, paths resolved
+/// Opens a browser PBX session (fetch, the monotonic clock, paths resolved
 /// against the page) from settings.
 pub fn open_pbx(settings: &PbxSettings) -> Result<Opened<FetchClient>, Error> {
     settings.open(FetchClient, Rc::new(now), resolve_url)

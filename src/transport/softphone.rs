@@ -41,6 +41,11 @@ impl MediaSink {
         self.send(MediaEvent::RemoteLeft(uid.to_string()));
     }
 
+    /// The call this sink reports for (news for any other call is stale).
+    pub fn call_id(&self) -> CallId {
+        self.call
+    }
+
     fn send(&self, e: MediaEvent) {
         let Some(inner) = self.inner.upgrade() else { return };
         // News from a call that is no longer the one we are in is stale.

@@ -3,15 +3,16 @@
 //! controls that apply to the extension's current call, and the parked
 //! calls. State goes through [`crate::core::agent_desk`]'s reducer.
 
-use super::kit::{error_line, use_now, use_poll, Busy};
+use super::kit::{error_line, skipped_line, use_now, use_poll, Busy};
 use super::signin::load_config;
 use super::Session;
+use crate::api::de::Skipped;
 use crate::api::pbx::{
     AgentFilter, AgentLogin, AgentPause, AppDest, EndpointFilter, Extension, ExtensionAction, Hangup, Page,
     PauseReason, QueueNumber, Target, TargetAction, Transfer,
 };
 use crate::api::{InvalidInput, Problem};
-use crate::core::agent_desk::{applicable, AgentAction as A, AgentDesk, Area, CallOp, CallPhase, QUEUES};
+use crate::core::agent_desk::{applicable, pick_queue, AgentAction as A, AgentDesk, Area, CallOp, CallPhase};
 use crate::core::desk::{format_duration, DeskAction, DeskState};
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
@@ -30,6 +31,10 @@ impl Reducible for AgentDesk {
 
 /// How often status and parked calls refresh while the desk is shown.
 const REFRESH_MS: u32 = 2_500;
+/// Every this many refreshes (and on the first) the desk also asks for every
+/// agent's status, to learn the PBX's queues (a queue this extension has
+/// never joined is only in that answer).
+const ROSTER_EVERY: u32 = 12;
 
 /// The IVR offered by default for "transfer to IVR" (the seed's example).
 const DEFAULT_IVR: &str = "aa_1001315";
@@ -48,15 +53,36 @@ pub fn agent_area(props: &AgentAreaProps) -> Html {
     let state = use_reducer(AgentDesk::default);
     let lang = props.desk.lang;
     let busy = use_state(Busy::default);
+    // Rows of the status and parked lists that could not be read (quiet lines).
+    let skipped = use_state_eq(|| (Skipped::default(), Skipped::default()));
+    let refreshes = use_mut_ref(|| 0u32);
+    {
+        let d = state.dispatcher();
+        use_effect_with((), move |_| {
+            spawn_local(async move { d.dispatch(A::Configured(load_config().await.queues)) });
+        });
+    }
     // Refreshes the agent status, the endpoint state and the parked list.
     let refresh: Rc<dyn Fn()> = {
         let (d, session, ext) = (state.dispatcher(), props.session.clone(), props.extension.clone());
-        let busy = (*busy).clone();
+        let (busy, skipped) = ((*busy).clone(), skipped.clone());
         Rc::new(move || {
             let Some(guard) = busy.start("refresh") else { return };
-            let (d, session, ext) = (d.clone(), session.clone(), ext.clone());
+            let (d, session, ext, skipped) = (d.clone(), session.clone(), ext.clone(), skipped.clone());
+            let roster_now = {
+                let mut n = refreshes.borrow_mut();
+                *n = n.wrapping_add(1);
+                *n % ROSTER_EVERY == 1
+            };
             spawn_local(async move {
                 let _guard = guard;
+                if roster_now {
+                    // A failure here only delays learning new queues; the
+                    // status line reports an unreachable PBX.
+                    if let Ok(rows) = session.agent_status(&AgentFilter::default()).await {
+                        d.dispatch(A::Roster(rows.data));
+                    }
+                }
                 let asked_ms = wall_clock_ms();
                 let agent_filter = AgentFilter { extension: Some(ext.clone()), ..Default::default() };
                 let endpoint_filter =
@@ -65,18 +91,27 @@ pub fn agent_area(props: &AgentAreaProps) -> Html {
                 let endpoint = session.endpoint_status(&endpoint_filter);
                 let parked = session.parked_calls(None);
                 let (agents, endpoint, parked) = futures::join!(agents, endpoint, parked);
+                let (mut status_skipped, mut parked_skipped) = (*skipped).clone();
                 match (agents, endpoint) {
                     (Ok(rows), Ok(ep)) => {
+                        status_skipped = rows.skipped.clone();
+                        status_skipped.merge(&ep.skipped);
                         let endpoint =
                             ep.data.into_iter().find(|r| r.endpoint == ext.as_str()).map(|r| r.state);
-                        let rows = rows.into_iter().filter(|r| r.extension == ext.as_str()).collect();
+                        let rows = rows.data.into_iter().filter(|r| r.extension == ext.as_str()).collect();
                         d.dispatch(A::Status { rows, endpoint, asked_ms, now_ms: wall_clock_ms() });
                     }
                     (Err(e), _) | (_, Err(e)) => d.dispatch(A::StatusFailed(e)),
                 }
                 match parked {
-                    Ok(list) => d.dispatch(A::Parked(list)),
+                    Ok(list) => {
+                        parked_skipped = list.skipped;
+                        d.dispatch(A::Parked(list.data))
+                    }
                     Err(e) => d.dispatch(A::ParkedFailed(e)),
+                }
+                if *skipped != (status_skipped.clone(), parked_skipped.clone()) {
+                    skipped.set((status_skipped, parked_skipped));
                 }
             });
         })
@@ -86,12 +121,12 @@ pub fn agent_area(props: &AgentAreaProps) -> Html {
     html! {
         <div id="agent-area">
             <QueueBar state={state.clone()} session={props.session.clone()} extension={props.extension.clone()}
-                lang={lang} busy={(*busy).clone()} refresh={Refresher(refresh.clone())} now={now} />
+                lang={lang} busy={(*busy).clone()} refresh={Refresher(refresh.clone())} now={now} skipped={skipped.0.clone()} />
             <div class="columns two">
                 <CallControls state={state.clone()} desk={Some(props.desk.clone())} session={props.session.clone()}
                     extension={props.extension.clone()} lang={lang} busy={(*busy).clone()} refresh={Refresher(refresh.clone())} />
                 <ParkedList state={state.clone()} session={props.session.clone()} extension={props.extension.clone()}
-                    lang={lang} busy={(*busy).clone()} refresh={Refresher(refresh)} now={now} />
+                    lang={lang} busy={(*busy).clone()} refresh={Refresher(refresh)} now={now} skipped={skipped.1.clone()} />
             </div>
         </div>
     }
@@ -126,6 +161,9 @@ pub struct PartProps {
     /// The desk, told when a hang-up ends a call dialled from the pad.
     #[prop_or_default]
     pub desk: Option<UseReducerHandle<DeskState>>,
+    /// Rows of this part's list that could not be read.
+    #[prop_or_default]
+    pub skipped: Skipped,
 }
 
 fn dismiss(state: &UseReducerHandle<AgentDesk>, area: Area) -> Callback<MouseEvent> {
@@ -170,8 +208,11 @@ fn run<F>(
 fn queue_bar(props: &PartProps) -> Html {
     let lang = props.lang;
     let agent_id = use_state(String::new);
-    let queue = use_state(|| QUEUES[0].to_string());
+    // The queue chosen; until one is, the first the PBX or config.json names.
+    let chosen = use_state(String::new);
     let penalty = use_state(|| "0".to_string());
+    let login_paused = use_state(|| PauseReason::Ready);
+    let reason = use_state(String::new);
     {
         let agent_id = agent_id.clone();
         use_effect_with((), move |_| {
@@ -185,10 +226,13 @@ fn queue_bar(props: &PartProps) -> Html {
     }
     let st = &props.state;
     let ext = props.extension.to_string();
+    let queues = st.queues();
+    let queue = pick_queue(&queues, &chosen).unwrap_or_default();
     let login = {
         let (st, busy, refresh) = (st.clone(), props.busy.clone(), props.refresh.clone());
         let (agent_id, queue, penalty, session, ext) =
             (agent_id.clone(), queue.clone(), penalty.clone(), props.session.clone(), ext.clone());
+        let paused = *login_paused;
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let p = match penalty.trim().parse::<i64>() {
@@ -202,7 +246,7 @@ fn queue_bar(props: &PartProps) -> Html {
                     return st.dispatch(A::Refused(Area::Agent, err.into()));
                 }
             };
-            let l = match AgentLogin::parse(&agent_id, &ext, &queue, p, 0) {
+            let l = match AgentLogin::parse(&agent_id, &ext, &queue, p, i64::from(paused.code())) {
                 Ok(l) => l,
                 Err(err) => return st.dispatch(A::Refused(Area::Agent, err.into())),
             };
@@ -219,11 +263,12 @@ fn queue_bar(props: &PartProps) -> Html {
             );
         })
     };
-    let logout = {
+    // One queue, or every queue (`all`).
+    let logout = |all: bool| {
         let (st, busy, refresh) = (st.clone(), props.busy.clone(), props.refresh.clone());
         let (queue, session, ext) = (queue.clone(), props.session.clone(), props.extension.clone());
         Callback::from(move |_: MouseEvent| {
-            let q = match crate::api::pbx::QueueTarget::parse(&queue) {
+            let q = match crate::api::pbx::QueueTarget::parse(if all { "all" } else { &queue }) {
                 Ok(q) => q,
                 Err(err) => return st.dispatch(A::Refused(Area::Agent, err.into())),
             };
@@ -240,22 +285,28 @@ fn queue_bar(props: &PartProps) -> Html {
             );
         })
     };
-    let pause = |reason: PauseReason| {
+    let pause = |code: PauseReason| {
         let (st, busy, refresh) = (st.clone(), props.busy.clone(), props.refresh.clone());
-        let (queue, session, ext) = (queue.clone(), props.session.clone(), ext.clone());
+        let (queue, session, ext, reason) =
+            (queue.clone(), props.session.clone(), ext.clone(), reason.clone());
         Callback::from(move |_: MouseEvent| {
-            let p = match AgentPause::parse(&ext, i64::from(reason.code()), &queue, None) {
+            // The reason typed, if any; none is sent otherwise.
+            let p = match AgentPause::parse(&ext, i64::from(code.code()), &queue, Some(reason.as_str())) {
                 Ok(p) => p,
                 Err(err) => return st.dispatch(A::Refused(Area::Agent, err.into())),
             };
-            let session = session.clone();
+            let (session, reason) = (session.clone(), reason.clone());
             run(
                 &busy,
                 "agent",
                 &st,
                 &refresh,
-                A::PauseStarted(reason),
-                || A::PauseDone,
+                A::PauseStarted(code),
+                move || {
+                    // The reason went with this change, not the next.
+                    reason.set(String::new());
+                    A::PauseDone
+                },
                 A::AgentFailed,
                 async move { session.agent_pause(&p).await },
             );
@@ -274,8 +325,21 @@ fn queue_bar(props: &PartProps) -> Html {
         })
     };
     let on_queue = {
-        let queue = queue.clone();
-        Callback::from(move |e: Event| queue.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+        let chosen = chosen.clone();
+        Callback::from(move |e: Event| chosen.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+    };
+    let on_login_paused = {
+        let login_paused = login_paused.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<HtmlSelectElement>().value();
+            if let Some(r) = v.parse::<i64>().ok().and_then(PauseReason::from_code) {
+                login_paused.set(r);
+            }
+        })
+    };
+    let on_reason = {
+        let reason = reason.clone();
+        Callback::from(move |e: InputEvent| reason.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
     let pending = &st.pending;
     let any_pending = pending.login || pending.logout || pending.pause.is_some();
@@ -315,19 +379,34 @@ fn queue_bar(props: &PartProps) -> Html {
                     <input id="agent-id" value={(*agent_id).clone()} oninput={on_agent} autocomplete="off" /></label>
                 <label>{ pick(lang, "分机", "Extension") }<input id="agent-ext" value={ext.clone()} readonly=true /></label>
                 <label for="agent-queue-select">{ pick(lang, "队列", "Queue") }
-                    <select id="agent-queue-select" onchange={on_queue}>
-                        { for QUEUES.iter().map(|q| html! { <option value={*q} selected={*queue == *q}>{ *q }</option> }) }
+                    <select id="agent-queue-select" onchange={on_queue} disabled={queues.is_empty()}>
+                        { for queues.iter().map(|q| html! { <option value={q.clone()} selected={*q == queue}>{ q }</option> }) }
                     </select></label>
                 <label for="agent-penalty">{ pick(lang, "技能值（0-99）", "Penalty (0-99)") }
                     <input id="agent-penalty" type="number" min="0" max="99" value={(*penalty).clone()} oninput={on_penalty} /></label>
+                <label for="agent-login-paused">{ pick(lang, "签入后状态", "Start as") }
+                    <select id="agent-login-paused" onchange={on_login_paused}>
+                        { for PauseReason::ALL.iter().map(|r| html! {
+                            <option value={r.code().to_string()} selected={*r == *login_paused}>{ pick(lang, r.zh(), r.en()) }</option>
+                        }) }
+                    </select></label>
                 <div class="actions">
-                    <button id="agent-login" type="submit" class="primary" disabled={any_pending || signed_in}>
+                    <button id="agent-login" type="submit" class="primary" disabled={any_pending || signed_in || queues.is_empty()}>
                         { if pending.login { pick(lang, "签入中…", "Signing in…") } else { pick(lang, "签入队列", "Sign in to queue") } }</button>
-                    <button id="agent-logout" type="button" onclick={logout} disabled={any_pending || !signed_in}>
+                    <button id="agent-logout" type="button" onclick={logout(false)} disabled={any_pending || !signed_in}>
                         { if pending.logout { pick(lang, "签出中…", "Signing out…") } else { pick(lang, "签出", "Sign out of queue") } }</button>
+                    <button id="agent-logout-all" type="button" onclick={logout(true)} disabled={any_pending || !st.signed_in_any()}>
+                        { pick(lang, "签出全部队列", "Sign out of all queues") }</button>
                 </div>
             </form>
+            if st.status_loaded && queues.is_empty() {
+                <p id="agent-queues-none" class="muted small">{ pick(lang, "PBX 未报告任何队列；可在 config.json 的 queues 中列出。", "The PBX reports no queue; list them under queues in config.json.") }</p>
+            }
             if signed_in {
+                <div class="row">
+                    <label for="agent-pause-reason">{ pick(lang, "原因（可不填）", "Reason (optional)") }
+                        <input id="agent-pause-reason" value={(*reason).clone()} oninput={on_reason} maxlength="64" autocomplete="off" /></label>
+                </div>
                 <div id="agent-pause" class="row">{ for pause_buttons }</div>
             } else {
                 <p class="muted small">{ pick(lang, "签入队列后才能接听队列来电、设置就绪或暂休。", "Sign in to a queue to take its calls and set ready or a break.") }</p>
@@ -336,6 +415,7 @@ fn queue_bar(props: &PartProps) -> Html {
             <ul id="agent-status" class="agent-status">
                 { for status_rows }
             </ul>
+            { skipped_line("agent-status-skipped", lang, &props.skipped) }
             if st.status_loaded && st.rows.iter().all(|r| r.status == crate::api::pbx::AgentState::LoggedOut) {
                 <p id="agent-status-none" class="muted small">{ pick(lang, "未签入任何队列。", "Not signed in to any queue.") }</p>
             }
@@ -348,8 +428,10 @@ fn call_controls(props: &PartProps) -> Html {
     let lang = props.lang;
     let number = use_state(String::new);
     let ivr = use_state(|| DEFAULT_IVR.to_string());
-    let queue = use_state(|| QUEUES[0].to_string());
+    let chosen = use_state(String::new);
     let st = &props.state;
+    let queues = st.queues();
+    let queue = pick_queue(&queues, &chosen).unwrap_or_default();
     let phase = st.phase();
     let ops = applicable(phase);
     let ext = props.extension.clone();
@@ -436,8 +518,8 @@ fn call_controls(props: &PartProps) -> Html {
         Callback::from(move |e: InputEvent| ivr.set(e.target_unchecked_into::<HtmlInputElement>().value()))
     };
     let on_queue = {
-        let queue = queue.clone();
-        Callback::from(move |e: Event| queue.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
+        let chosen = chosen.clone();
+        Callback::from(move |e: Event| chosen.set(e.target_unchecked_into::<HtmlSelectElement>().value()))
     };
     let (phase_key, phase_words) = match phase {
         CallPhase::Idle => ("idle", pick(lang, "无通话", "No call")),
@@ -487,7 +569,7 @@ fn call_controls(props: &PartProps) -> Html {
                     { button(CallOp::TransferIvr) }
                     <label for="cc-queue">{ pick(lang, "队列", "Queue") }
                         <select id="cc-queue" onchange={on_queue}>
-                            { for QUEUES.iter().map(|q| html! { <option value={*q} selected={*queue == *q}>{ *q }</option> }) }
+                            { for queues.iter().map(|q| html! { <option value={q.clone()} selected={*q == queue}>{ q }</option> }) }
                         </select></label>
                     { button(CallOp::TransferQueue) }
                 </div>
@@ -555,6 +637,7 @@ fn parked_list(props: &PartProps) -> Html {
                 <p id="parked-empty" class="muted small">{ pick(lang, "没有驻留的通话。通话中点“驻留”可把对方放入车位。", "No parked calls. Press Park in a call to put the other party in a space.") }</p>
             }
             <ul id="parked-list" class="plain-list">{ for items }</ul>
+            { skipped_line("parked-skipped", lang, &props.skipped) }
         </section>
     }
 }

@@ -48,7 +48,7 @@ fn open(cfg: &CallbackConfig, mode: Mode, secret: &str) -> Result<Session, Error
         )?),
         Mode::Secret => AnySigner::Secret(SecretSigner::new(app_id.clone(), AppSecret::parse(secret)?)),
     };
-    Ok(Rc::new(CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::now))))
+    Ok(Rc::new(CallbackSession::new(api, app_id, FetchClient, signer, Rc::new(transport::wall_now))))
 }
 
 /// Asks the status relay about `id`.

@@ -1,6 +1,7 @@
 //! The signed-in desk: agent bar, dial pad, current call, extension status.
 
 use super::Session;
+use crate::api::de::Skipped;
 use crate::api::pbx::{Dial, EndpointFilter, Hangup, Page};
 use crate::core::desk::{format_duration, DeskAction, DeskState, Notice};
 use crate::i18n::{text, Lang, Text};
@@ -220,9 +221,12 @@ fn current_call(props: &PanelProps) -> Html {
 #[function_component(EndpointPanel)]
 fn endpoint_panel(props: &PanelProps) -> Html {
     let lang = props.desk.lang;
+    // Rows the PBX sent that could not be read (a quiet line under the table).
+    let skipped = use_state_eq(Skipped::default);
     {
         let desk = props.desk.dispatcher();
         let session = props.session.clone();
+        let skipped = skipped.clone();
         use_effect_with(session, move |session| {
             let refresh = {
                 let (desk, session) = (desk.clone(), session.clone());
@@ -233,11 +237,13 @@ fn endpoint_panel(props: &PanelProps) -> Html {
                         return;
                     }
                     let (desk, session, busy) = (desk.clone(), session.clone(), busy.clone());
+                    let skipped = skipped.clone();
                     spawn_local(async move {
                         let filter =
                             EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
                         match session.endpoint_status(&filter).await {
                             Ok(r) => {
+                                skipped.set(r.skipped);
                                 desk.dispatch(DeskAction::Endpoints { rows: r.data, now_ms: wall_clock_ms() })
                             }
                             Err(e) => desk.dispatch(DeskAction::EndpointsFailed(e)),
@@ -273,6 +279,7 @@ fn endpoint_panel(props: &PanelProps) -> Html {
             } else {
                 <table><tbody>{ for rows }</tbody></table>
             }
+            { super::kit::skipped_line("endpoints-skipped", lang, &skipped) }
         </section>
     }
 }

@@ -2,6 +2,7 @@
 //! polling hook that runs only while its page is shown, a ticking clock,
 //! error lines, audio playback and Blob URLs.
 
+use crate::api::de::Skipped;
 use crate::api::pbx::EndpointState;
 use crate::core::Error;
 use crate::i18n::{pick, text, Lang, Text};
@@ -101,6 +102,20 @@ pub(crate) fn error_line(
             <span>{ e.message(lang) }</span>
             <button class="link" onclick={dismiss}>{ pick(lang, "关闭", "Dismiss") }</button>
         </div>
+    }
+}
+
+/// The quiet line under a list when rows of it could not be read (nothing
+/// when none were skipped); `data-count` holds the number for tests.
+pub(crate) fn skipped_line(id: &'static str, lang: Lang, skipped: &Skipped) -> Html {
+    if skipped.is_empty() {
+        return html! {};
+    }
+    let title = skipped.reasons.join("\n");
+    html! {
+        <p id={id} class="muted small skipped" data-count={skipped.count.to_string()} title={title}>
+            { crate::i18n::skipped_rows(skipped, lang) }
+        </p>
     }
 }
 

@@ -134,7 +134,17 @@ pub fn app() -> Html {
     };
     let on_signed_in = {
         let session = session.clone();
-        Callback::from(move |s: Session| session.set(Some(s)))
+        let desk = desk.dispatcher();
+        Callback::from(move |s: Session| {
+            // Refused credentials stop every poller (the core latches); the
+            // agent is back at the form with the server's words.
+            let (session_hook, desk) = (session.clone(), desk.clone());
+            s.pbx.on_credentials_rejected(move |e| {
+                session_hook.set(None);
+                desk.dispatch(DeskAction::CredentialsRejected(e.clone()));
+            });
+            session.set(Some(s))
+        })
     };
     let on_sign_out = {
         let session = session.clone();
@@ -203,7 +213,7 @@ pub fn app() -> Html {
                             <pbx_cdr::PbxCdr lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::PbxCdr} />
                         </div>
                         <div hidden={*tab != Tab::Voicemail}>
-                            <voicemail::VoicemailPage lang={lang} session={pbx.clone()} visible={*tab == Tab::Voicemail} />
+                            <voicemail::VoicemailPage lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::Voicemail} />
                             <voicemail::TtsBox lang={lang} session={pbx} />
                         </div>
                     </>

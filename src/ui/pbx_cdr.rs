@@ -4,13 +4,14 @@
 //! the page or on the desk phone, and CSV export. State goes through
 //! [`crate::core::cdr_view`]'s reducer.
 
-use super::kit::{download, error_line, play, Busy};
+use super::kit::{download, error_line, play, skipped_line, Busy};
 use super::Session;
+use crate::api::de::Skipped;
 use crate::api::pbx::cdr::recording_url;
 use crate::api::pbx::{Cdr, Extension, HandsetPlay, Page};
 use crate::core::cdr_view::{
-    dedupe, direction_words, disposition_words, mmss, next_page, row_key, to_csv, visible_range,
-    CdrAction as A, CdrField, CdrView, Rows, PAGE_SIZE,
+    column_cell, dedupe, direction_words, disposition_words, extra_column, mmss, next_page, row_key,
+    to_csv_with, visible_range, CdrAction as A, CdrField, CdrView, Rows, EXTRA_COLUMNS, PAGE_SIZE,
 };
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
@@ -38,6 +39,12 @@ const VIEW_H: f64 = 504.0;
 const OVERSCAN: usize = 8;
 /// Most pages one search loads (100 000 rows).
 const MAX_PAGES: u32 = 100;
+/// The page's own columns (`.cdr-row` in console.css) and their width in
+/// pixels when extra columns make the table scroll sideways.
+const BASE_GRID: &str = "150px 1fr 1fr 64px 60px 80px 64px 150px";
+const BASE_MIN_PX: usize = 860;
+/// Width of one extra column, pixels (the gap included).
+const EXTRA_PX: usize = 146;
 
 #[derive(Properties, PartialEq)]
 pub struct PbxCdrProps {
@@ -53,12 +60,15 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
     let lang = props.lang;
     let state = use_reducer(CdrView::default);
     let busy = use_state(Busy::default);
+    // Rows of this search the PBX sent that could not be read (a quiet line).
+    let skipped = use_state_eq(Skipped::default);
     // The search a running loader belongs to; a newer one (or a sign-out) stops it.
     let current = use_mut_ref(|| Rc::new(Cell::new(0u64)));
     let audio = use_node_ref();
     let load = {
         let (state, busy, session) = (state.clone(), (*busy).clone(), props.session.clone());
         let current = current.borrow().clone();
+        let skipped = skipped.clone();
         Rc::new(move || {
             let Some(session) = session.clone() else { return };
             let first = Page { page: 1, page_size: PAGE_SIZE };
@@ -70,20 +80,35 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
             let generation = state.generation.wrapping_add(1);
             current.set(generation);
             state.dispatch(A::LoadStarted(generation));
-            let (d, current) = (state.dispatcher(), current.clone());
+            let (d, current, skipped) = (state.dispatcher(), current.clone(), skipped.clone());
+            skipped.set(Skipped::default());
             spawn_local(async move {
                 let _guard = guard;
                 let mut seen = HashSet::new();
+                let mut left_out = Skipped::default();
                 let mut page = 1u32;
                 loop {
                     if current.get() != generation {
                         return;
                     }
                     let f = filter.with_page(Page { page, page_size: PAGE_SIZE });
-                    match session.cdr(&f).await {
+                    let outcome = session.cdr(&f).await;
+                    // Replaced (or signed out) while this page was on its way.
+                    if current.get() != generation {
+                        return;
+                    }
+                    match outcome {
                         Ok(reply) => {
-                            let got = reply.data.len();
+                            // A skipped row still filled the page: count it.
+                            let got = reply
+                                .data
+                                .len()
+                                .saturating_add(usize::try_from(reply.skipped.count).unwrap_or(usize::MAX));
                             let total = reply.total;
+                            if !reply.skipped.is_empty() {
+                                left_out.merge(&reply.skipped);
+                                skipped.set(left_out.clone());
+                            }
                             d.dispatch(A::Page { generation, rows: dedupe(&mut seen, reply.data), total });
                             match next_page(page, got, total, MAX_PAGES) {
                                 Some(n) => page = n,
@@ -147,7 +172,8 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
     let export = {
         let state = state.clone();
         Callback::from(move |_: MouseEvent| {
-            let csv = to_csv(&state.rows, lang);
+            // The export has the columns the page shows.
+            let csv = to_csv_with(&state.rows, &state.columns, lang);
             let name =
                 format!("cdr-{}.csv", crate::api::time::CstDateTime::from_epoch_ms(wall_clock_ms() as i64))
                     .replace([' ', ':'], "-");
@@ -196,6 +222,25 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
     let dismiss = {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(A::Dismiss))
+    };
+    let column_boxes = EXTRA_COLUMNS.iter().map(|c| {
+        let d = state.dispatcher();
+        let key = c.key;
+        let onchange = Callback::from(move |_: Event| d.dispatch(A::ToggleColumn(key.to_string())));
+        let id = format!("pcdr-col-{key}");
+        html! {
+            <label for={id.clone()} class="pcdr-col" title={key}>
+                <input id={id} type="checkbox" data-col={key} checked={state.columns.contains(&key)} {onchange} />
+                { c.label(lang) }</label>
+        }
+    });
+    let all_columns = {
+        let d = state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(A::AllColumns))
+    };
+    let base_columns = {
+        let d = state.dispatcher();
+        Callback::from(move |_: MouseEvent| d.dispatch(A::BaseColumns))
     };
     let inputs = &state.inputs;
     let (loaded, total) = state.progress();
@@ -250,6 +295,14 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                             { pick(lang, "导出 CSV", "Export CSV") }</button>
                     </div>
                 </form>
+                <details id="pcdr-columns" class="pcdr-columns" data-shown={state.columns.len().to_string()}>
+                    <summary>{ pick(lang, "更多字段", "More columns") }{ format!(" ({}/{})", state.columns.len(), EXTRA_COLUMNS.len()) }</summary>
+                    <div class="actions">
+                        <button id="pcdr-cols-all" type="button" class="link" onclick={all_columns}>{ pick(lang, "全部显示", "Show all") }</button>
+                        <button id="pcdr-cols-base" type="button" class="link" onclick={base_columns}>{ pick(lang, "恢复默认", "Default columns") }</button>
+                    </div>
+                    <div class="pcdr-col-list">{ for column_boxes }</div>
+                </details>
                 <p id="cdr-progress" class="muted small" data-loaded={loaded.to_string()} data-total={total.to_string()}
                     data-loading={state.loading.to_string()}>{ progress }</p>
                 if let Some(k) = &state.handset_done {
@@ -259,8 +312,9 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                 if state.searched && state.rows.is_empty() && state.error.is_none() {
                     <p id="pcdr-empty" class="muted">{ pick(lang, "没有符合条件的记录：放宽时间范围或筛选条件后再查询。", "No records match: widen the time window or the filters and search again.") }</p>
                 }
-                <CdrList lang={lang} rows={state.rows.clone()} playing={state.playing.clone()}
+                <CdrList lang={lang} rows={state.rows.clone()} columns={state.columns.clone()} playing={state.playing.clone()}
                     handset_pending={state.handset_pending.clone()} on_play={on_play} on_handset={on_handset} />
+                { skipped_line("cdr-skipped", lang, &skipped) }
             </section>
         </main>
     }
@@ -270,6 +324,8 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
 struct ListProps {
     lang: Lang,
     rows: Rows,
+    /// Extra columns shown, by seed name.
+    columns: Vec<&'static str>,
     playing: Option<String>,
     handset_pending: Option<String>,
     on_play: Callback<Cdr>,
@@ -292,6 +348,16 @@ fn cdr_list(props: &ListProps) -> Html {
         })
     };
     let len = props.rows.len();
+    let extra: Vec<_> = props.columns.iter().filter_map(|k| extra_column(k)).collect();
+    // Extra columns widen the grid; the table then scrolls sideways as a whole.
+    let (grid, min_width) = if extra.is_empty() {
+        (None, None)
+    } else {
+        (
+            Some(format!("grid-template-columns:{BASE_GRID} repeat({}, 140px)", extra.len())),
+            Some(format!("min-width:{}px", BASE_MIN_PX + extra.len() * EXTRA_PX)),
+        )
+    };
     let range = visible_range(scroll.0, scroll.1, ROW_H, OVERSCAN, len);
     let offset = range.start as f64 * ROW_H;
     let rows = props.rows.get(range.clone()).unwrap_or_default().iter().enumerate().map(|(i, c)| {
@@ -308,8 +374,12 @@ fn cdr_list(props: &ListProps) -> Html {
         };
         let playing = props.playing.as_deref() == Some(key.as_str());
         let handset_busy = props.handset_pending.is_some();
+        let cells = extra.iter().map(|col| {
+            let v = column_cell(c, col.key);
+            html! { <span class="c-x" data-col={col.key} title={v.clone()}>{ v }</span> }
+        });
         html! {
-            <div class={classes!("cdr-row", playing.then_some("playing"))} role="row" data-index={index.to_string()}
+            <div class={classes!("cdr-row", playing.then_some("playing"))} style={grid.clone()} role="row" data-index={index.to_string()}
                 data-uniqueid={c.uniqueid.clone()} data-recording={c.recording.clone()}>
                 <span class="c-time">{ &c.calldate }</span>
                 <span class="c-src">{ &c.src }</span>
@@ -324,12 +394,17 @@ fn cdr_list(props: &ListProps) -> Html {
                     <button class="cdr-handset link" type="button" onclick={handset} disabled={!has_rec || handset_busy}
                         title={pick(lang, "在话机上播放录音", "Play on the desk phone")}>{ pick(lang, "话机播放", "On phone") }</button>
                 </span>
+                { for cells }
             </div>
         }
     });
+    let heads = extra
+        .iter()
+        .map(|col| html! { <span class="c-x" data-col={col.key} title={col.key}>{ col.label(lang) }</span> });
     html! {
-        <div class="cdr-table" role="table" data-count={len.to_string()}>
-            <div class="cdr-row cdr-head" role="row">
+        <div class="cdr-scroll">
+        <div class="cdr-table" role="table" style={min_width} data-count={len.to_string()} data-columns={extra.len().to_string()}>
+            <div class="cdr-row cdr-head" role="row" style={grid.clone()}>
                 <span class="c-time">{ pick(lang, "时间", "Time") }</span>
                 <span class="c-src">{ pick(lang, "主叫", "From") }</span>
                 <span class="c-dst">{ pick(lang, "被叫", "To") }</span>
@@ -338,6 +413,7 @@ fn cdr_list(props: &ListProps) -> Html {
                 <span class="c-disp">{ pick(lang, "结果", "Result") }</span>
                 <span class="c-dir">{ pick(lang, "方向", "Direction") }</span>
                 <span class="c-act">{ pick(lang, "录音", "Recording") }</span>
+                { for heads }
             </div>
             <div id="cdr-rows" class="cdr-viewport" {onscroll} data-count={len.to_string()}
                 data-first={range.start.to_string()} data-last={range.end.to_string()}>
@@ -347,6 +423,7 @@ fn cdr_list(props: &ListProps) -> Html {
                     </div>
                 </div>
             </div>
+        </div>
         </div>
     }
 }

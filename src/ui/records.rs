@@ -93,7 +93,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
             }
             let mut input = state.filters.clone();
             input.itemsperpage = "200".into();
-            let q = match input.check() {
+            let q = match input.check_sync() {
                 Ok(q) => q,
                 Err(e) => return state.dispatch(A::Refused(e.into())),
             };
@@ -212,6 +212,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
                         if lang == Lang::Zh { format!("同步完成：新到 {n} 条记录") } else { format!("Sync done: {n} new records") }
                     }</p>
                 }
+                { super::kit::skipped_line("cdr-sync-skipped", lang, &state.sync_skipped) }
                 if !state.synced.is_empty() {
                     <ul id="cdr-synced" class="small">{ for synced }</ul>
                 }
@@ -233,6 +234,7 @@ pub fn call_records(props: &RecordsProps) -> Html {
                             <tbody>{ for rows }</tbody>
                         </table>
                     }
+                    { super::kit::skipped_line("records-skipped", lang, &p.skipped) }
                     <div class="pager">
                         <button id="cdr-prev" onclick={prev} disabled={state.loading || current_page <= 1}>{ pick(lang, "上一页", "Previous") }</button>
                         <button id="cdr-next" onclick={next} disabled={state.loading || u64::from(current_page) >= pages}>{ pick(lang, "下一页", "Next") }</button>

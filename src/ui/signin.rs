@@ -28,6 +28,12 @@ pub struct ConsoleConfig {
     /// The agent id (工号) pre-filled in the queue sign-in.
     #[serde(rename = "agentId", deserialize_with = "string_lenient")]
     pub agent_id: String,
+    /// Queues to offer besides those the PBX reports (one nobody has
+    /// joined yet is reported by no route): `[610, "620"]` or `"610,620"`.
+    #[serde(deserialize_with = "crate::core::agent_desk::deserialize_queues")]
+    pub queues: Vec<String>,
+    /// This desk is a supervisor's: the voicemail page offers every mailbox.
+    pub supervisor: bool,
     /// The click-to-call page's defaults.
     pub callback: CallbackConfig,
     /// The SIP call-records page's settings.

@@ -12,7 +12,7 @@ use crate::core::softphone::{CallSnapshot, CallState, Connection, EndReason, Rol
 use crate::core::{DapiSession, Error, HttpClient, Softphone as Engine};
 use crate::i18n::{pick, Lang};
 use crate::transport::softphone::{MediaAdapter, MediaSink, SoftphoneDriver};
-use crate::transport::{self, wall_clock_ms, FetchClient};
+use crate::transport::{self, FetchClient};
 use futures::future::LocalBoxFuture;
 use gloo_timers::callback::Interval;
 use std::cell::RefCell;
@@ -82,7 +82,9 @@ impl MediaAdapter for Rc<Loopback> {
             let resp = FetchClient.send(this.post("/sandbox/dapi/rtc/join", body)).await?;
             ok_status(&resp)?;
             let me = info.uid.as_str().to_string();
-            let url = format!("{}/sandbox/dapi/rtc/{}", this.base, info.channel);
+            // Channel names are the server's (any printable text): one path segment.
+            let channel = String::from(js_sys::encode_uri_component(info.channel.as_str()));
+            let url = format!("{}/sandbox/dapi/rtc/{channel}", this.base);
             let robot_wav = format!("{}/sandbox/dapi/robot.wav", this.base);
             let seen: Rc<RefCell<BTreeSet<String>>> = Rc::default();
             let weak = Rc::downgrade(&this);
@@ -321,7 +323,8 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
     // are answered: dropping one would stop its report queue.
     let retired = use_mut_ref(Vec::<Rc<SoftphoneDriver>>::new);
     let tone = use_mut_ref(|| None::<Rc<RingTone>>);
-    let now_ms = use_state(wall_clock_ms);
+    // The talk timer's clock: the engine's (monotonic) scale, like talk_started_ms.
+    let now_ms = use_state(|| transport::now().0);
     {
         let uid_input = uid_input.clone();
         use_effect_with((), move |_| {
@@ -338,7 +341,7 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
     {
         let now_ms = now_ms.clone();
         use_effect_with(talking, move |on| {
-            let t = on.then(|| Interval::new(1_000, move || now_ms.set(wall_clock_ms())));
+            let t = on.then(|| Interval::new(1_000, move || now_ms.set(transport::now().0)));
             move || drop(t)
         });
     }

@@ -1,14 +1,16 @@
-//! The supervisor page: queues 200 and 300 with their agents and waiting
-//! callers (answer one with a redirect), picking up a ringing extension,
+//! The supervisor page: the PBX's queues (and config.json's) with their
+//! agents and waiting callers (answer one with a redirect), picking up a ringing extension,
 //! barging / monitoring / whispering a call, and the trunks. State goes
 //! through [`crate::core::supervisor`]'s reducer.
 
-use super::kit::{endpoint_words, error_line, use_now, use_poll, Busy};
+use super::kit::{endpoint_words, error_line, skipped_line, use_now, use_poll, Busy};
+use super::signin::load_config;
 use super::Session;
+use crate::api::de::Skipped;
 use crate::api::pbx::{
-    AgentState, EndpointFilter, Extension, Page, QueueNumber, Target, TargetAction, TrunkFilter,
+    AgentFilter, AgentState, EndpointFilter, Extension, Page, QueueNumber, Target, TargetAction, TrunkFilter,
 };
-use crate::core::agent_desk::QUEUES;
+use crate::core::agent_desk::{queue_list, reported_queues};
 use crate::core::desk::format_duration;
 use crate::core::supervisor::{action_words, SupervisorAction as A, SupervisorView};
 use crate::i18n::{pick, Lang};
@@ -53,6 +55,8 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
     let state = use_reducer(SupervisorView::default);
     let busy = use_state(Busy::default);
     let chosen = use_state(|| None::<String>);
+    // Rows that could not be read: (waiting callers, agents/extensions/trunks).
+    let skipped = use_state_eq(|| (Skipped::default(), Skipped::default()));
     {
         // A new sign-in (or a sign-out) starts from nothing.
         let d = state.dispatcher();
@@ -60,26 +64,61 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
     }
     let refresh: Rc<dyn Fn()> = {
         let (d, session, busy) = (state.dispatcher(), props.session.clone(), (*busy).clone());
+        let skipped_state = skipped.clone();
+        // The queues of this render: used when the PBX does not answer the roster.
+        let known = state.queue_list();
         Rc::new(move || {
             let Some(session) = session.clone() else { return };
             let Some(guard) = busy.start("refresh") else { return };
             let d = d.clone();
+            let skipped_state = skipped_state.clone();
+            let known = known.clone();
             spawn_local(async move {
                 let _guard = guard;
+                let seen = std::cell::RefCell::new((Skipped::default(), Skipped::default()));
+                let seen = &seen;
                 let page = Page { page: 1, page_size: 100 };
-                let queues = QUEUES.iter().filter_map(|q| QueueNumber::parse("queue", q).ok()).map(|q| {
+                // Which queues: the PBX's (every agent's status, keyed by
+                // queue) and config.json's.
+                let configured = load_config().await.queues;
+                d.dispatch(A::Configured(configured.clone()));
+                let list = match session.agent_status(&AgentFilter::default()).await {
+                    Ok(r) => {
+                        let list =
+                            queue_list(reported_queues(&r.data), configured.iter().map(String::as_str));
+                        d.dispatch(A::Roster(r.data));
+                        list
+                    }
+                    Err(_) => {
+                        queue_list(known.iter().map(String::as_str), configured.iter().map(String::as_str))
+                    }
+                };
+                let mut numbers = Vec::new();
+                for q in &list {
+                    match QueueNumber::parse("queue", q) {
+                        Ok(n) => numbers.push(n),
+                        Err(e) => d.dispatch(A::QueueFailed { queue: q.clone(), error: e.into() }),
+                    }
+                }
+                let queues = numbers.into_iter().map(|q| {
                     let (session, d) = (session.clone(), d.clone());
                     async move {
                         let (agents, waiting) =
                             futures::join!(session.queue_status(&q), session.waiting_callers(page, &q));
                         match (agents, waiting) {
-                            (Ok(agents), Ok(w)) => d.dispatch(A::Queue {
-                                queue: q.to_string(),
-                                agents,
-                                waiting: w.data,
-                                waiting_total: w.total,
-                                now_ms: wall_clock_ms(),
-                            }),
+                            (Ok(agents), Ok(w)) => {
+                                if let Ok(mut s) = seen.try_borrow_mut() {
+                                    s.0.merge(&w.skipped);
+                                    s.1.merge(&agents.skipped);
+                                }
+                                d.dispatch(A::Queue {
+                                    queue: q.to_string(),
+                                    agents: agents.data,
+                                    waiting: w.data,
+                                    waiting_total: w.total,
+                                    now_ms: wall_clock_ms(),
+                                })
+                            }
                             (Err(error), _) | (_, Err(error)) => {
                                 d.dispatch(A::QueueFailed { queue: q.to_string(), error })
                             }
@@ -88,19 +127,31 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
                 });
                 let endpoints = async {
                     if let Ok(r) = session.endpoint_status(&EndpointFilter { page, endpoint: None }).await {
+                        if let Ok(mut s) = seen.try_borrow_mut() {
+                            s.1.merge(&r.skipped);
+                        }
                         d.dispatch(A::Endpoints(r.data));
                     }
                 };
                 let trunks = async {
                     match TrunkFilter::new(page, None) {
                         Ok(f) => match session.trunk_status(&f).await {
-                            Ok(r) => d.dispatch(A::Trunks(r.data)),
+                            Ok(r) => {
+                                if let Ok(mut s) = seen.try_borrow_mut() {
+                                    s.1.merge(&r.skipped);
+                                }
+                                d.dispatch(A::Trunks(r.data))
+                            }
                             Err(e) => d.dispatch(A::TrunksFailed(e)),
                         },
                         Err(e) => d.dispatch(A::TrunksFailed(e.into())),
                     }
                 };
                 futures::join!(futures::future::join_all(queues), endpoints, trunks);
+                let seen = seen.take();
+                if *skipped_state != seen {
+                    skipped_state.set(seen);
+                }
             });
         })
     };
@@ -195,8 +246,8 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(A::Dismiss))
     };
-    let queue_cards = QUEUES.iter().map(|q| {
-        let view = state.queues.get(*q);
+    let queue_cards = state.queue_list().into_iter().map(|q| {
+        let view = state.queues.get(&q);
         let agents = view.map(|v| v.agents.as_slice()).unwrap_or_default();
         let rows = agents.iter().map(|a| {
             let code = a.status.code().map(|c| c.to_string()).unwrap_or_default();
@@ -206,7 +257,7 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
                     <td>{ &a.extension }</td>
                     <td class="muted">{ &a.agentid }</td>
                     <td><span class={agent_class(&a.status)}>{ word }</span></td>
-                    <td class="num">{ format_duration(state.agent_secs(q, a, now)) }</td>
+                    <td class="num">{ format_duration(state.agent_secs(&q, a, now)) }</td>
                     <td class="num" title={pick(lang, "当前 / 累计", "now / total")}>{ format!("{} / {}", a.calls_current, a.calls_total) }</td>
                     <td class="muted">{ &a.current }</td>
                 </tr>
@@ -214,8 +265,8 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
         });
         let error = view.and_then(|v| v.error.as_ref()).map(|e| html! { <p class="error small">{ e.message(lang) }</p> });
         html! {
-            <section id={format!("sup-queue-{q}")} class="card" data-queue={*q}>
-                <h2>{ pick(lang, "队列 ", "Queue ") }{ *q }
+            <section id={format!("sup-queue-{q}")} class="card" data-queue={q.clone()}>
+                <h2>{ pick(lang, "队列 ", "Queue ") }{ q.clone() }
                     <span class="muted small">{ format!(" · {} {}", view.map_or(0, |v| v.waiting_total), pick(lang, "人等待", "waiting")) }</span></h2>
                 { for error }
                 if view.is_none_or(|v| !v.loaded) {
@@ -234,10 +285,9 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
             </section>
         }
     });
-    let waiting: Vec<Html> = QUEUES
-        .iter()
-        .filter_map(|q| state.queues.get(*q).map(|v| (*q, v)))
-        .flat_map(|(q, v)| v.waiting.iter().map(move |w| (q, w)))
+    let waiting: Vec<Html> = state
+        .waiting()
+        .into_iter()
         .map(|(q, w)| {
             let dest = w.callerid.clone();
             let onclick = {
@@ -246,10 +296,10 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
             };
             let this_pending = matches!(&state.pending, Some((TargetAction::Redirect, d)) if *d == dest);
             html! {
-                <li data-queue={q} data-caller={dest.clone()} data-position={w.serial_no.to_string()}>
+                <li data-queue={q.clone()} data-caller={dest.clone()} data-position={w.serial_no.to_string()}>
                     <span class="badge">{ format!("{q} #{}", w.serial_no) }</span>
                     <strong class="sup-caller">{ &w.callerid }</strong>
-                    <span class="timer">{ format_duration(state.wait_secs(q, w, now)) }</span>
+                    <span class="timer">{ format_duration(state.wait_secs(&q, w, now)) }</span>
                     <button class="sup-redirect primary" type="button" {onclick} disabled={pending}>
                         { if this_pending { pick(lang, "接听中…", "Answering…") } else { pick(lang, "接到本分机", "Answer here") } }</button>
                 </li>
@@ -293,8 +343,10 @@ pub fn supervisor(props: &SupervisorProps) -> Html {
                     <p id="sup-wait-empty" class="muted small">{ pick(lang, "当前没有排队等待的来电。", "Nobody is waiting in the queues.") }</p>
                 }
                 <ul id="sup-wait-list" class="plain-list">{ for waiting }</ul>
+                { skipped_line("sup-wait-skipped", lang, &skipped.0) }
             </section>
             <div class="columns two">{ for queue_cards }</div>
+            { skipped_line("sup-skipped", lang, &skipped.1) }
             <section id="sup-trunks" class="card">
                 <h2>{ pick(lang, "中继状态", "Trunks") }</h2>
                 if let Some(e) = &state.trunks_error { <p class="error small">{ e.message(lang) }</p> }

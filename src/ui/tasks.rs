@@ -241,6 +241,16 @@ pub fn call_tasks(props: &TasksProps) -> Html {
                             <tbody>{ for rows }</tbody>
                         </table>
                     }
+                    { super::kit::skipped_line("tasks-skipped", lang, &state.skipped) }
+                    if state.withheld > 0 {
+                        <p id="tasks-withheld" class="muted small" data-withheld={state.withheld.to_string()}>{
+                            if lang == Lang::Zh {
+                                format!("服务器不支持翻页，只返回了前 {} 条；另有 {} 条未返回。", state.total, state.withheld)
+                            } else {
+                                format!("The server does not page: it sent only its first {}; {} more were not sent.", state.total, state.withheld)
+                            }
+                        }</p>
+                    }
                 }
                 <div class="pager">
                     <button id="tasks-prev" type="button" onclick={go(state.prev_page())} disabled={state.loading || state.prev_page().is_none()}>{ pick(lang, "上一页", "Previous") }</button>

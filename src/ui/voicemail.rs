@@ -1,13 +1,16 @@
-//! The voicemail page (unread first, play, mark read/unread) and the
+//! The voicemail page (the desk's own mailbox, or a supervisor's choice;
+//! unread first, play here or on the desk phone, mark read/unread) and the
 //! text-to-speech box (synthesise, play from a Blob URL; the old URL is
 //! revoked when a new clip replaces it or the box goes away). State goes
 //! through [`crate::core::voicemail_view`]'s reducers.
 
-use super::kit::{blob_url, error_line, play, revoke, use_poll, Busy};
+use super::kit::{blob_url, error_line, play, revoke, skipped_line, use_poll, Busy};
+use super::signin::load_config;
 use super::Session;
+use crate::api::de::Skipped;
 use crate::api::pbx::cdr::recording_url;
 use crate::api::pbx::tts::{check_text, MAX_TEXT_CHARS};
-use crate::api::pbx::{Page, VoicemailFilter};
+use crate::api::pbx::{Extension, HandsetPlay, Page, VoicemailFilter};
 use crate::api::time::CstDateTime;
 use crate::core::cdr_view::mmss;
 use crate::core::voicemail_view::{
@@ -38,11 +41,16 @@ impl Reducible for TtsView {
 const REFRESH_MS: u32 = 15_000;
 /// Most pages of messages loaded.
 const MAX_PAGES: u32 = 20;
+/// The mailbox chooser's value for "every mailbox" (no extension is `*`).
+const ALL_MAILBOXES: &str = "*";
 
 #[derive(Properties, PartialEq)]
 pub struct VoicemailProps {
     pub lang: Lang,
     pub session: Option<Session>,
+    /// The desk's extension: its mailbox, and the phone for playback.
+    #[prop_or_default]
+    pub extension: Option<Extension>,
     #[prop_or(true)]
     pub visible: bool,
 }
@@ -53,13 +61,24 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
     let lang = props.lang;
     let state = use_reducer(VoicemailView::default);
     let busy = use_state(Busy::default);
+    // Messages the PBX sent that could not be read (a quiet line under the list).
+    let skipped = use_state_eq(Skipped::default);
     let audio = use_node_ref();
     {
+        // A new sign-in starts from nothing, showing its own mailbox.
         let d = state.dispatcher();
-        use_effect_with(props.session.clone(), move |_| d.dispatch(A::Reset));
+        use_effect_with((props.session.clone(), props.extension.clone()), move |(_, ext)| {
+            d.dispatch(A::Reset);
+            let own = ext.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            spawn_local(async move {
+                let supervisor = load_config().await.supervisor;
+                d.dispatch(A::Setup { own, supervisor });
+            });
+        });
     }
     let load: Rc<dyn Fn()> = {
         let (d, busy, session) = (state.dispatcher(), (*busy).clone(), props.session.clone());
+        let skipped_state = skipped.clone();
         Rc::new(move || {
             let Some(session) = session.clone() else { return };
             let Some(guard) = busy.start("load") else { return };
@@ -68,9 +87,11 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
             let end = CstDateTime::from_epoch_ms(now + 86_400_000).to_string();
             d.dispatch(A::LoadStarted);
             let d = d.clone();
+            let skipped_state = skipped_state.clone();
             spawn_local(async move {
                 let _guard = guard;
                 let mut all = Vec::new();
+                let mut left_out = Skipped::default();
                 let mut page = 1u32;
                 loop {
                     let f = match VoicemailFilter::parse(Page { page, page_size: 1000 }, &start, &end, None) {
@@ -79,9 +100,17 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                     };
                     match session.voicemails(&f).await {
                         Ok(r) => {
-                            let got = r.data.len();
+                            // A skipped row still filled the page: count it.
+                            let got = r
+                                .data
+                                .len()
+                                .saturating_add(usize::try_from(r.skipped.count).unwrap_or(usize::MAX));
+                            left_out.merge(&r.skipped);
                             all.extend(r.data);
                             if got < 1000 || all.len() as u64 >= r.total || page >= MAX_PAGES {
+                                if *skipped_state != left_out {
+                                    skipped_state.set(left_out);
+                                }
                                 break d.dispatch(A::Loaded(all));
                             }
                             page += 1;
@@ -111,8 +140,31 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
         let d = state.dispatcher();
         Callback::from(move |_| d.dispatch(A::Dismiss))
     };
-    let items = state.list.iter().map(|m| {
+    let own = props.extension.as_ref().map(|e| e.to_string()).unwrap_or_default();
+    let items = state.shown().into_iter().map(|m| {
         let id = m.id;
+        let on_handset = {
+            let (state, busy, session, rec, own) =
+                (state.clone(), (*busy).clone(), session.clone(), m.recording.clone(), own.clone());
+            Callback::from(move |_: MouseEvent| {
+                // As the call log does for recordings: the spool path of the file.
+                let h = match HandsetPlay::parse(&own, &rec, &session.spool_dir) {
+                    Ok(h) => h,
+                    Err(e) => return state.dispatch(A::Refused(e.into())),
+                };
+                let Some(guard) = busy.start("handset") else { return };
+                state.dispatch(A::HandsetStarted(id));
+                let (d, session) = (state.dispatcher(), session.clone());
+                spawn_local(async move {
+                    let r = session.handset_play(&h).await;
+                    drop(guard);
+                    match r {
+                        Ok(()) => d.dispatch(A::HandsetDone),
+                        Err(e) => d.dispatch(A::HandsetFailed(e)),
+                    }
+                });
+            })
+        };
         let on_play = {
             let (state, audio, media, rec) = (state.clone(), audio.clone(), session.media_url.clone(), m.recording.clone());
             Callback::from(move |_: MouseEvent| match recording_url(&media, &rec) {
@@ -144,19 +196,35 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
         let marking = state.marking == Some(id);
         let playing = state.playing == Some(id);
         html! {
-            <li data-id={id.to_string()} data-read={m.is_read.to_string()} class={classes!((!m.is_read).then_some("unread"), playing.then_some("playing"))}>
+            <li data-id={id.to_string()} data-read={m.is_read.to_string()} data-dst={m.dst.clone()} class={classes!((!m.is_read).then_some("unread"), playing.then_some("playing"))}>
                 <span class={classes!("badge", m.is_read.then_some("read"))}>{ if m.is_read { pick(lang, "已读", "Read") } else { pick(lang, "未读", "New") } }</span>
                 <strong class="vm-caller">{ &m.callerid }</strong>
+                if state.mailbox.as_deref() != Some(m.dst.trim()) {
+                    <span class="vm-dst muted small">{ pick(lang, "信箱 ", "mailbox ") }{ &m.dst }</span>
+                }
                 <span class="muted small">{ &m.calldate }</span>
                 <span class="timer">{ mmss(m.duration) }</span>
                 <button class="vm-play" type="button" onclick={on_play} disabled={m.recording.trim().is_empty()}>
                     { if playing { pick(lang, "播放中", "Playing") } else { pick(lang, "播放", "Play") } }</button>
+                <button class="vm-handset link" type="button" onclick={on_handset}
+                    disabled={m.recording.trim().is_empty() || state.handset_pending.is_some()}
+                    title={pick(lang, "在话机上播放留言", "Play on the desk phone")}>
+                    { if state.handset_pending == Some(id) { pick(lang, "呼叫话机…", "Ringing the phone…") } else { pick(lang, "话机播放", "On phone") } }</button>
                 <button class="vm-mark link" type="button" onclick={on_mark} disabled={state.marking.is_some()} data-to={read.to_string()}>
                     { if marking { pick(lang, "处理中…", "Working…") } else if read { pick(lang, "标为已读", "Mark read") } else { pick(lang, "标为未读", "Mark unread") } }</button>
             </li>
         }
     });
     let unread = state.unread();
+    let mailboxes = state.mailboxes();
+    let on_mailbox = {
+        let d = state.dispatcher();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            d.dispatch(A::ShowMailbox((v != ALL_MAILBOXES).then_some(v)))
+        })
+    };
+    let shown_mailbox = state.mailbox.clone().unwrap_or_else(|| ALL_MAILBOXES.to_string());
     html! {
         <main id="voicemail">
             <section class="card">
@@ -167,14 +235,28 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                 <div class="row">
                     <button id="vm-refresh" type="button" onclick={refresh} disabled={state.loading}>
                         { if state.loading { pick(lang, "刷新中…", "Refreshing…") } else { pick(lang, "刷新", "Refresh") } }</button>
+                    if !mailboxes.is_empty() {
+                        <label for="vm-mailbox">{ pick(lang, "信箱", "Mailbox") }
+                            <select id="vm-mailbox" onchange={on_mailbox}>
+                                { for mailboxes.iter().map(|b| html! {
+                                    <option value={b.clone()} selected={*b == shown_mailbox}>{
+                                        if *b == state.own { format!("{b}{}", pick(lang, "（本分机）", " (mine)")) } else { b.clone() } }</option>
+                                }) }
+                                <option value={ALL_MAILBOXES} selected={shown_mailbox == ALL_MAILBOXES}>{ pick(lang, "全部信箱", "Every mailbox") }</option>
+                            </select></label>
+                    }
                 </div>
+                if state.handset_done.is_some() {
+                    <p id="vm-handset-done" class="notice info">{ pick(lang, "已在话机上播放留言。", "The message plays on the desk phone.") }</p>
+                }
                  <audio id="vm-audio" ref={audio.clone()} controls=true preload="none" />
                 if !state.loaded {
                     <p class="muted small">{ pick(lang, "加载中…", "Loading…") }</p>
-                } else if state.list.is_empty() && state.error.is_none() {
+                } else if state.shown().is_empty() && state.error.is_none() {
                     <p id="vm-empty" class="muted">{ if lang == Lang::Zh { format!("最近 {INBOX_DAYS} 天没有留言。") } else { format!("No voicemail in the last {INBOX_DAYS} days.") } }</p>
                 }
                 <ul id="vm-list" class="plain-list">{ for items }</ul>
+                { skipped_line("vm-skipped", lang, &skipped) }
             </section>
         </main>
     }

@@ -138,3 +138,30 @@ test('signing out stops the status panel\'s timer', async () => {
   assert.equal(polls, atSignOut, 'no status request after the panel went away');
   await page.close();
 });
+
+test('credentials refused mid-shift: back to the sign-in form with the reason, no login storm', async () => {
+  const account = (body) => fetch(`${URL}/sandbox/pbx/account`, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  }).then((r) => r.json());
+  const { page } = await openConsole();
+  try {
+    await signIn(page);
+    await rowState(page, '8001').filter({ hasText: '空闲' }).waitFor();
+    // The admin changes the API user's password and revokes its tokens; a strict site
+    // also locks the account after 5 refusals.
+    const before = await account({ reset: true, password: 'changed-by-admin', lockoutAfter: 5, revokeTokens: true });
+    assert.equal(before.passwordGrants, 0);
+    await page.waitForSelector('#signin', { timeout: 15000 });
+    await page.waitForSelector('#notice.error');
+    assert.match(await page.textContent('#notice'), /登录凭据被服务器拒绝/);
+    // The pollers have stopped: over 10 s, at most the one refused password grant.
+    await page.waitForTimeout(10000);
+    const after = await account({});
+    assert.ok(after.passwordGrants <= 1, `password grants after the refusal: ${after.passwordGrants}`);
+    assert.equal(after.locked, false, 'the console did not lock the account');
+    await page.screenshot({ path: `${ART}/console-credentials-rejected.png`, fullPage: true });
+  } finally {
+    await account({ reset: true, password: '123456', lockoutAfter: 0 });
+    await page.close();
+  }
+});

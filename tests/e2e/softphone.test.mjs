@@ -154,7 +154,8 @@ test('refused input is explained and nothing is sent; a double click places one 
   const { p: a } = await page();
   await online(a, A);
   const before = (await sandbox('/sandbox/dapi/calls')).length;
-  await a.fill('#sp-dst', 'not a uid!');
+  // Uids are the site's (UUIDs, e-mails): an absurd length is what is refused.
+  await a.fill('#sp-dst', 'x'.repeat(257));
   await a.click('#sp-call');
   await a.waitForSelector('#sp-error[data-code="invalid_input"]');
   assert.match(await a.textContent('#sp-error'), /dstUids/);

@@ -64,12 +64,19 @@ pub async fn call_msg(
 ) -> Result<Response, DapiError> {
     let p = params::object(body)?;
     let uid = params::uid(&p, "uid")?;
-    let mut listed = with_dapi(&state, |d, now| {
+    let (mut listed, odd_row) = with_dapi(&state, |d, now| {
         let ttl = d.message_ttl_ms();
-        d.records.iter_mut().flat_map(|r| r.list_messages(&uid, now, ttl)).collect::<Vec<_>>()
+        (d.records.iter_mut().flat_map(|r| r.list_messages(&uid, now, ttl)).collect::<Vec<_>>(), d.odd_row)
     });
     listed.sort_by_key(|m| std::cmp::Reverse((m.0, m.1)));
-    Ok(ok(listed.into_iter().map(|(_, _, v)| v).collect::<Vec<_>>().into()))
+    let mut rows: Vec<Value> = listed.into_iter().map(|(_, _, v)| v).collect();
+    if odd_row {
+        // The `oddRow` knob: the oldest message comes without its channel.
+        if let Some(Value::Object(m)) = rows.last_mut() {
+            m.remove("channel");
+        }
+    }
+    Ok(ok(rows.into()))
 }
 
 /// `POST /dapi/call/token {uid, channel}` → join data for a uid called in a live channel
@@ -123,6 +130,8 @@ pub async fn call_event(
 }
 
 /// `POST /dapi/call/heartbeat {uid, channel}` → `null`; refused once the call is over.
+/// The beat counts when it arrives; the reply waits `heartbeatReplyDelayMs` (a slow
+/// network) when that knob is set.
 pub async fn call_heartbeat(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -131,15 +140,19 @@ pub async fn call_heartbeat(
     params::required(&p, "channel")?;
     let uid = params::uid(&p, "uid")?;
     let channel = params::channel(&p, "channel")?;
-    with_dapi(&state, |d, now| {
+    let delay_ms = with_dapi(&state, |d, now| {
+        let delay = d.heartbeat_reply_delay_ms;
         let (r, _) = d.live(&channel)?;
         r.touch(&uid, now);
         // Bounded: a day of 1 s beats from a few users is plenty for a sandbox.
         if r.heartbeats.len() < 100_000 {
             r.heartbeats.push((uid.clone(), now));
         }
-        Ok(())
+        Ok(delay)
     })?;
+    if delay_ms > 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(delay_ms)).await;
+    }
     Ok(ok(Value::Null))
 }
 

@@ -40,7 +40,7 @@ pub mod tasks;
 pub mod upload;
 pub mod webhook;
 
-pub use record::{CallRecord, EndReason, Event, Ids, Message, Party, Sender, ROBOT_UID};
+pub use record::{CallRecord, EndReason, Event, Ids, Message, Party, Sender, Timing, ROBOT_UID};
 pub use tasks::Task;
 pub use upload::Upload;
 
@@ -50,6 +50,13 @@ pub const DEMO_APPID: &str = "5a4e2c1b9d8f4e7a8b6c3d2e1f0a9b8c";
 pub const DEFAULT_HEARTBEAT_SECS: u64 = 30;
 /// Largest accepted `channel_heartbeat`, seconds.
 pub const MAX_HEARTBEAT_SECS: u64 = 3600;
+/// Default heartbeat deadline, percent of `channel_heartbeat`: a uid in a channel is
+/// dropped after exactly one silent period (seed 001: "每隔30内").
+pub const DEFAULT_HEARTBEAT_DEADLINE_PCT: u64 = 100;
+/// Accepted heartbeat deadlines, percent of `channel_heartbeat`.
+pub const HEARTBEAT_DEADLINE_PCT_RANGE: std::ops::RangeInclusive<u64> = 50..=1000;
+/// Longest accepted heartbeat reply delay, ms.
+pub const MAX_HEARTBEAT_REPLY_DELAY_MS: u64 = 60_000;
 /// Default message listing window, seconds ("暂定1分钟").
 pub const DEFAULT_MESSAGE_TTL_SECS: u64 = 60;
 /// Largest accepted message listing window, seconds.
@@ -108,10 +115,20 @@ pub struct Delivery {
 pub struct DapiState {
     /// `channel_heartbeat`, seconds.
     pub heartbeat_secs: u64,
+    /// How long a uid in a channel may stay silent, percent of `channel_heartbeat`.
+    pub heartbeat_deadline_pct: u64,
+    /// How long `call/heartbeat` waits before answering (the beat counts on arrival):
+    /// a slow network, for clients that schedule the next beat from the reply.
+    pub heartbeat_reply_delay_ms: u64,
     /// Message listing window, seconds.
     pub message_ttl_secs: u64,
     /// Where ended call records are POSTed.
     pub webhook_url: Option<String>,
+    /// Whether `calltask/list` honours `page`/`perpage` (knob `taskListPaging`).
+    pub task_list_paging: tasks::TaskListPaging,
+    /// Knob `oddRow`: `call/msg` and `calltask/list` carry one odd row (the last one
+    /// lacks `channel`, resp. `id`), as live servers' lists sometimes do.
+    pub odd_row: bool,
     /// Id counters.
     pub ids: Ids,
     /// Every call record, oldest first.
@@ -134,8 +151,16 @@ impl DapiState {
     pub fn new(settings: &Settings) -> Self {
         Self {
             heartbeat_secs: settings.dapi_heartbeat_secs.clamp(1, MAX_HEARTBEAT_SECS),
+            heartbeat_deadline_pct: settings
+                .dapi_heartbeat_deadline_pct
+                .clamp(*HEARTBEAT_DEADLINE_PCT_RANGE.start(), *HEARTBEAT_DEADLINE_PCT_RANGE.end()),
+            heartbeat_reply_delay_ms: settings
+                .dapi_heartbeat_reply_delay_ms
+                .min(MAX_HEARTBEAT_REPLY_DELAY_MS),
             message_ttl_secs: DEFAULT_MESSAGE_TTL_SECS,
             webhook_url: settings.dapi_webhook_url.clone(),
+            task_list_paging: tasks::TaskListPaging::default(),
+            odd_row: false,
             ids: Ids::default(),
             records: Vec::new(),
             tasks: Vec::new(),
@@ -152,6 +177,13 @@ impl DapiState {
         i64::try_from(self.heartbeat_secs).unwrap_or(i64::MAX / 4).saturating_mul(1000)
     }
 
+    /// The timed rules' lengths: the period, and the heartbeat deadline from its percent.
+    pub fn timing(&self) -> Timing {
+        let hb = self.heartbeat_ms();
+        let pct = i64::try_from(self.heartbeat_deadline_pct).unwrap_or(100);
+        Timing { heartbeat_ms: hb, lost_ms: hb.saturating_mul(pct) / 100 }
+    }
+
     /// The message listing window in ms.
     pub fn message_ttl_ms(&self) -> i64 {
         i64::try_from(self.message_ttl_secs).unwrap_or(i64::MAX / 4).saturating_mul(1000)
@@ -161,9 +193,9 @@ impl DapiState {
     /// webhooks of records that ended.
     pub fn settle(&mut self, now_ms: i64) {
         self.fire_due_tasks(now_ms);
-        let hb = self.heartbeat_ms();
+        let timing = self.timing();
         for r in self.records.iter_mut().filter(|r| !r.ended()) {
-            r.advance(&mut self.ids, hb, now_ms);
+            r.advance(&mut self.ids, timing, now_ms);
         }
         self.push_ended(now_ms);
     }
@@ -235,8 +267,12 @@ impl DapiState {
     pub fn settings_json(&self) -> Value {
         json!({
             "channelHeartbeat": self.heartbeat_secs,
+            "heartbeatDeadlinePct": self.heartbeat_deadline_pct,
+            "heartbeatReplyDelayMs": self.heartbeat_reply_delay_ms,
             "webhookUrl": self.webhook_url,
             "messageTtlSecs": self.message_ttl_secs,
+            "taskListPaging": self.task_list_paging.label(),
+            "oddRow": self.odd_row,
         })
     }
 
@@ -439,7 +475,8 @@ pub fn router(state: AppState) -> Router<AppState> {
 }
 
 /// Sandbox-only routes, relative to `/sandbox`:
-/// - `GET|POST /dapi/settings {channelHeartbeat?, webhookUrl?, messageTtlSecs?}`
+/// - `GET|POST /dapi/settings {channelHeartbeat?, heartbeatDeadlinePct?, heartbeatReplyDelayMs?,
+///   webhookUrl?, messageTtlSecs?}`
 /// - `POST /dapi/rtc/join {channel, uid, token}`, `POST /dapi/rtc/leave {channel, uid}`,
 ///   `GET /dapi/rtc/<channel>` → `{members, robot, ended}`
 /// - `GET /dapi/robot.wav`, `GET /dapi/calls`, `GET /dapi/webhooks`
@@ -496,15 +533,16 @@ mod tests {
         let mut r = CallRecord::new(&mut d.ids, ch.clone(), "a".into(), vec!["b".into()], false, "", 0);
         r.join(&mut d.ids, "a", 0);
         d.records.push(r);
-        d.settle(59_999);
+        // a goes silent: dropped one heartbeat period (30 s) later.
+        d.settle(29_999);
         assert!(d.outbox.is_empty());
-        d.settle(60_000);
+        d.settle(30_000);
         d.settle(120_000);
         assert_eq!(d.outbox.len(), 1);
         assert_eq!(d.webhooks.len(), 1);
         let payload: Value = serde_json::from_str(&d.outbox[0].body).unwrap_or_default();
         assert_eq!(payload["callrecord"]["channel"], ch.as_str());
-        assert_eq!(payload["callrecord"]["endtime"], format_cst(60_000));
+        assert_eq!(payload["callrecord"]["endtime"], format_cst(30_000));
         // Without a URL nothing is queued.
         let mut d = state(None);
         let mut r = CallRecord::new(&mut d.ids, "ch_x".into(), "a".into(), vec!["b".into()], false, "", 0);

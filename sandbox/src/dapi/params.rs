@@ -36,31 +36,40 @@ pub fn as_text(v: &Value) -> Option<String> {
     }
 }
 
-/// `uid`: 1-32 characters of `A-Z a-z 0-9 _ - .`.
-pub fn valid_uid(s: &str) -> bool {
-    (1..=32).contains(&s.len())
-        && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+/// Longest uid or channel accepted, in characters.
+pub const MAX_ID_CHARS: usize = 256;
+
+/// An id as sites assign them (a number, a UUID, an e-mail address): the seeds put no
+/// character set on uids, so only empty, control characters and over
+/// [`MAX_ID_CHARS`] are refused. (Callers trim first.)
+fn valid_id(s: &str) -> bool {
+    !s.is_empty() && s.chars().count() <= MAX_ID_CHARS && !s.chars().any(char::is_control)
 }
 
-/// `channel`: 1-64 characters of `A-Z a-z 0-9 _ -`.
+/// `uid`: see [`valid_id`].
+pub fn valid_uid(s: &str) -> bool {
+    valid_id(s)
+}
+
+/// `channel`: see [`valid_id`] (the server's own are `ch_` + 10 letters and digits).
 pub fn valid_channel(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-'))
+    valid_id(s)
 }
 
 /// A required uid field.
 pub fn uid(map: &Map<String, Value>, key: &str) -> Result<String, DapiError> {
     let v = required(map, key)?;
-    as_text(v)
-        .filter(|s| valid_uid(s))
-        .ok_or_else(|| DapiError::refuse(format!("{key} 格式不正确：1-32 位字母、数字、_ - .")))
+    as_text(v).filter(|s| valid_uid(s)).ok_or_else(|| {
+        DapiError::refuse(format!("{key} 格式不正确：不能为空、不能含控制字符，最长 {MAX_ID_CHARS} 个字符"))
+    })
 }
 
 /// A required channel field.
 pub fn channel(map: &Map<String, Value>, key: &str) -> Result<String, DapiError> {
     let v = required(map, key)?;
-    as_text(v)
-        .filter(|s| valid_channel(s))
-        .ok_or_else(|| DapiError::refuse(format!("{key} 格式不正确：1-64 位字母、数字、_ -")))
+    as_text(v).filter(|s| valid_channel(s)).ok_or_else(|| {
+        DapiError::refuse(format!("{key} 格式不正确：不能为空、不能含控制字符，最长 {MAX_ID_CHARS} 个字符"))
+    })
 }
 
 /// An optional free-text field ("" when absent or null); numbers become their text.
@@ -127,14 +136,23 @@ mod tests {
 
     #[test]
     fn identifier_rules() {
-        for ok in ["a", "4321", "user_1-x.y", &"u".repeat(32)] {
+        // UUIDs, e-mail addresses and names are uids on real sites.
+        for ok in [
+            "a",
+            "4321",
+            "user_1-x.y",
+            "3f2b8c1e-9a4d-4e2f-8b7a-0c1d2e3f4a5b",
+            "alice@example.com",
+            "用户",
+            &"u".repeat(256),
+        ] {
             assert!(valid_uid(ok), "{ok}");
         }
-        for bad in ["", "a b", "用户", "a/b", &"u".repeat(33)] {
+        for bad in ["", "a\u{0}b", "a\nb", &"u".repeat(257)] {
             assert!(!valid_uid(bad), "{bad}");
         }
-        assert!(valid_channel("ch_4aY875LP4o") && valid_channel(&"c".repeat(64)));
-        for bad in ["", "ch.1", "ch 1", &"c".repeat(65)] {
+        assert!(valid_channel("ch_4aY875LP4o") && valid_channel("room:42") && valid_channel(&"c".repeat(65)));
+        for bad in ["", "ch\t1", &"c".repeat(257)] {
             assert!(!valid_channel(bad), "{bad}");
         }
     }

@@ -65,6 +65,20 @@ pub fn status_label(status: u8) -> &'static str {
     }
 }
 
+/// `s` as one URL path segment: uids are the site's (an e-mail, anything printable),
+/// so every byte but the unreserved ones (and `@`) is percent-encoded.
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'@') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Whether `code` ends the reporter's part in the call.
 pub fn is_end_code(code: i64) -> bool {
     END_CODES.contains(&code)
@@ -179,7 +193,8 @@ pub enum EndReason {
     AllReported,
     /// Two heartbeat periods after the first end code, someone had still not reported.
     Stragglers,
-    /// This uid sent nothing for two heartbeat periods.
+    /// This uid, in the channel, sent nothing for the heartbeat deadline (one period
+    /// unless the sandbox was told otherwise).
     HeartbeatLost(String),
 }
 
@@ -201,6 +216,23 @@ pub enum Reported {
     Stored,
     /// The same `(uid, code)` was already stored; nothing changed.
     Duplicate,
+}
+
+/// The lengths behind the timed rules, in ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// `channel_heartbeat`; stragglers time out two of these after the first end code.
+    pub heartbeat_ms: i64,
+    /// How long a uid in the channel may send nothing before the server drops it.
+    pub lost_ms: i64,
+}
+
+impl Timing {
+    /// The seed's rule ("每隔30内": at least one beat within every period): a uid is
+    /// lost after exactly one silent period.
+    pub fn strict(heartbeat_ms: i64) -> Self {
+        Self { heartbeat_ms, lost_ms: heartbeat_ms }
+    }
 }
 
 /// A timed rule that comes due.
@@ -497,11 +529,12 @@ impl CallRecord {
     /// The earliest timed rule, if any: heartbeat loss of a uid in the channel; the
     /// straggler timeout once only uids outside the channel are left unreported; the
     /// robot's ring timeout on a scheduled call nobody joined.
-    fn next_deadline(&self, heartbeat_ms: i64) -> Option<(i64, Deadline)> {
+    fn next_deadline(&self, timing: Timing) -> Option<(i64, Deadline)> {
         if self.ended() {
             return None;
         }
-        let lost = heartbeat_ms.saturating_mul(2);
+        let lost = timing.lost_ms;
+        let stragglers = timing.heartbeat_ms.saturating_mul(2);
         let mut best: Option<(i64, Deadline)> = None;
         let mut consider = |at: i64, d: Deadline| {
             if best.as_ref().is_none_or(|(t, _)| at < *t) {
@@ -514,7 +547,7 @@ impl CallRecord {
         if let Some(first) = self.first_end_ms {
             let mut pending = self.required().filter(|(_, p)| !p.done).peekable();
             if pending.peek().is_some() && pending.all(|(_, p)| !p.is_in()) {
-                consider(first.saturating_add(lost), Deadline::Stragglers);
+                consider(first.saturating_add(stragglers), Deadline::Stragglers);
             }
         }
         if self.is_robot && self.robot_in && !self.robot_gave_up && !self.parties.values().any(|p| p.joined) {
@@ -524,11 +557,11 @@ impl CallRecord {
     }
 
     /// Applies every timed rule due at or before `now_ms`, in time order.
-    pub fn advance(&mut self, ids: &mut Ids, heartbeat_ms: i64, now_ms: i64) {
+    pub fn advance(&mut self, ids: &mut Ids, timing: Timing, now_ms: i64) {
         // Each step either ends the record or sets robot_gave_up, so this terminates;
         // the bound is only a guard.
         for _ in 0..16 {
-            let Some((at, deadline)) = self.next_deadline(heartbeat_ms) else {
+            let Some((at, deadline)) = self.next_deadline(timing) else {
                 return;
             };
             if at > now_ms {
@@ -619,7 +652,7 @@ impl CallRecord {
                 json!({
                     "user": uid,
                     "kind_label": "录音",
-                    "content": format!("/media/recording/{}_{uid}.wav", self.id),
+                    "content": format!("/media/recording/{}_{}.wav", self.id, path_segment(uid)),
                 })
             })
             .collect();
@@ -694,10 +727,11 @@ mod tests {
         let mut ids = Ids::default();
         let mut r = user_call(&mut ids, &["b"]);
         r.touch("a", 10_000);
-        r.advance(&mut ids, HB, 69_999);
+        // Exactly one period of silence, by default.
+        r.advance(&mut ids, Timing::strict(HB), 39_999);
         assert!(!r.ended());
-        r.advance(&mut ids, HB, 500_000);
-        assert_eq!(r.ended_ms, Some(70_000));
+        r.advance(&mut ids, Timing::strict(HB), 500_000);
+        assert_eq!(r.ended_ms, Some(40_000));
         let e = r.events.last().unwrap();
         assert_eq!(
             (e.code, e.sender, e.uid.as_str(), e.desp.as_str()),
@@ -707,15 +741,36 @@ mod tests {
     }
 
     #[test]
+    fn a_longer_deadline_forgives_more_and_leaves_stragglers_alone() {
+        let mut ids = Ids::default();
+        let mut r = user_call(&mut ids, &["b"]);
+        r.touch("a", 10_000);
+        let lax = Timing { heartbeat_ms: HB, lost_ms: 2 * HB };
+        r.advance(&mut ids, lax, 69_999);
+        assert!(!r.ended());
+        r.advance(&mut ids, lax, 70_000);
+        assert_eq!(r.end_reason, Some(EndReason::HeartbeatLost("a".into())));
+        // Stragglers keep their two periods whatever the heartbeat deadline.
+        let mut r = user_call(&mut ids, &["b"]);
+        r.fetched("b", 1000);
+        r.report(&mut ids, "a", 1001, "", 45_000);
+        let short = Timing { heartbeat_ms: HB, lost_ms: HB / 2 };
+        r.advance(&mut ids, short, 104_999);
+        assert!(!r.ended());
+        r.advance(&mut ids, short, 105_000);
+        assert_eq!(r.end_reason, Some(EndReason::Stragglers));
+    }
+
+    #[test]
     fn stragglers_only_count_outside_the_channel() {
         let mut ids = Ids::default();
         let mut r = user_call(&mut ids, &["b"]);
         r.fetched("b", 1000);
         r.report(&mut ids, "a", 1001, "", 45_000);
         // a is out; b fetched but never joined: ends 2 periods after the first end code.
-        r.advance(&mut ids, HB, 104_999);
+        r.advance(&mut ids, Timing::strict(HB), 104_999);
         assert!(!r.ended());
-        r.advance(&mut ids, HB, 105_000);
+        r.advance(&mut ids, Timing::strict(HB), 105_000);
         assert_eq!((r.ended_ms, r.end_reason.clone()), (Some(105_000), Some(EndReason::Stragglers)));
     }
 
@@ -729,7 +784,7 @@ mod tests {
         assert_eq!(r.events.last().map(|e| (e.code, e.sender)), Some((1, Sender::Robot)));
         for t in (30_000..300_000).step_by(30_000) {
             r.touch("a", t);
-            r.advance(&mut ids, HB, t);
+            r.advance(&mut ids, Timing::strict(HB), t);
         }
         assert!(!r.ended());
         r.robot_leave(&mut ids, 2, "", 300_000);
@@ -742,9 +797,9 @@ mod tests {
         let mut ids = Ids::default();
         let mut r = CallRecord::new(&mut ids, "ch_r".into(), "a".into(), vec!["b".into()], true, "", 0);
         r.robot_enter(&mut ids, 0);
-        r.advance(&mut ids, HB, 44_999);
+        r.advance(&mut ids, Timing::strict(HB), 44_999);
         assert!(!r.ended());
-        r.advance(&mut ids, HB, 45_000);
+        r.advance(&mut ids, Timing::strict(HB), 45_000);
         assert_eq!(r.ended_ms, Some(45_000));
         assert_eq!(r.events.last().map(|e| (e.code, e.sender)), Some((1001, Sender::Robot)));
     }

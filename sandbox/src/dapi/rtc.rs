@@ -11,9 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
+use super::tasks::TaskListPaging;
 use super::webhook::parse_url_arg;
 use super::{
-    ok, params, with_dapi, DapiError, MAX_HEARTBEAT_SECS, MAX_MESSAGE_TTL_SECS, MSG_NO_CHANNEL, ROBOT_UID,
+    ok, params, with_dapi, DapiError, HEARTBEAT_DEADLINE_PCT_RANGE, MAX_HEARTBEAT_REPLY_DELAY_MS,
+    MAX_HEARTBEAT_SECS, MAX_MESSAGE_TTL_SECS, MSG_NO_CHANNEL, ROBOT_UID,
 };
 use crate::{wav, AppState};
 
@@ -24,7 +26,8 @@ fn no_channel() -> DapiError {
     DapiError::with_status(StatusCode::NOT_FOUND, MSG_NO_CHANNEL)
 }
 
-/// `GET /sandbox/dapi/settings` → `{channelHeartbeat, webhookUrl, messageTtlSecs}`.
+/// `GET /sandbox/dapi/settings` → `{channelHeartbeat, heartbeatDeadlinePct,
+/// heartbeatReplyDelayMs, webhookUrl, messageTtlSecs, taskListPaging}`.
 pub async fn settings_get(State(state): State<AppState>) -> Json<Value> {
     Json(with_dapi(&state, |d, _| d.settings_json()))
 }
@@ -33,8 +36,10 @@ fn secs_in(v: &Value, max: u64) -> Option<u64> {
     v.as_u64().filter(|s| (1..=max).contains(s))
 }
 
-/// `POST /sandbox/dapi/settings {channelHeartbeat?, webhookUrl?, messageTtlSecs?}`:
-/// absent keys are left alone, `webhookUrl: null` clears the URL. Answers like the GET.
+/// `POST /sandbox/dapi/settings {channelHeartbeat?, heartbeatDeadlinePct?,
+/// heartbeatReplyDelayMs?, webhookUrl?, messageTtlSecs?, taskListPaging?}`: absent keys
+/// are left alone, `webhookUrl: null` clears the URL, `taskListPaging` is `"pages"`,
+/// `"whole"` or `"first"` ([`TaskListPaging`]). Answers like the GET.
 pub async fn settings_post(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -52,6 +57,36 @@ pub async fn settings_post(
             DapiError::bad_request(format!("messageTtlSecs 必须是 1-{MAX_MESSAGE_TTL_SECS} 的整数秒"))
         })?),
     };
+    let deadline = match p.get("heartbeatDeadlinePct") {
+        None => None,
+        Some(v) => {
+            Some(v.as_u64().filter(|n| HEARTBEAT_DEADLINE_PCT_RANGE.contains(n)).ok_or_else(|| {
+                DapiError::bad_request(format!(
+                    "heartbeatDeadlinePct 必须是 {}-{} 的整数（channelHeartbeat 的百分比）",
+                    HEARTBEAT_DEADLINE_PCT_RANGE.start(),
+                    HEARTBEAT_DEADLINE_PCT_RANGE.end()
+                ))
+            })?)
+        }
+    };
+    let reply_delay = match p.get("heartbeatReplyDelayMs") {
+        None => None,
+        Some(v) => Some(v.as_u64().filter(|n| *n <= MAX_HEARTBEAT_REPLY_DELAY_MS).ok_or_else(|| {
+            DapiError::bad_request(format!(
+                "heartbeatReplyDelayMs 必须是 0-{MAX_HEARTBEAT_REPLY_DELAY_MS} 的整数毫秒"
+            ))
+        })?),
+    };
+    let paging = match p.get("taskListPaging") {
+        None => None,
+        Some(v) => Some(v.as_str().and_then(TaskListPaging::parse).ok_or_else(|| {
+            DapiError::bad_request("taskListPaging 必须是 \"pages\"、\"whole\" 或 \"first\"")
+        })?),
+    };
+    let odd_row = match p.get("oddRow") {
+        None => None,
+        Some(v) => Some(v.as_bool().ok_or_else(|| DapiError::bad_request("oddRow 必须是 true 或 false"))?),
+    };
     let url = match p.get("webhookUrl") {
         None => None,
         Some(Value::Null) => Some(None),
@@ -67,8 +102,20 @@ pub async fn settings_post(
         if let Some(t) = ttl {
             d.message_ttl_secs = t;
         }
+        if let Some(pct) = deadline {
+            d.heartbeat_deadline_pct = pct;
+        }
+        if let Some(ms) = reply_delay {
+            d.heartbeat_reply_delay_ms = ms;
+        }
         if let Some(u) = url {
             d.webhook_url = u;
+        }
+        if let Some(m) = paging {
+            d.task_list_paging = m;
+        }
+        if let Some(o) = odd_row {
+            d.odd_row = o;
         }
         d.settings_json()
     })))

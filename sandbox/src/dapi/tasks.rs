@@ -21,6 +21,37 @@ pub const MAX_PERPAGE: i64 = 100;
 /// Longest `taskid`, characters.
 pub const MAX_TASKID_CHARS: usize = 64;
 
+/// How `calltask/list` treats `page`/`perpage`, which the seed does not
+/// document (its example sends only `uid`). The knob `taskListPaging` of
+/// `POST /sandbox/dapi/settings` plays the stricter servers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TaskListPaging {
+    /// `"pages"`: pages as asked (the default).
+    #[default]
+    Pages,
+    /// `"whole"`: ignores them and answers every row, `row_pages` as the seed's
+    /// (`crt_page` 1, `perpage` 20).
+    Whole,
+    /// `"first"`: ignores them and always answers its first page of 20.
+    First,
+}
+
+impl TaskListPaging {
+    /// The knob's word.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pages => "pages",
+            Self::Whole => "whole",
+            Self::First => "first",
+        }
+    }
+
+    /// From the knob's word.
+    pub fn parse(word: &str) -> Option<Self> {
+        [Self::Pages, Self::Whole, Self::First].into_iter().find(|m| m.label() == word)
+    }
+}
+
 /// One scheduled call.
 #[derive(Debug, Clone)]
 pub struct Task {
@@ -176,31 +207,49 @@ pub async fn update(
 }
 
 /// `POST /dapi/calltask/list {uid, page = 1, perpage = 20}` → `{rows, row_pages}`: the
-/// tasks `uid` scheduled, by `call_time` ascending; `total` counts all pages.
+/// tasks `uid` scheduled, by `call_time` ascending; `total` counts all pages. Under the
+/// [`TaskListPaging`] knob's `whole` and `first`, `page`/`perpage` are not read at all.
 pub async fn list(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, DapiError> {
     let p = params::object(body)?;
     let uid = params::uid(&p, "uid")?;
-    let page = match params::opt_int(&p, "page") {
-        Ok(None) => 1,
-        Ok(Some(n)) if n >= 1 => n,
-        _ => return Err(DapiError::refuse("page 必须是正整数")),
+    let paging = with_dapi(&state, |d, _| d.task_list_paging);
+    let (page, perpage) = match paging {
+        TaskListPaging::Pages => {
+            let page = match params::opt_int(&p, "page") {
+                Ok(None) => 1,
+                Ok(Some(n)) if n >= 1 => n,
+                _ => return Err(DapiError::refuse("page 必须是正整数")),
+            };
+            let perpage = match params::opt_int(&p, "perpage") {
+                Ok(None) => DEFAULT_PERPAGE,
+                Ok(Some(n)) if (1..=MAX_PERPAGE).contains(&n) => n,
+                _ => return Err(DapiError::refuse(format!("perpage 必须在 1-{MAX_PERPAGE} 之间"))),
+            };
+            (page, perpage)
+        }
+        TaskListPaging::Whole | TaskListPaging::First => (1, DEFAULT_PERPAGE),
     };
-    let perpage = match params::opt_int(&p, "perpage") {
-        Ok(None) => DEFAULT_PERPAGE,
-        Ok(Some(n)) if (1..=MAX_PERPAGE).contains(&n) => n,
-        _ => return Err(DapiError::refuse(format!("perpage 必须在 1-{MAX_PERPAGE} 之间"))),
-    };
-    let (rows, total) = with_dapi(&state, |d, _| {
+    let odd_row = with_dapi(&state, |d, _| d.odd_row);
+    let (mut rows, total) = with_dapi(&state, |d, _| {
         let mut mine: Vec<&Task> = d.tasks.iter().filter(|t| t.src_uid == uid).collect();
         mine.sort_by_key(|t| (t.call_ms, t.id));
+        if paging == TaskListPaging::Whole {
+            return (mine.iter().map(|t| t.row()).collect::<Vec<Value>>(), mine.len());
+        }
         let skip = usize::try_from((page - 1).saturating_mul(perpage)).unwrap_or(usize::MAX);
         let take = usize::try_from(perpage).unwrap_or(usize::MAX);
         let rows: Vec<Value> = mine.iter().skip(skip).take(take).map(|t| t.row()).collect();
         (rows, mine.len())
     });
+    if odd_row {
+        // The `oddRow` knob: the page's last row comes without its id.
+        if let Some(Value::Object(t)) = rows.last_mut() {
+            t.remove("id");
+        }
+    }
     Ok(ok(json!({
         "rows": rows,
         "row_pages": { "crt_page": page, "total": total, "perpage": perpage },

@@ -14,6 +14,7 @@ use rand::RngCore;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use super::sandbox::body as json_body;
 use super::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USERNAME};
 use crate::envelope::unauthenticated;
 use crate::AppState;
@@ -24,11 +25,92 @@ const REFRESH_TTL_MS: i64 = 30 * 86_400 * 1000;
 /// `{"typ":"JWT","alg":"RS256"}` base64url-encoded: the header of every Passport token.
 const JWT_HEADER: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9";
 
-/// Issued tokens with their expiry (sandbox-clock epoch ms).
+/// The API user's account: its password and, like a real site's brute-force guard,
+/// a lock after too many refused password grants.
+#[derive(Debug, Clone)]
+pub struct Account {
+    /// The API user's password (an admin may change it: `/sandbox/pbx/account`).
+    pub password: String,
+    /// Refused password grants in a row that lock the account (0: never locks).
+    pub lockout_after: u32,
+    /// Refused password grants since the last good one.
+    pub failed_logins: u32,
+    /// Locked: every password grant is refused, even the right one, until unlocked.
+    pub locked: bool,
+    /// Every password grant received (tests count a console's sign-in attempts).
+    pub password_grants: u64,
+}
+
+impl Default for Account {
+    fn default() -> Self {
+        Self {
+            password: DEMO_PASSWORD.to_string(),
+            lockout_after: 0,
+            failed_logins: 0,
+            locked: false,
+            password_grants: 0,
+        }
+    }
+}
+
+impl Account {
+    /// Checks a password grant, counting refusals toward the lock. True if it may
+    /// have a token.
+    pub fn password_grant(&mut self, username: &str, password: &str) -> bool {
+        self.password_grants = self.password_grants.saturating_add(1);
+        let ok = !self.locked && username == DEMO_USERNAME && password == self.password;
+        if ok {
+            self.failed_logins = 0;
+        } else {
+            self.failed_logins = self.failed_logins.saturating_add(1);
+            if self.lockout_after > 0 && self.failed_logins >= self.lockout_after {
+                self.locked = true;
+            }
+        }
+        ok
+    }
+
+    /// The account as `/sandbox/pbx/account` shows it.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "password": self.password, "lockoutAfter": self.lockout_after,
+            "failedLogins": self.failed_logins, "locked": self.locked,
+            "passwordGrants": self.password_grants,
+        })
+    }
+
+    /// The account after the settings `p`; the first bad key is an error.
+    fn apply(&self, p: &Map<String, Value>) -> Result<Account, String> {
+        let mut a = self.clone();
+        for (key, v) in p {
+            match (key.as_str(), v) {
+                ("password", Value::String(pw)) if !pw.is_empty() => a.password = pw.clone(),
+                ("lockoutAfter", v) if v.as_u64().is_some_and(|n| n <= u64::from(u32::MAX)) => {
+                    a.lockout_after = v.as_u64().and_then(|n| u32::try_from(n).ok()).unwrap_or(0)
+                }
+                ("unlock", Value::Bool(true)) => {
+                    a.locked = false;
+                    a.failed_logins = 0;
+                }
+                ("reset", Value::Bool(true)) => {
+                    a.locked = false;
+                    a.failed_logins = 0;
+                    a.password_grants = 0;
+                }
+                (other, _) => return Err(format!("unknown or malformed account setting {other}")),
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// Issued tokens with their expiry (sandbox-clock epoch ms), and the API user's account.
 #[derive(Debug, Default)]
 pub struct TokenStore {
     access: HashMap<String, i64>,
     refresh: HashMap<String, i64>,
+    /// The API user's account.
+    pub account: Account,
 }
 
 impl TokenStore {
@@ -193,7 +275,7 @@ pub async fn token(
         let Some(password) = text(&p, "password") else {
             return invalid_request("password");
         };
-        if username != DEMO_USERNAME || password != DEMO_PASSWORD {
+        if !state.pbx().tokens.account.password_grant(&username, &password) {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
@@ -222,6 +304,37 @@ pub async fn token(
     let (access_token, refresh_token) = state.pbx().tokens.issue(now, ttl_ms, with_refresh);
     Json(TokenReply { token_type: "Bearer", expires_in: ttl_secs, access_token, refresh_token })
         .into_response()
+}
+
+/// `GET|POST /sandbox/pbx/account`: the API user's account; a POST with any of
+/// `{password, lockoutAfter, unlock: true, reset: true, revokeTokens: true}` changes it
+/// (an admin changing the password and revoking its tokens, a site's lockout policy)
+/// and answers the new state; `reset` also zeroes the counters. A bad key changes
+/// nothing.
+pub async fn account(State(state): State<AppState>, body: Bytes) -> Response {
+    let bad = |e: String| (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response();
+    let mut p = match json_body(&body) {
+        Ok(p) => p,
+        Err(e) => return bad(e),
+    };
+    let revoke = match p.remove("revokeTokens") {
+        None => false,
+        Some(Value::Bool(b)) => b,
+        Some(_) => return bad("revokeTokens must be true or false".into()),
+    };
+    let mut pbx = state.pbx();
+    match pbx.tokens.account.apply(&p) {
+        Ok(a) => {
+            pbx.tokens.account = a;
+            if revoke {
+                // What an admin's password change does to the user's sessions.
+                pbx.tokens.access.clear();
+                pbx.tokens.refresh.clear();
+            }
+            Json(pbx.tokens.account.to_json()).into_response()
+        }
+        Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))).into_response(),
+    }
 }
 
 /// Middleware for `/api/v1/*`: a valid, unexpired `Authorization: Bearer` token or 401.

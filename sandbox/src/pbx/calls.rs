@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::model::{Origin, Party, Talk};
 use super::sim::is_robot;
-use super::{body_object, optional_str, req, required_str, valid_dest, with_pbx, PbxState};
+use super::{body_object, dialable, optional_str, req, required_str, with_pbx, PbxState};
 use crate::envelope::{self, PbxCode, PbxError};
 use crate::AppState;
 
@@ -33,15 +33,18 @@ pub async fn dial(
     let extension = required_str(&p, "extension").map_err(param)?;
     let dest = required_str(&p, "dest").map_err(param)?;
     let displaycid = optional_str(&p, "displaycid").map_err(param)?;
-    if !valid_dest(dest) {
-        return Err(param(format!("dest 只能包含数字、*、#（可带前导 +），最长 {MAX_NUMBER_LEN} 位")));
-    }
     if let Some(cid) = displaycid {
         if cid.len() > MAX_NUMBER_LEN || !cid.chars().all(|c| c.is_ascii_digit()) {
             return Err(param(format!("displaycid 只能包含数字，最长 {MAX_NUMBER_LEN} 位")));
         }
     }
     let uniqueid = with_pbx(&state, |pbx, now| {
+        // A number, or one of the PBX's extensions by name (a named PJSIP endpoint).
+        if !dialable(pbx, dest) {
+            return Err(param(format!(
+                "dest 只能包含数字、*、#（可带前导 +），最长 {MAX_NUMBER_LEN} 位，或是已有的分机"
+            )));
+        }
         if pbx.extension(extension).is_none() {
             return Err(param(format!("分机 {extension} 不存在")));
         }
@@ -148,12 +151,12 @@ pub async fn transfer(
     let app = if kind == "app" {
         Some(parse_app(dest).ok_or_else(|| PbxError::new(code, "dest 必须是 context,exten,priority 形式"))?)
     } else {
-        if !valid_dest(dest) {
-            return Err(PbxError::new(code, "dest 必须是分机或电话号码"));
-        }
         None
     };
     with_pbx(&state, |pbx, now| {
+        if app.is_none() && !dialable(pbx, dest) {
+            return Err(PbxError::new(code, "dest 必须是分机或电话号码"));
+        }
         match (kind, app) {
             ("attended", _) => pbx.attended(ext, dest, now),
             (_, Some((context, exten))) => pbx.app_transfer(ext, &context, &exten, now),

@@ -5,7 +5,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use serde::Serialize;
 
-use super::model::{Call, Listener, Party};
+use super::model::{Call, Listener, Party, HUGE_OFFSET};
 use super::{
     bad_query, page_of, paging, query_map, query_time, query_value, with_pbx, MediaFile, PbxState,
     DEMO_TRUNK, MAX_PAGE_SIZE,
@@ -218,13 +218,15 @@ impl PbxState {
     /// Appends a CDR row built from `spec` (id, recording file, numcalls, timestamps),
     /// and queues it for the billing push when `push` is set. Returns its id.
     pub fn write_cdr(&mut self, spec: CdrSpec, push: bool) -> u64 {
-        let id = self.next_cdr_id;
+        // `hugeNumbers`: beyond 2^53, yet unique (the small counter runs on either way).
+        let huge = if self.cfg.huge_numbers { HUGE_OFFSET } else { 0 };
+        let id = self.next_cdr_id + huge;
         self.next_cdr_id += 1;
         let answered = spec.answer_ms.is_some();
         // Whole seconds of the displayed timestamps, so duration = end - start as printed.
         let secs = |ms: i64| ms.div_euclid(1000);
         let span = |from: i64| u64::try_from(secs(spec.end_ms) - secs(from)).unwrap_or(0);
-        let duration = span(spec.start_ms);
+        let duration = span(spec.start_ms) + huge;
         let billsec = spec.answer_ms.map(span).unwrap_or(0);
         let recording = match (&spec.record, answered) {
             (Some((src, dst)), true) => {
@@ -416,7 +418,10 @@ pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
             .filter(|r| direction.is_none_or(|d| r.direction == d))
             .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(page_of(rows, page, page_size), total))
+        Ok(envelope::ok(
+            super::list_json(pbx, page_of(rows, page, page_size), super::Odd::Drop("uniqueid")),
+            total,
+        ))
     })
 }
 
@@ -478,6 +483,6 @@ pub async fn billing_list(
         let total = rows.len() as u64;
         let page_rows: Vec<BillingRow<'_>> =
             page_of(rows, page, page_size).into_iter().map(CdrRow::billing).collect();
-        Ok(envelope::ok(page_rows, total))
+        Ok(envelope::ok(super::list_json(pbx, page_rows, super::Odd::Drop("uniqueid")), total))
     })
 }

@@ -13,7 +13,7 @@ use super::model::{
     ListenMode, Listener, Origin, Party, PartyKind, Talk, FIRST_PARKING_SPACE, PARK_TIMEOUT_MS,
 };
 use super::sim::{is_robot, parked_entry};
-use super::{body_object, query_map, query_value, req, with_pbx, PbxState, SPOOL_DIR};
+use super::{body_object, list_json, query_map, query_value, req, with_pbx, Odd, PbxState, SPOOL_DIR};
 use crate::envelope::{self, PbxCode, PbxError};
 use crate::AppState;
 
@@ -114,7 +114,7 @@ pub async fn park_list(State(state): State<AppState>, RawQuery(raw): RawQuery) -
         if rows.is_empty() {
             Ok(ok_empty())
         } else {
-            Ok(envelope::ok(rows, 0))
+            Ok(envelope::ok(list_json(pbx, rows, Odd::Drop("parkingSpace")), 0))
         }
     })
 }
@@ -314,6 +314,9 @@ async fn listen(
         Ok(ok_empty())
     })
 }
+
+/// The recording in seed 003's `call/handsetPlay` example (relative to the spool).
+pub const SEED_HANDSET_RECORDING: &str = "monitor/20250723/20250723-095212-8001-8006-hwd-1753235532.67.wav";
 
 /// `POST /api/v1/call/handsetPlay {extension, filename}`: `filename` is
 /// `/var/spool/asterisk/` + a recording's relative path; the extension rings, answers

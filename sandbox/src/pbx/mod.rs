@@ -62,10 +62,21 @@ pub const DEMO_PASSWORD: &str = "123456";
 pub const DEMO_EXTENSIONS: [&str; 5] = ["8001", "8002", "8003", "8004", "8005"];
 /// The demo extension that is not registered ("Unavailable" unless in a call).
 pub const UNREGISTERED_EXTENSION: &str = "8005";
-/// The demo queue callers arrive in.
+/// The default first queue (callers arrive in the first queue of `--pbx-queues`).
 pub const DEMO_QUEUE: &str = "200";
-/// The second queue (service), empty unless someone signs in.
+/// The default second queue (service), empty unless someone signs in.
 pub const SERVICE_QUEUE: &str = "300";
+
+/// One queue number of `--pbx-queues`: 1-32 letters, digits, `-` or `_` (the seed puts
+/// no character set on queue numbers; these survive a URL query and a dial string).
+pub fn parse_queue_arg(s: &str) -> Result<String, String> {
+    let q = s.trim();
+    if q.is_empty() || q.len() > 32 || !q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(format!("{s:?} is not a queue number (1-32 letters, digits, - or _)"));
+    }
+    Ok(q.to_string())
+}
 /// The console's agent id.
 pub const DEMO_AGENT: &str = "1011";
 /// The agents: (agent id, the extension it normally uses).
@@ -170,8 +181,9 @@ pub struct PbxState {
 
 impl PbxState {
     /// The demo PBX at sandbox time `now_ms`: extensions 8001-8005 (8005 unregistered),
-    /// queues 200 and 300, agents 1011-1014 (8002 and 8003 ready in queue 200), trunk
-    /// `trunkHWD`, 40 CDR rows and 5 voicemails over the last two days.
+    /// the queues of `--pbx-queues` (default 200 and 300), agents 1011-1014 (8002 and
+    /// 8003 ready in the first queue), trunk `trunkHWD`, 40 CDR rows and 5 voicemails
+    /// over the last two days.
     pub fn demo(now_ms: i64, settings: &Settings) -> Self {
         let extensions = DEMO_EXTENSIONS
             .iter()
@@ -187,10 +199,19 @@ impl PbxState {
             .collect();
         let cfg = SimSettings { auto_callers: !settings.pbx_no_callers, ..SimSettings::default() };
         let every = i64::try_from(cfg.caller_every_ms).unwrap_or(i64::MAX);
+        let mut queues: Vec<String> = Vec::new();
+        for q in &settings.pbx_queues {
+            if !queues.contains(q) {
+                queues.push(q.clone());
+            }
+        }
+        if queues.is_empty() {
+            queues = vec![DEMO_QUEUE.to_string(), SERVICE_QUEUE.to_string()];
+        }
         let mut s = Self {
             tokens: TokenStore::default(),
             extensions,
-            queues: vec![DEMO_QUEUE.to_string(), SERVICE_QUEUE.to_string()],
+            queues,
             agents: DEMO_AGENTS.iter().map(|(a, _)| (*a).to_string()).collect(),
             trunks: vec![DEMO_TRUNK.to_string(), BACKUP_TRUNK.to_string()],
             members: Vec::new(),
@@ -217,7 +238,37 @@ impl PbxState {
             ticker_started: false,
         };
         s.seed_demo(now_ms);
+        // Named extensions (`--pbx-extension`) come after the demo data, so the
+        // simulation's random draws, and hence its traffic, stay the same.
+        for (i, name) in settings.pbx_extensions.iter().enumerate() {
+            if s.extension(name).is_some() {
+                continue;
+            }
+            s.extensions.push(Extension {
+                number: name.clone(),
+                cid: name.clone(),
+                registration: Some(Registration {
+                    ip: "127.0.0.1".into(),
+                    port: (50_322 + 2 * i).to_string(),
+                }),
+            });
+            s.lines.push(model::Line {
+                extension: name.clone(),
+                ds: "Not in use",
+                ds_since_ms: now_ms,
+                wrap_until: None,
+                timeout_until: None,
+                retry_after: None,
+                idle_since_ms: now_ms,
+            });
+        }
+        s.extensions.sort_by(|a, b| a.number.cmp(&b.number));
         s
+    }
+
+    /// The queue callers arrive in (the first of `--pbx-queues`).
+    pub fn main_queue(&self) -> String {
+        self.queues.first().cloned().unwrap_or_else(|| DEMO_QUEUE.to_string())
     }
 
     /// The extension with this number, if any.
@@ -467,6 +518,84 @@ pub(crate) fn query_time(q: &HashMap<String, String>, key: &str) -> Result<Optio
             .map(|ms| Some(crate::clock::format_cst(ms)))
             .ok_or_else(|| bad_query(format!("{key} 必须是 YYYY-MM-DD HH:MM:SS 格式的时间"))),
     }
+}
+
+/// How the `oddRow` knob spoils one row of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Odd {
+    /// The row leaves this field out.
+    Drop(&'static str),
+    /// The row sends this count as a word (`"n/a"`).
+    Garble(&'static str),
+}
+
+/// A list page as the reply's `data`; with the `oddRow` knob on, its last row is
+/// spoiled as `odd` says (see [`SimSettings::odd_row`]). Only then does the page go
+/// through a JSON value (whose keys are sorted); otherwise the rows keep the vendor's
+/// key order. An empty page stays `[]`.
+pub(crate) fn list_json<T: Serialize>(pbx: &PbxState, rows: T, odd: Odd) -> ListData<T> {
+    if !pbx.cfg.odd_row {
+        return ListData::Rows(rows);
+    }
+    let mut v = serde_json::to_value(rows).unwrap_or(Value::Null);
+    if let Some(Value::Object(row)) = v.as_array_mut().and_then(|a| a.last_mut()) {
+        spoil(row, odd);
+    }
+    ListData::Spoiled(v)
+}
+
+/// What [`list_json`] returns: the rows as they are, or spoiled.
+pub(crate) enum ListData<T> {
+    /// The knob is off.
+    Rows(T),
+    /// The knob is on.
+    Spoiled(Value),
+}
+
+impl<T: Serialize> Serialize for ListData<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            ListData::Rows(r) => r.serialize(s),
+            ListData::Spoiled(v) => v.serialize(s),
+        }
+    }
+}
+
+/// Spoils one row in place.
+pub(crate) fn spoil(row: &mut Map<String, Value>, odd: Odd) {
+    match odd {
+        Odd::Drop(key) => {
+            row.remove(key);
+        }
+        Odd::Garble(key) => {
+            row.insert(key.to_string(), Value::String("n/a".into()));
+        }
+    }
+}
+
+/// `--pbx-extension NAME`: a PJSIP endpoint name as a dial string can carry it: 1-64
+/// characters, no spaces, control characters or any of the dial-string characters
+/// `& , | ( ) $ { } / @ ; ^ \ " ' < >` and backtick, and not all digits (those are the
+/// demo's numbers).
+pub fn parse_extension_name(s: &str) -> Result<String, String> {
+    const DIAL_META: &str = "&,|()${}/@;^\\\"'<>`";
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 64 {
+        return Err("an extension name has 1-64 characters".into());
+    }
+    if s.chars().any(|c| c.is_whitespace() || c.is_control() || DIAL_META.contains(c)) {
+        return Err("an extension name may not hold spaces or dial-string characters".into());
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return Err("a named extension needs a letter (numbered ones are the demo's)".into());
+    }
+    Ok(s.to_string())
+}
+
+/// A destination the PBX can dial: a number ([`valid_dest`]) or one of its
+/// extensions by name.
+pub(crate) fn dialable(pbx: &PbxState, dest: &str) -> bool {
+    valid_dest(dest) || pbx.extension(dest).is_some()
 }
 
 /// A dial string: digits, `*`, `#`, optionally one leading `+`, at most 32 long.

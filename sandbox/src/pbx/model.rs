@@ -53,7 +53,22 @@ pub struct SimSettings {
     pub fail_share: f64,
     /// 0 = off; else a synthetic answered call ends (CDR + push) every this many ms.
     pub cdr_every_ms: u64,
+    /// Rows written while on carry numbers beyond 2^53 (as a big PBX's may): `id` is
+    /// [`HUGE_OFFSET`] plus the row counter, `duration` gets [`HUGE_OFFSET`] added. They
+    /// reach `GET cdr`, `cdr/list` and the push alike; turning it off goes back to small
+    /// ids (unique still: the counter runs on).
+    pub huge_numbers: bool,
+    /// Every list reply (`status/*`, `call/parkList`, `agent/getAgentStatus`,
+    /// `voicemail`, `cdr`, `cdr/list`) carries one odd row, as live systems' lists
+    /// sometimes do: the last row of the page lacks its key field (`state`,
+    /// `callerid`, `parkingSpace`, `id`, `uniqueid`) or, for agent rows, whose
+    /// every field is optional, sends `penalty` as a word. `total` is unchanged.
+    pub odd_row: bool,
 }
+
+/// 2^53: added to `id` and `duration` of rows written with `hugeNumbers`, so each is
+/// beyond what a JS number holds exactly (2^53 + 1 has no double of its own).
+pub const HUGE_OFFSET: u64 = 1 << 53;
 
 impl Default for SimSettings {
     fn default() -> Self {
@@ -67,6 +82,8 @@ impl Default for SimSettings {
             drop_sockets_every_ms: 0,
             fail_share: 0.0,
             cdr_every_ms: 0,
+            huge_numbers: false,
+            odd_row: false,
         }
     }
 }

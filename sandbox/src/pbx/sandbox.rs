@@ -1,8 +1,12 @@
 //! Sandbox-only PBX routes (under `/sandbox`, no token) and the recording files.
 //!
-//! - `GET|POST /sandbox/pbx/settings` — the simulation knobs ([`SimSettings`]).
+//! - `GET|POST /sandbox/pbx/settings` — the simulation knobs ([`SimSettings`]), among
+//!   them `hugeNumbers` (CDR ids and durations beyond 2^53).
+//! - `GET|POST /sandbox/pbx/account {password?, lockoutAfter?, unlock?, reset?, revokeTokens?}` — the API
+//!   user's password and lockout (an admin changing the password; a brute-force guard).
 //! - `POST /sandbox/pbx/callers {number?, queue?}` — a caller arrives now.
 //! - `POST /sandbox/pbx/ring {from, to}` — an outside number rings an extension now.
+//! - `POST /sandbox/pbx/voicemail {mailbox, callerid?, secs?}` — a message is left now.
 //! - `POST /sandbox/pbx/cdr/bulk {count, days?}` — historic rows for benchmarks.
 //! - `GET /sandbox/pbx/cdr/keys` — every CDR row as `{id, uniqueid, calldate}`.
 //! - `GET /monitor/…`, `GET /voicemail/…` (at the sandbox root) — recordings as WAV.
@@ -18,7 +22,7 @@ use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 
 use super::model::{Origin, SimSettings, Talk, NEVER, RING_GIVE_UP_MS};
-use super::{json_object, valid_dest, with_pbx, PbxState, DEMO_QUEUE};
+use super::{json_object, valid_dest, with_pbx, PbxState};
 use crate::wav;
 use crate::AppState;
 
@@ -31,8 +35,10 @@ pub const MAX_WAITING_TOTAL: usize = 500;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/pbx/settings", get(settings_get).post(settings_post))
+        .route("/pbx/account", get(super::auth::account).post(super::auth::account))
         .route("/pbx/callers", post(callers))
         .route("/pbx/ring", post(ring))
+        .route("/pbx/voicemail", post(voicemail))
         .route("/pbx/cdr/bulk", post(cdr_bulk))
         .route("/pbx/cdr/keys", get(cdr_keys))
 }
@@ -45,7 +51,8 @@ fn bad(msg: impl Into<String>) -> Response {
     error(StatusCode::BAD_REQUEST, msg)
 }
 
-fn body(bytes: &Bytes) -> Result<Map<String, Value>, String> {
+/// The JSON object of a sandbox route's body (empty = `{}`).
+pub(crate) fn body(bytes: &Bytes) -> Result<Map<String, Value>, String> {
     // An empty body is an empty object: every field of these routes is optional or
     // reported by name.
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -91,6 +98,8 @@ fn apply_settings(cfg: &SimSettings, p: &Map<String, Value>) -> Result<SimSettin
                     .ok_or("failShare must be a number in 0.0..=1.0")?;
             }
             "cdrEveryMs" => c.cdr_every_ms = ms_field(v, key, 100, DAY_MS, true)?,
+            "oddRow" => c.odd_row = v.as_bool().ok_or("oddRow must be true or false")?,
+            "hugeNumbers" => c.huge_numbers = v.as_bool().ok_or("hugeNumbers must be true or false")?,
             other => return Err(format!("unknown setting {other}")),
         }
     }
@@ -120,8 +129,8 @@ async fn settings_post(State(state): State<AppState>, bytes: Bytes) -> Response 
     })
 }
 
-/// `POST /sandbox/pbx/callers {number?, queue?}` → the caller as a `status/wait` row
-/// plus its `uniqueid`.
+/// `POST /sandbox/pbx/callers {number?, queue?}` (default: the first queue) → the caller
+/// as a `status/wait` row plus its `uniqueid`.
 async fn callers(State(state): State<AppState>, bytes: Bytes) -> Response {
     let p = match body(&bytes) {
         Ok(p) => p,
@@ -137,13 +146,14 @@ async fn callers(State(state): State<AppState>, bytes: Bytes) -> Response {
         Err(e) => return bad(e),
     };
     let queue = match text("queue") {
-        Ok(q) => q.unwrap_or_else(|| DEMO_QUEUE.to_string()),
+        Ok(q) => q,
         Err(e) => return bad(e),
     };
     if number.as_deref().is_some_and(|n| !valid_dest(n)) {
         return bad("number must be a phone number");
     }
     with_pbx(&state, |pbx, now| {
+        let queue = queue.unwrap_or_else(|| pbx.main_queue());
         if !pbx.queues.contains(&queue) {
             return bad(format!("no queue {queue}"));
         }
@@ -203,6 +213,42 @@ async fn ring(State(state): State<AppState>, bytes: Bytes) -> Response {
         let id = call.uniqueid.clone();
         pbx.calls.push(call);
         Json(json!({"uniqueid": id, "from": from, "to": to})).into_response()
+    })
+}
+
+/// `POST /sandbox/pbx/voicemail {mailbox, callerid?, secs?}`: a message for `mailbox`
+/// (an extension) from `callerid` (default an outside number), `secs` long (1-60,
+/// default 4), ending now, unread → the `voicemail` row. A real PBX lists the messages
+/// of every mailbox, so tests use this to put some in another extension's.
+async fn voicemail(State(state): State<AppState>, bytes: Bytes) -> Response {
+    let p = match body(&bytes) {
+        Ok(p) => p,
+        Err(e) => return bad(e),
+    };
+    let Some(mailbox) = p.get("mailbox").and_then(Value::as_str).map(str::trim).filter(|m| !m.is_empty())
+    else {
+        return bad("mailbox must be an extension");
+    };
+    let callerid = match p.get("callerid") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(c)) if valid_dest(c.trim()) => Some(c.trim().to_string()),
+        Some(_) => return bad("callerid must be a phone number"),
+    };
+    let secs = match p.get("secs") {
+        None | Some(Value::Null) => 4,
+        Some(v) => match v.as_i64().filter(|s| (1..=60).contains(s)) {
+            Some(s) => s,
+            None => return bad("secs must be a whole number 1..=60"),
+        },
+    };
+    with_pbx(&state, |pbx, now| {
+        if pbx.extension(mailbox).is_none() {
+            return bad(format!("no extension {mailbox}"));
+        }
+        let callerid = callerid.unwrap_or_else(|| format!("1831234{:04}", pbx.next_voicemail_id % 10_000));
+        let uniqueid = pbx.new_uniqueid(now);
+        pbx.store_voicemail(&callerid, mailbox, &uniqueid, now - secs * 1000, now, false);
+        Json(serde_json::to_value(pbx.voicemails.last()).unwrap_or(Value::Null)).into_response()
     })
 }
 

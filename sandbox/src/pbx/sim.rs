@@ -11,9 +11,7 @@ use super::model::{
     hms, Call, CdrInfo, Line, Member, Origin, Parked, Party, PartyKind, Recording, Talk, Voicemail, Waiting,
     CONSOLE_EXTENSION, CONSOLE_RING_TIMEOUT_MS, NEVER, PARK_TIMEOUT_MS, RING_TIMEOUT_STATUS_MS, WRAP_MS,
 };
-use super::{
-    MediaFile, PbxState, DEMO_AGENTS, DEMO_EXTENSIONS, DEMO_QUEUE, DEMO_TRUNK, UNREGISTERED_EXTENSION,
-};
+use super::{MediaFile, PbxState, DEMO_AGENTS, DEMO_EXTENSIONS, DEMO_TRUNK, UNREGISTERED_EXTENSION};
 use crate::clock::{compact_cst, format_cst};
 
 /// A clock jump longer than this only generates the callers of its last stretch, so a
@@ -176,9 +174,10 @@ impl PbxState {
             let at = self.next_caller_ms;
             let every = i64::try_from(self.cfg.caller_every_ms).unwrap_or(i64::MAX).max(1);
             self.next_caller_ms = at.saturating_add(every);
-            let waiting = self.waiting.iter().filter(|w| w.queue == DEMO_QUEUE).count() as u64;
+            let queue = self.main_queue();
+            let waiting = self.waiting.iter().filter(|w| w.queue == queue).count() as u64;
             if waiting < self.cfg.max_waiting {
-                self.add_caller(DEMO_QUEUE, None, at);
+                self.add_caller(&queue, None, at);
             }
         }
         if self.cfg.cdr_every_ms > 0 && self.next_synth_ms <= t {
@@ -795,21 +794,24 @@ impl PbxState {
                 idle_since_ms: since,
             });
         }
-        // Queue 200: every agent; 8002 and 8003 signed in. Queue 300: 8001 and 8004.
-        let roster: [(&str, &str, bool); 6] = [
-            ("200", "8001", false),
-            ("200", "8002", true),
-            ("200", "8003", true),
-            ("200", "8004", false),
-            ("300", "8001", false),
-            ("300", "8004", false),
-        ];
+        // The first queue (200): every agent; 8002 and 8003 signed in. The second (300):
+        // 8001 and 8004. Further queues start with no roster.
+        let first = self.main_queue();
+        let second = self.queues.get(1).cloned();
+        let mut roster: Vec<(String, &str, bool)> =
+            [("8001", false), ("8002", true), ("8003", true), ("8004", false)]
+                .into_iter()
+                .map(|(ext, on)| (first.clone(), ext, on))
+                .collect();
+        if let Some(q) = second {
+            roster.extend([(q.clone(), "8001", false), (q, "8004", false)]);
+        }
         for (queue, ext, signed_in) in roster {
             let agentid = DEMO_AGENTS.iter().find(|(_, e)| *e == ext).map(|(a, _)| *a).unwrap_or_default();
             let total = u64::try_from(self.rng.range(100, 700)).unwrap_or(0);
             let since = now - self.rng.range(60, 3_600) * 1000;
             self.members.push(Member {
-                queue: queue.to_string(),
+                queue,
                 extension: ext.to_string(),
                 agentid: agentid.to_string(),
                 penalty: 0,
@@ -823,6 +825,12 @@ impl PbxState {
             });
         }
         self.seed_history(now);
+        // Seed 003's call/handsetPlay example names this file: have it, so that
+        // body plays as written. No CDR row: the seed gives none.
+        self.media.insert(
+            super::control::SEED_HANDSET_RECORDING.to_string(),
+            MediaFile { seed: "seed-003-handset-play".into(), secs: 4.0 },
+        );
         self.refresh(now);
     }
 
@@ -871,7 +879,7 @@ impl PbxState {
                         &w,
                         start + ring + talk,
                         "Queue",
-                        "200,t,,,300,,,,,".into(),
+                        format!("{},t,,,300,,,,,", w.queue),
                         w.caller.channel.clone(),
                     );
                     spec.answer_ms = Some(start + ring);
@@ -887,7 +895,7 @@ impl PbxState {
                         &w,
                         start + ring * 2,
                         "Queue",
-                        "200,t,,,300,,,,,".into(),
+                        format!("{},t,,,300,,,,,", w.queue),
                         w.caller.channel.clone(),
                     )
                 }
@@ -917,7 +925,7 @@ impl PbxState {
             linkedid: uniqueid.clone(),
             uniqueid,
             caller,
-            queue: DEMO_QUEUE.to_string(),
+            queue: self.main_queue(),
             prio: 0,
             ivr: String::new(),
             ac: CALLER_AC.to_string(),

@@ -6,7 +6,9 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::model::{agent_status_zh, ds_zh, m_ss};
-use super::{bad_query, page_of, paging, query_map, query_value, with_pbx, BACKUP_TRUNK, DEMO_TRUNK};
+use super::{
+    bad_query, list_json, page_of, paging, query_map, query_value, with_pbx, Odd, BACKUP_TRUNK, DEMO_TRUNK,
+};
 use crate::envelope::{self, PbxError};
 use crate::AppState;
 
@@ -55,7 +57,7 @@ pub async fn endpoint(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             })
             .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(page_of(rows, page, page_size), total))
+        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("state")), total))
     })
 }
 
@@ -125,7 +127,7 @@ pub async fn queue(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
         if rows.is_empty() {
             Ok(envelope::ok(envelope::empty(), 0))
         } else {
-            Ok(envelope::ok(rows, total))
+            Ok(envelope::ok(list_json(pbx, rows, Odd::Garble("penalty")), total))
         }
     })
 }
@@ -178,7 +180,7 @@ pub async fn trunk(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
         .filter(|r| name.is_none_or(|n| r.endpoint.contains(n)))
         .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(page_of(rows, page, page_size), total))
+        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("state")), total))
     })
 }
 
@@ -229,6 +231,6 @@ pub async fn wait(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
     with_pbx(&state, |pbx, now| {
         let rows = pbx.wait_rows(&queue, now);
         let total = rows.len() as u64;
-        Ok(envelope::ok(page_of(rows, page, page_size), total))
+        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("callerid")), total))
     })
 }

@@ -9,8 +9,9 @@ mod webhook;
 
 pub use webhook::{CallRecord, CallRecordEvent, CallRecordPush, CallResource, ResourceItem, SenderType};
 
-use crate::api::de::{string_lenient, u64_lenient, vec_lenient};
+use crate::api::de::{string_lenient, u64_lenient, vec_lenient, Listed, Skipped};
 use crate::api::http::check_http_url;
+use crate::api::ids::check_id;
 use crate::api::time::CstDateTime;
 use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
 use crate::i18n::Lang;
@@ -25,12 +26,11 @@ pub const DEFAULT_HEARTBEAT_SECS: u64 = 30;
 /// Longest `extra_msg` we send.
 pub const EXTRA_MSG_MAX: usize = 1000;
 
-fn id_char_ok(b: u8, dot: bool) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (dot && b == b'.')
-}
-
-/// An app user's id (`uid`): 1-32 of `A-Z a-z 0-9 _ - .`. Replies may send
-/// it as a number; it is kept as text.
+/// An app user's id (`uid`) as the site assigns it: `12356`, a UUID, an
+/// e-mail address. The shared id rule ([`crate::api::ids::check_id`]):
+/// non-empty after trimming, no control characters, at most 256 characters;
+/// no character set, since the seeds set none. Replies may send it as a
+/// number; it is kept as text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Uid(String);
@@ -38,18 +38,7 @@ pub struct Uid(String);
 impl Uid {
     /// Checks `value` as the field `field` (surrounding spaces ignored).
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
-        let v = value.trim();
-        if v.is_empty() {
-            return Err(InvalidInput::new(field, Problem::Required, value));
-        }
-        if v.len() > 32 || !v.bytes().all(|b| id_char_ok(b, true)) {
-            return Err(InvalidInput::new(
-                field,
-                Problem::Malformed,
-                &format!("{v:?} is not a user id (1-32 letters, digits, _ - .)"),
-            ));
-        }
-        Ok(Self(v.to_string()))
+        Ok(Self(check_id(field, value)?.to_string()))
     }
 
     /// The id as sent.
@@ -103,7 +92,9 @@ impl std::fmt::Display for Uid {
     }
 }
 
-/// An RTC channel name: 1-64 of `A-Z a-z 0-9 _ -` (`ch_4aY875LP4o`).
+/// An RTC channel name (`ch_4aY875LP4o`), under the shared id rule
+/// ([`crate::api::ids::check_id`]). It only travels in JSON bodies; whoever
+/// puts it in a URL path encodes it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Channel(String);
@@ -111,18 +102,7 @@ pub struct Channel(String);
 impl Channel {
     /// Checks `value` as the field `channel`.
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        let v = value.trim();
-        if v.is_empty() {
-            return Err(InvalidInput::new("channel", Problem::Required, value));
-        }
-        if v.len() > 64 || !v.bytes().all(|b| id_char_ok(b, false)) {
-            return Err(InvalidInput::new(
-                "channel",
-                Problem::Malformed,
-                &format!("{v:?} is not a channel (1-64 letters, digits, _ -)"),
-            ));
-        }
-        Ok(Self(v.to_string()))
+        Ok(Self(check_id("channel", value)?.to_string()))
     }
 
     /// The name.
@@ -300,6 +280,10 @@ pub struct CallMessage {
     /// When the call was placed (`YYYY-MM-DD HH:MM:SS`, Beijing time).
     #[serde(default, deserialize_with = "string_lenient")]
     pub createtime: String,
+    /// `pk`: the message's primary key as the server's ORM reports it (equal
+    /// to `id` in the seed's example); `None` when absent.
+    #[serde(rename = "pk", default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    pub primary_key: Option<u64>,
     /// The caller's extra message.
     #[serde(default, deserialize_with = "string_lenient")]
     pub extra_msg: String,
@@ -349,6 +333,10 @@ pub struct CallTask {
     /// Audio to play (shape not documented: kept as sent).
     #[serde(default, deserialize_with = "vec_lenient")]
     pub tone_list: Vec<serde_json::Value>,
+    /// `pk`: the row's primary key as the server reports it (equal to `id`
+    /// in the seed's example); `None` when absent.
+    #[serde(rename = "pk", default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    pub primary_key: Option<u64>,
 }
 
 /// One page of scheduled calls.
@@ -359,16 +347,22 @@ pub struct CallTaskPage {
     pub rows: Vec<CallTask>,
     /// This page's number (from 1).
     pub page: u64,
-    /// All rows on all pages.
+    /// All rows on all pages (when the server will not page, the rows it
+    /// sends: see `withheld`).
     pub total: u64,
     /// Rows per page.
     pub per_page: u64,
+    /// Rows of this page that did not decode and were left out.
+    pub skipped: Skipped,
+    /// Rows the server counts but never sends: it ignores `page`/`perpage`
+    /// and answers only its own first page. 0 from a server that pages.
+    pub withheld: u64,
 }
 
 #[derive(Deserialize)]
 struct RawTaskPage {
-    #[serde(default, deserialize_with = "vec_lenient")]
-    rows: Vec<CallTask>,
+    #[serde(default)]
+    rows: Listed<CallTask>,
     #[serde(default)]
     row_pages: Option<RawRowPages>,
 }
@@ -509,7 +503,9 @@ impl DapiApi {
     }
 
     /// `POST /dapi/calltask/list`; `page`/`perpage` are our extension (the
-    /// reply's `row_pages` implies them), sent only past the defaults.
+    /// reply's `row_pages` implies them), sent only past the defaults, so
+    /// page 1 of 20 is the seed's bare `{uid}`. A server may ignore them:
+    /// see [`fit_task_page`].
     pub fn tasks(&self, uid: &Uid, page: u64, per_page: u64) -> HttpRequest {
         let mut body = json!({ "uid": uid });
         if page > 1 || per_page != 20 {
@@ -590,11 +586,10 @@ pub fn decode_join(resp: &HttpResponse) -> Result<JoinInfo, ApiError> {
     decode(resp)
 }
 
-/// Decodes `call/msg`.
-pub fn decode_messages(resp: &HttpResponse) -> Result<Vec<CallMessage>, ApiError> {
-    #[derive(Deserialize)]
-    struct L(#[serde(deserialize_with = "vec_lenient")] Vec<CallMessage>);
-    decode::<L>(resp).map(|l| l.0)
+/// Decodes `call/msg` row by row: a message that does not decode is left
+/// out and counted, so one odd row does not hide the calls in the others.
+pub fn decode_messages(resp: &HttpResponse) -> Result<Listed<CallMessage>, ApiError> {
+    decode::<Listed<CallMessage>>(resp)
 }
 
 /// Decodes a reply whose data does not matter (`event`, `heartbeat`, `quit/robot`).
@@ -626,13 +621,49 @@ pub fn decode_saved_task(resp: &HttpResponse) -> Result<Option<u64>, ApiError> {
 pub fn decode_tasks(resp: &HttpResponse) -> Result<CallTaskPage, ApiError> {
     let raw: RawTaskPage = decode(resp)?;
     let pages = raw.row_pages.unwrap_or_default();
-    let total = pages.total.max(raw.rows.len() as u64);
+    let total = pages.total.max(raw.rows.rows.len() as u64);
     Ok(CallTaskPage {
         page: pages.crt_page.max(1),
         per_page: if pages.perpage == 0 { 20 } else { pages.perpage },
         total,
-        rows: raw.rows,
+        rows: raw.rows.rows,
+        skipped: raw.rows.skipped,
+        withheld: 0,
     })
+}
+
+/// Fits a decoded `calltask/list` reply to the page asked for (`page` from
+/// 1, `per_page` rows), also from a server that ignores `page`/`perpage`,
+/// which the seed does not document. `None`: the reply is a later page of
+/// the server's own size; ask again with the seed's bare `{uid}` and hand
+/// that reply to [`cut_task_page`].
+pub fn fit_task_page(reply: CallTaskPage, page: u64, per_page: u64) -> Option<CallTaskPage> {
+    let sent = (reply.rows.len() as u64).saturating_add(reply.skipped.count);
+    if reply.page == page && sent <= per_page && reply.per_page == per_page {
+        return Some(reply);
+    }
+    // Not paged as asked: only a reply that starts at the first row can be cut.
+    (reply.page <= 1).then(|| cut_task_page(reply, page, per_page))
+}
+
+/// Page `page` of `per_page` rows cut out of a reply that starts at the first
+/// row (a server that did not page as asked). `total` is what the reply
+/// holds and `withheld` what it counted beyond that, so paging by `total`
+/// never asks for rows the server will not send; a page past the end is
+/// empty, never an earlier page again.
+pub fn cut_task_page(reply: CallTaskPage, page: u64, per_page: u64) -> CallTaskPage {
+    let held = reply.rows.len() as u64;
+    let withheld = reply.total.saturating_sub(held.saturating_add(reply.skipped.count));
+    let start = usize::try_from(page.saturating_sub(1).saturating_mul(per_page)).unwrap_or(usize::MAX);
+    let take = usize::try_from(per_page).unwrap_or(usize::MAX);
+    CallTaskPage {
+        rows: reply.rows.into_iter().skip(start).take(take).collect(),
+        page,
+        total: held,
+        per_page,
+        skipped: reply.skipped,
+        withheld,
+    }
 }
 
 /// Decodes `/d/upload`: a bare URL or array (seed 000), or the same inside

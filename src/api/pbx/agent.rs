@@ -4,12 +4,15 @@
 use super::types::{Extension, Page};
 use super::PbxApi;
 use crate::api::de::{clock_secs_lenient, string_lenient, u64_lenient};
+use crate::api::ids::check_dial_id;
 use crate::api::{HttpRequest, InvalidInput, Problem};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 use std::fmt;
 
-/// An agent's id (工号, `1011`): 1-32 letters, digits, `_` or `-`.
+/// An agent's id (工号, `1011`), as the site assigns it. The PBX may put it
+/// into a queue member's dial-plan arguments, so it follows the dial id
+/// rule ([`crate::api::ids::check_dial_id`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct AgentId(String);
@@ -17,14 +20,7 @@ pub struct AgentId(String);
 impl AgentId {
     /// Checks `value` as the field `field`.
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
-        let v = value.trim();
-        if v.is_empty() {
-            return Err(InvalidInput::new(field, Problem::Required, value));
-        }
-        if v.len() > 32 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
-            return Err(InvalidInput::new(field, Problem::Malformed, v));
-        }
-        Ok(Self(v.to_string()))
+        Ok(Self(check_dial_id(field, value)?.to_string()))
     }
 }
 
@@ -34,7 +30,9 @@ impl fmt::Display for AgentId {
     }
 }
 
-/// A queue number (`200`): 1-16 digits.
+/// A queue (`200`, or a named queue such as `support`). It goes into
+/// `ext-queues,<queue>,1` and Asterisk's `Queue()`, so it follows the dial
+/// id rule ([`crate::api::ids::check_dial_id`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct QueueNumber(String);
@@ -42,17 +40,10 @@ pub struct QueueNumber(String);
 impl QueueNumber {
     /// Checks `value` as the field `field`.
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
-        let v = value.trim();
-        if v.is_empty() {
-            return Err(InvalidInput::new(field, Problem::Required, value));
-        }
-        if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidInput::new(field, Problem::Malformed, v));
-        }
-        Ok(Self(v.to_string()))
+        Ok(Self(check_dial_id(field, value)?.to_string()))
     }
 
-    /// The digits.
+    /// The queue as sent.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -137,19 +128,6 @@ impl PauseReason {
         Self::from_code(code).ok_or_else(|| {
             InvalidInput::new(field, Problem::NotOneOf { allowed: "0, 4, 5, 11, 12, 13" }, &code.to_string())
         })
-    }
-
-    /// The `reason` word sent with `agent/pause` when none is given (the
-    /// seed's example sends `PublicBreak` with 5).
-    pub fn default_reason(self) -> &'static str {
-        match self {
-            Self::Ready => "Ready",
-            Self::PrivateBreak => "PrivateBreak",
-            Self::WorkBreak => "PublicBreak",
-            Self::Custom1 => "Custom1",
-            Self::Custom2 => "Custom2",
-            Self::Custom3 => "Custom3",
-        }
     }
 
     /// The seed's words.
@@ -376,6 +354,19 @@ pub struct AgentStatus {
     /// Calls taken in all.
     #[serde(default, deserialize_with = "u64_lenient")]
     pub calls_total: u64,
+    /// `login` (-): undocumented; both seed examples equal `callsTotal`, and
+    /// the sandbox sends the calls since sign-in. Kept as text as sent, since
+    /// its meaning (a count, a time) is not fixed.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub login: String,
+    /// 分机状态描述 (`status/queue`): the extension state with its duration,
+    /// `空闲(00:10:36)`; empty from `getAgentStatus`.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub ds_status_desc: String,
+    /// `sampleTime` (`status/queue`, undocumented; `null` in the seed): when
+    /// the row was sampled, as sent; empty for `null`.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub sample_time: String,
 }
 
 fn logged_out() -> AgentState {
@@ -419,7 +410,7 @@ impl AgentLogin {
     }
 }
 
-/// `agent/pause`: set the agent's state in a queue, with a reason.
+/// `agent/pause`: set the agent's state in a queue, with an optional reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AgentPause {
     /// The agent's extension.
@@ -428,8 +419,9 @@ pub struct AgentPause {
     pub paused: PauseReason,
     /// The queue.
     pub queue: QueueNumber,
-    /// Free text (at most 64 characters); the state's word when empty.
-    pub reason: String,
+    /// Free text (at most 64 characters); `None` sends no `reason` (the
+    /// seed marks it optional: the server keeps what it is given).
+    pub reason: Option<String>,
 }
 
 impl AgentPause {
@@ -441,15 +433,15 @@ impl AgentPause {
         reason: Option<&str>,
     ) -> Result<Self, InvalidInput> {
         let paused = PauseReason::parse("paused", paused)?;
-        let reason = reason.map(str::trim).filter(|r| !r.is_empty()).unwrap_or(paused.default_reason());
-        if reason.chars().count() > 64 {
-            return Err(InvalidInput::new("reason", Problem::TooLong { max: 64 }, reason));
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        if let Some(r) = reason.filter(|r| r.chars().count() > 64) {
+            return Err(InvalidInput::new("reason", Problem::TooLong { max: 64 }, r));
         }
         Ok(Self {
             extension: Extension::parse("extension", extension)?,
             paused,
             queue: QueueNumber::parse("queue", queue)?,
-            reason: reason.to_string(),
+            reason: reason.map(str::to_string),
         })
     }
 }
@@ -520,12 +512,13 @@ impl PbxApi {
         self.post("/api/v1/agent/logout", json!({ "extension": extension, "queue": queue.to_string() }))
     }
 
-    /// `POST /api/v1/agent/pause`.
+    /// `POST /api/v1/agent/pause` (`reason` only when given).
     pub fn agent_pause(&self, p: &AgentPause) -> HttpRequest {
-        self.post(
-            "/api/v1/agent/pause",
-            json!({ "extension": p.extension, "paused": p.paused.code(), "queue": p.queue, "reason": p.reason }),
-        )
+        let mut body = json!({ "extension": p.extension, "paused": p.paused.code(), "queue": p.queue });
+        if let (Some(r), Some(o)) = (&p.reason, body.as_object_mut()) {
+            o.insert("reason".into(), r.clone().into());
+        }
+        self.post("/api/v1/agent/pause", body)
     }
 
     /// `GET /api/v1/agent/getAgentStatus` with the filters in the query.
@@ -562,46 +555,60 @@ impl PbxApi {
 }
 
 /// Decodes `getAgentStatus`: `data[queue][extension]` flattened into rows
-/// ordered by queue then extension. `data: []` means no agents.
+/// ordered by queue then extension. `data: []` means no agents. An agent
+/// that does not decode is skipped and counted, not a failed reply.
 pub fn decode_agent_status(
     resp: &crate::api::HttpResponse,
 ) -> Result<super::Reply<Vec<AgentStatus>>, crate::api::ApiError> {
+    use crate::api::de::{Listed, Skipped};
+    use serde_json::Value;
     use std::collections::BTreeMap;
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Data {
-        Map(BTreeMap<String, Inner>),
-        List(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<AgentStatus>),
-    }
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Inner {
-        Map(BTreeMap<String, AgentStatus>),
-        Empty(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<AgentStatus>),
-    }
-    let r = super::decode::<Option<Data>>(resp)?;
-    let mut rows = Vec::new();
+    let r = super::decode::<Value>(resp)?;
+    // (queue key, extension key, the agent) in queue then extension order.
+    let mut entries: Vec<(Option<String>, Option<String>, Value)> = Vec::new();
+    let mut skipped = Skipped::default();
     match r.data {
-        None => {}
-        Some(Data::List(list)) => rows = list,
-        Some(Data::Map(queues)) => {
-            for (queue, inner) in queues {
-                let agents = match inner {
-                    Inner::Map(m) => m.into_iter().map(|(ext, a)| (Some(ext), a)).collect::<Vec<_>>(),
-                    Inner::Empty(v) => v.into_iter().map(|a| (None, a)).collect(),
-                };
-                for (ext, mut a) in agents {
-                    // The keys are the truth when a row leaves its own fields out.
-                    if a.queue.is_empty() {
-                        a.queue = queue.clone();
-                    }
-                    if let (true, Some(ext)) = (a.extension.is_empty(), ext) {
-                        a.extension = ext;
-                    }
-                    rows.push(a);
+        Value::Object(queues) => {
+            for (queue, inner) in queues.into_iter().collect::<BTreeMap<_, _>>() {
+                match inner {
+                    Value::Object(agents) => entries.extend(
+                        agents
+                            .into_iter()
+                            .collect::<BTreeMap<_, _>>()
+                            .into_iter()
+                            .map(|(ext, a)| (Some(queue.clone()), Some(ext), a)),
+                    ),
+                    other => match Listed::<Value>::from_value(other) {
+                        Ok(list) => {
+                            entries.extend(list.rows.into_iter().map(|a| (Some(queue.clone()), None, a)))
+                        }
+                        Err(e) => skipped.add(entries.len(), &format!("queue {queue}: {e}")),
+                    },
                 }
             }
         }
+        other => {
+            let list = Listed::<Value>::from_value(other)
+                .map_err(|e| crate::api::ApiError::Decode(format!("data: {e}")))?;
+            entries.extend(list.rows.into_iter().map(|a| (None, None, a)));
+        }
     }
-    Ok(super::Reply { data: rows, total: r.total, msg: r.msg })
+    let mut rows = Vec::with_capacity(entries.len());
+    // Each agent on its own: one odd entry must not hide the others.
+    for (i, (queue, ext, v)) in entries.into_iter().enumerate() {
+        match AgentStatus::deserialize(v) {
+            Ok(mut a) => {
+                // The keys are the truth when a row leaves its own fields out.
+                if let (true, Some(q)) = (a.queue.is_empty(), queue) {
+                    a.queue = q;
+                }
+                if let (true, Some(e)) = (a.extension.is_empty(), ext) {
+                    a.extension = e;
+                }
+                rows.push(a);
+            }
+            Err(e) => skipped.add(i, &e.to_string()),
+        }
+    }
+    Ok(super::Reply { data: rows, total: r.total, msg: r.msg, skipped })
 }

@@ -102,82 +102,163 @@ impl<'de> Deserialize<'de> for Disposition {
 }
 
 /// One call-detail record: a row of `cdr`, `cdr/list` or the billing push.
-/// Fields the three share; the rest of the seed's columns are ignored.
+///
+/// Every column the seed documents for `GET cdr` (its example and its
+/// table: 50 in all), in the seed's order, under the seed's names on the
+/// wire and in JS (serde renames where the Rust name says more). `cdr/list`
+/// and the push send 23 of them; the others are then empty or 0. Quoted
+/// words are the seed's descriptions (`-` where it gives none).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Cdr {
-    /// Row key, when the server sends it (the push's table lists it).
+    /// 记录主键: the row key, when the server sends it (the push's table lists it).
     #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<u64>,
-    /// When the call started.
+    /// 通话时间: when the call started.
     #[serde(default, deserialize_with = "string_lenient")]
     pub calldate: String,
-    /// Caller id text (`"8002" <8002>`).
+    /// 主叫号码: caller id text (`"8002" <8002>`).
     #[serde(default, deserialize_with = "string_lenient")]
     pub clid: String,
-    /// Calling number.
+    /// 主叫: calling number.
     #[serde(default, deserialize_with = "string_lenient")]
     pub src: String,
-    /// Dialled number.
+    /// dnid号码 / 直入分机: the number dialled.
     #[serde(default, deserialize_with = "string_lenient")]
     pub dnid: String,
-    /// Called number.
+    /// 被叫: called number.
     #[serde(default, deserialize_with = "string_lenient")]
     pub dst: String,
-    /// Dial-plan context.
+    /// `dept_exten`, 部门分机: the department's extension.
+    #[serde(rename = "dept_exten", default, deserialize_with = "string_lenient")]
+    pub department_extension: String,
+    /// `sipcallid`, sip通话唯一标识: the SIP Call-ID.
+    #[serde(rename = "sipcallid", default, deserialize_with = "string_lenient")]
+    pub sip_call_id: String,
+    /// 目标context: dial-plan context.
     #[serde(default, deserialize_with = "string_lenient")]
     pub dcontext: String,
-    /// Calling channel.
+    /// 通道: calling channel.
     #[serde(default, deserialize_with = "string_lenient")]
     pub channel: String,
-    /// Called channel.
+    /// 目标通道: called channel.
     #[serde(default, deserialize_with = "string_lenient")]
     pub dstchannel: String,
-    /// Last application.
+    /// `callerip`, 主叫IP: the calling phone's address.
+    #[serde(rename = "callerip", default, deserialize_with = "string_lenient")]
+    pub caller_ip: String,
+    /// `calledip`, 被叫IP: the called phone's address.
+    #[serde(rename = "calledip", default, deserialize_with = "string_lenient")]
+    pub called_ip: String,
+    /// 最后进入app: last application.
     #[serde(default, deserialize_with = "string_lenient")]
     pub lastapp: String,
-    /// Its arguments.
+    /// 最后进入app对应参数: its arguments.
     #[serde(default, deserialize_with = "string_lenient")]
     pub lastdata: String,
-    /// Start time.
+    /// 通话开始时间: start time.
     #[serde(default, deserialize_with = "string_lenient")]
     pub start: String,
-    /// Answer time (empty when unanswered).
+    /// 通话应答时间: answer time (empty when unanswered).
     #[serde(default, deserialize_with = "string_lenient")]
     pub answer: String,
-    /// End time.
+    /// 通话结束时间: end time.
     #[serde(default, deserialize_with = "string_lenient")]
     pub end: String,
-    /// Seconds from start to end.
+    /// 通话时长: seconds from start to end.
     #[serde(default, deserialize_with = "u64_lenient")]
     pub duration: u64,
-    /// Seconds billed (answer to end).
+    /// 计费时长: seconds billed (answer to end).
     #[serde(default, deserialize_with = "u64_lenient")]
     pub billsec: u64,
-    /// How it ended.
+    /// 通话状态标识: how it ended.
     #[serde(default = "no_disposition")]
     pub disposition: Disposition,
-    /// The call's id. Strict: the store keys on it.
+    /// `amaflags` (-): Asterisk's AMA flags (3 = documentation).
+    #[serde(rename = "amaflags", default, deserialize_with = "crate::api::de::u64_or_zero")]
+    pub ama_flags: u64,
+    /// `accountcode`: the channel's account code.
+    #[serde(rename = "accountcode", default, deserialize_with = "string_lenient")]
+    pub account_code: String,
+    /// `peeraccount`: the peer channel's account code.
+    #[serde(rename = "peeraccount", default, deserialize_with = "string_lenient")]
+    pub peer_account: String,
+    /// 通话唯一标识: the call's id. Strict: the store keys on it.
     #[serde(deserialize_with = "uniqueid")]
     pub uniqueid: String,
-    /// Shared by every row of one call.
+    /// linkedid信息: shared by every row of one call.
     #[serde(default, deserialize_with = "string_lenient")]
     pub linkedid: String,
-    /// Billing id.
+    /// `userfield` (-): free text the dial plan set.
+    #[serde(rename = "userfield", default, deserialize_with = "string_lenient")]
+    pub user_field: String,
+    /// `ivrdigit`, ivr按键: keys pressed in the IVR.
+    #[serde(rename = "ivrdigit", default, deserialize_with = "string_lenient")]
+    pub ivr_digits: String,
+    /// `ivrflow` (-): the IVR path taken.
+    #[serde(rename = "ivrflow", default, deserialize_with = "string_lenient")]
+    pub ivr_flow: String,
+    /// 通话记录序列号: the record's sequence number, as sent (text).
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub sequence: String,
+    /// 计费id: billing id.
     #[serde(default, deserialize_with = "string_lenient")]
     pub billingid: String,
-    /// Recording, relative to the media root (empty: none).
+    /// 区号: the caller's area code.
     #[serde(default, deserialize_with = "string_lenient")]
-    pub recording: String,
-    /// `in`, `out`, `inter`/`inner`, or empty.
+    pub area_code: String,
+    /// 号码所在城市: the city of the number.
     #[serde(default, deserialize_with = "string_lenient")]
-    pub direction: String,
-    /// The channel that hung up.
-    #[serde(default, deserialize_with = "string_lenient")]
-    pub hangupsource: String,
-    /// Agent id, for queue calls.
+    pub city: String,
+    /// `succ` (-): undocumented flag (the sandbox writes 1 for answered calls).
+    #[serde(default, deserialize_with = "crate::api::de::u64_or_zero")]
+    pub succ: u64,
+    /// 是否已计费: 1 once the call was billed, else 0.
+    #[serde(default, deserialize_with = "crate::api::de::u64_or_zero")]
+    pub billed: u64,
+    /// `bill` (-): the charge as sent (`0.000`); text, so no decimal is lost.
+    #[serde(rename = "bill", default, deserialize_with = "string_lenient")]
+    pub bill_amount: String,
+    /// `musictype`, 转接类型 (blind盲转, attended咨询转, app): typed Number with
+    /// words in its description, so kept as text (`"0"`, `"blind"`).
+    #[serde(rename = "musictype", default, deserialize_with = "string_lenient")]
+    pub transfer_type: String,
+    /// 服务水平: service level (-1 when not measured).
+    #[serde(default, deserialize_with = "crate::api::de::i64_or_zero")]
+    pub service_level: i64,
+    /// 坐席工号: agent id, for queue calls.
     #[serde(default, deserialize_with = "string_lenient")]
     pub agentid: String,
-    /// Trunk used.
+    /// `caller_recording`, 主叫录音设置: force强制, dontcare按需, never从不, onetouch按键录音.
+    #[serde(rename = "caller_recording", default, deserialize_with = "string_lenient")]
+    pub caller_recording_mode: String,
+    /// `callee_recording`, 被叫录音设置: the same words for the called side.
+    #[serde(rename = "callee_recording", default, deserialize_with = "string_lenient")]
+    pub callee_recording_mode: String,
+    /// 通话录音文件路径: recording, relative to the media root (empty: none).
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub recording: String,
+    /// 通话方向: `in`, `out`, `inter`/`inner`, or empty.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub direction: String,
+    /// `option`: in the seed's example only, undocumented; as sent.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub option: String,
+    /// `numcalls`, 当前通话数: calls up on the PBX when the row was written.
+    #[serde(rename = "numcalls", default, deserialize_with = "crate::api::de::u64_or_zero")]
+    pub current_calls: u64,
+    /// `loadavg`, 当前通话负载: the PBX's load then (`4.36`).
+    #[serde(rename = "loadavg", default, deserialize_with = "crate::api::de::f64_or_zero")]
+    pub load_average: f64,
+    /// 挂断源: the channel that hung up.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub hangupsource: String,
+    /// `hangupcause`, 挂断原因: the Q.850 cause as sent (`16` normal clearing).
+    #[serde(rename = "hangupcause", default, deserialize_with = "string_lenient")]
+    pub hangup_cause: String,
+    /// `create_time`, 通话记录创建时间: when the row was written.
+    #[serde(rename = "create_time", default, deserialize_with = "string_lenient")]
+    pub record_created: String,
+    /// 中继名称: trunk used.
     #[serde(rename = "trunkName", default, deserialize_with = "string_lenient")]
     pub trunk_name: String,
 }
@@ -403,16 +484,17 @@ impl BillingQuery {
 /// A frame of the billing websocket.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PushFrame {
-    /// `{type: "billing", data: [CDR…]}`.
-    Billing(Vec<Cdr>),
+    /// `{type: "billing", data: [CDR…]}`, decoded row by row.
+    Billing(crate::api::de::Listed<Cdr>),
     /// A frame of another type, ignored.
     Other(String),
 }
 
-/// Decodes one text frame of the billing push. Strict on the rows (a bad
-/// row must not be dropped silently: the store fills from `cdr/list`
-/// instead), loose on the shape (`data` may be one row or a list).
+/// Decodes one text frame of the billing push, row by row (one odd row
+/// costs only itself, and is counted), loose on the shape (`data` may be
+/// one row or a list).
 pub fn decode_push(text: &str) -> Result<PushFrame, ApiError> {
+    use crate::api::de::Listed;
     #[derive(Deserialize)]
     struct Frame {
         #[serde(rename = "type", default, deserialize_with = "string_lenient")]
@@ -425,16 +507,11 @@ pub fn decode_push(text: &str) -> Result<PushFrame, ApiError> {
         return Ok(PushFrame::Other(f.kind));
     }
     let rows = match f.data {
-        None | Some(serde_json::Value::Null) => Vec::new(),
+        None => Listed::default(),
         Some(v @ serde_json::Value::Object(_)) if v.as_object().is_some_and(|o| !o.is_empty()) => {
-            vec![serde_json::from_value(v).map_err(|e| ApiError::Decode(format!("push row: {e}")))?]
+            Listed::from_items(vec![v])
         }
-        Some(v) => {
-            #[derive(Deserialize)]
-            #[serde(transparent)]
-            struct Rows(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<Cdr>);
-            serde_json::from_value::<Rows>(v).map_err(|e| ApiError::Decode(format!("push rows: {e}")))?.0
-        }
+        Some(v) => Listed::from_value(v).map_err(|e| ApiError::Decode(format!("push rows: {e}")))?,
     };
     Ok(PushFrame::Billing(rows))
 }
@@ -486,11 +563,25 @@ pub struct HandsetPlay {
 }
 
 impl HandsetPlay {
-    /// Maps the relative `recording` into `spool_dir` (already checked).
+    /// Maps a relative `recording` (a CDR or voicemail row's) into
+    /// `spool_dir` (already checked). An absolute path, the form of the
+    /// seed's own `filename` example, is sent as it is if it names a file
+    /// under `spool_dir`; anything else absolute is refused.
     pub fn parse(extension: &str, recording: &str, spool_dir: &str) -> Result<Self, InvalidInput> {
         let extension = Extension::parse("extension", extension)?;
-        let p = check_recording_path(recording)?;
-        Ok(Self { extension, filename: format!("{}/{p}", spool_dir.trim_end_matches('/')) })
+        let root = spool_dir.trim_end_matches('/');
+        let given = recording.trim();
+        let relative = if given.starts_with('/') {
+            given
+                .strip_prefix(root)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .ok_or_else(|| InvalidInput::new("recording", Problem::Malformed, given))?
+        } else {
+            given
+        };
+        // The same check as a relative path: no `..`, no empty segment.
+        let p = check_recording_path(relative)?;
+        Ok(Self { extension, filename: format!("{root}/{p}") })
     }
 }
 

@@ -231,12 +231,21 @@ pub struct ParkedCall {
     /// That extension's name.
     #[serde(default, deserialize_with = "string_lenient")]
     pub parkee_connected_line_name: String,
+    /// 被驻留系统语言: the parked channel's language (`cn`).
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub parkee_language: String,
+    /// `parkeeAccountCode` (-): the parked channel's account code.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub parkee_account_code: String,
     /// Dial-plan context before parking.
     #[serde(default, deserialize_with = "string_lenient")]
     pub parkee_context: String,
     /// Extension before parking (the queue, for queue calls).
     #[serde(default, deserialize_with = "string_lenient")]
     pub parkee_exten: String,
+    /// 驻留前优先级: dial-plan priority before parking (`7`), as sent.
+    #[serde(default, deserialize_with = "string_lenient")]
+    pub parkee_priority: String,
     /// The parked call's uniqueid.
     #[serde(deserialize_with = "string_lenient")]
     pub parkee_uniqueid: String,

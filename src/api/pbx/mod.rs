@@ -37,17 +37,11 @@ use crate::api::http::{check_http_url, url_with_query};
 use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
 use serde::de::DeserializeOwned;
 
-/// Decodes a list reply: `data` as rows (`[]`, `{}`, `null` or missing →
-/// none; one bad row fails the page), plus `total`.
+/// Decodes a list reply row by row: `data` as rows (`[]`, `{}`, `null` or
+/// missing → none), plus `total`; a row that does not decode is left out
+/// and counted in [`Reply::skipped`] rather than failing the page.
 pub fn decode_rows<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<Vec<T>>, ApiError> {
-    struct Rows<T>(Vec<T>);
-    impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Rows<T> {
-        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            crate::api::de::vec_lenient(d).map(Rows)
-        }
-    }
-    let r = decode::<Rows<T>>(resp)?;
-    Ok(Reply { data: r.data.0, total: r.total, msg: r.msg })
+    envelope::decode_list(resp)
 }
 
 /// Where a PBX lives and how to talk to it.

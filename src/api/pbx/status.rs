@@ -101,15 +101,12 @@ impl PbxApi {
     }
 }
 
-/// Decodes a `status/endpoint` reply (`data: []` or `null` → no rows).
+/// Decodes a `status/endpoint` reply (`data: []` or `null` → no rows; a
+/// row that does not decode is skipped and counted).
 pub fn decode_endpoints(
     resp: &crate::api::HttpResponse,
 ) -> Result<super::Reply<Vec<EndpointStatus>>, crate::api::ApiError> {
-    #[derive(Deserialize)]
-    #[serde(transparent)]
-    struct Rows(#[serde(deserialize_with = "crate::api::de::vec_lenient")] Vec<EndpointStatus>);
-    let r = super::decode::<Rows>(resp)?;
-    Ok(super::Reply { data: r.data.0, total: r.total, msg: r.msg })
+    super::decode_rows(resp)
 }
 
 /// One row of `status/trunk` (serialises in the wire's camelCase).
@@ -143,19 +140,12 @@ pub struct TrunkFilter {
 }
 
 impl TrunkFilter {
-    /// Checks the optional name: 1-64 letters, digits, `_`, `-`, `.`.
+    /// Checks the optional name under the shared id rule
+    /// ([`crate::api::ids::check_id`]): trunk names are the site's.
     pub fn new(page: Page, trunk_name: Option<&str>) -> Result<Self, crate::api::InvalidInput> {
         let trunk_name = match trunk_name.map(str::trim).filter(|s| !s.is_empty()) {
             None => None,
-            Some(n)
-                if n.len() <= 64
-                    && n.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) =>
-            {
-                Some(n.to_string())
-            }
-            Some(n) => {
-                return Err(crate::api::InvalidInput::new("trunkName", crate::api::Problem::Malformed, n))
-            }
+            Some(n) => Some(crate::api::ids::check_id("trunkName", n)?.to_string()),
         };
         Ok(Self { page, trunk_name })
     }

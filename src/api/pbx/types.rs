@@ -1,11 +1,15 @@
 //! Validated identifiers of the PBX domain. Built from user input, so every
 //! constructor checks and refuses with an [`InvalidInput`] naming the field.
 
+use crate::api::ids::check_dial_id;
 use crate::api::{InvalidInput, Problem};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A PBX extension (`8001`): 1–16 ASCII digits.
+/// A PBX extension: `8001`, or a named PJSIP endpoint (`alice`). The PBX
+/// dials it as `PJSIP/<extension>`, so besides the shared id rule
+/// ([`crate::api::ids::check_dial_id`]: non-empty, no control characters,
+/// at most 256) it may not hold spaces or dial-string characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Extension(String);
@@ -13,17 +17,10 @@ pub struct Extension(String);
 impl Extension {
     /// Checks `value` as the field `field`.
     pub fn parse(field: &'static str, value: &str) -> Result<Self, InvalidInput> {
-        let v = value.trim();
-        if v.is_empty() {
-            return Err(InvalidInput::new(field, Problem::Required, value));
-        }
-        if v.len() > 16 || !v.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(InvalidInput::new(field, Problem::NotExtension, v));
-        }
-        Ok(Self(v.to_string()))
+        Ok(Self(check_dial_id(field, value)?.to_string()))
     }
 
-    /// The digits.
+    /// The extension as sent.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -36,7 +33,9 @@ impl fmt::Display for Extension {
 }
 
 /// A number to dial: digits, `*` and `#`, with an optional leading `+`;
-/// at most 32 characters. Spaces and dashes people type are removed.
+/// at most 32 characters. Spaces and dashes people type are removed. A
+/// value that starts with a letter is a named extension (`alice`, a PJSIP
+/// endpoint), checked like [`Extension`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct PhoneNumber(String);
@@ -49,13 +48,18 @@ impl PhoneNumber {
             return Err(InvalidInput::new(field, Problem::Required, value));
         }
         let digits = v.strip_prefix('+').unwrap_or(&v);
-        if digits.is_empty()
-            || v.chars().count() > 32
-            || !digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
+        if !digits.is_empty()
+            && v.chars().count() <= 32
+            && digits.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#')
         {
-            return Err(InvalidInput::new(field, Problem::NotNumber, value));
+            return Ok(Self(v));
         }
-        Ok(Self(v))
+        // Between extensions a destination may be a name. One that starts
+        // with a digit or `+` is a mistyped number (`80a2`): refused as one.
+        if value.trim_start().chars().next().is_some_and(char::is_alphabetic) {
+            return Ok(Self(check_dial_id(field, value)?.to_string()));
+        }
+        Err(InvalidInput::new(field, Problem::NotNumber, value))
     }
 
     /// The number as sent.
@@ -122,20 +126,26 @@ mod tests {
     fn extensions() {
         assert_eq!(Extension::parse("extension", " 8001 ").unwrap().as_str(), "8001");
         assert_eq!(Extension::parse("extension", "").unwrap_err().field, "extension");
-        assert!(Extension::parse("extension", "80a1").is_err());
-        assert!(Extension::parse("extension", "12345678901234567").is_err());
+        // Named PJSIP endpoints and long numbers are extensions too.
+        for ok in ["alice", "80a1", "12345678901234567", "sales.desk-2"] {
+            assert_eq!(Extension::parse("extension", ok).unwrap().as_str(), ok);
+        }
+        for bad in ["8001&PJSIP/8002", "a b", "8001,1", "a\u{7}"] {
+            assert!(Extension::parse("extension", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn numbers() {
-        for ok in ["8002", "+8613800138000", "*72#", "010-1234 5678"] {
+        for ok in ["8002", "+8613800138000", "*72#", "010-1234 5678", "alice", "a801"] {
             assert!(PhoneNumber::parse("dest", ok).is_ok(), "{ok}");
         }
-        for bad in ["", "+", "80a2", "1+2", "javascript:1", "1;2"] {
+        for bad in ["", "+", "80a2", "1+2", "1;2", "javascript:1;", "alice;x", "a&b", &"1".repeat(33)] {
             let e = PhoneNumber::parse("dest", bad).unwrap_err();
             assert_eq!(e.field, "dest");
         }
         assert_eq!(PhoneNumber::parse("dest", "010-12 34").unwrap().as_str(), "0101234");
+        assert_eq!(PhoneNumber::parse("dest", " alice ").unwrap().as_str(), "alice");
     }
 
     #[test]

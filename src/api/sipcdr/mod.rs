@@ -3,7 +3,7 @@
 //!
 //! Wire decisions the seed leaves open are in `docs/callback-sipcdr.md`.
 
-use crate::api::de::{string_lenient, u64_lenient};
+use crate::api::de::{string_lenient, u64_lenient, Listed, Skipped};
 use crate::api::http::check_http_url;
 use crate::api::pbx::Extension;
 use crate::api::time::CstDateTime;
@@ -191,6 +191,22 @@ impl BillQueryInput {
     /// A query for the window with every other field at the seed's default.
     pub fn window(starttime: &str, endtime: &str) -> Self {
         Self { starttime: starttime.into(), endtime: endtime.into(), ..Self::default() }
+    }
+
+    /// Checks the fields for a sync ([`crate::core::SipCdrSession::sync`]):
+    /// as [`BillQueryInput::check`], except that an empty `callmethod` means
+    /// 0 (any) and an empty `direction` 3 (both). A sync is to fetch every
+    /// bill once; the seed's default `callmethod` 3 (API calls only) would
+    /// leave the other bills unfetched for ever.
+    pub fn check_sync(&self) -> Result<BillQuery, InvalidInput> {
+        let mut q = self.check()?;
+        if pick(&self.callmethod).is_none() {
+            q.callmethod = CallMethod::Any;
+        }
+        if pick(&self.direction).is_none() {
+            q.direction = Direction::All;
+        }
+        Ok(q)
     }
 
     /// Checks every field. Empty enum and paging fields take the seed's
@@ -426,9 +442,37 @@ pub struct BillPage {
     #[allow(missing_docs)]
     #[serde(default, deserialize_with = "u64_lenient")]
     pub itemsperpage: u64,
-    /// This page's bills.
-    #[serde(default, deserialize_with = "crate::api::de::vec_lenient")]
+    /// This page's bills (decoded one by one: see `skipped`).
+    #[serde(default, deserialize_with = "bills_lenient")]
     pub bills: Vec<Bill>,
+    /// Bills of this page that did not decode and were left out. Filled by
+    /// [`decode_bills`]; not a wire field.
+    #[serde(default, skip_deserializing)]
+    pub skipped: Skipped,
+    /// `reqtime` (beside `result` in the reply's `data`): when the server
+    /// took the request, Unix seconds; `None` when it sent none.
+    #[serde(rename = "reqtime", default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    pub request_time: Option<u64>,
+    /// `rsptime`: when the server answered, Unix seconds; `None` when absent.
+    #[serde(rename = "rsptime", default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    pub response_time: Option<u64>,
+}
+
+fn bills_lenient<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Bill>, D::Error> {
+    Ok(Listed::<Bill>::deserialize(d)?.rows)
+}
+
+/// [`BillPage`] as it arrives, keeping what the row-by-row decode skipped.
+#[derive(Deserialize)]
+struct RawBillPage {
+    #[serde(default, deserialize_with = "u64_lenient")]
+    totalitems: u64,
+    #[serde(default, deserialize_with = "u64_lenient")]
+    currentpage: u64,
+    #[serde(default, deserialize_with = "u64_lenient")]
+    itemsperpage: u64,
+    #[serde(default)]
+    bills: Listed<Bill>,
 }
 
 #[derive(Deserialize)]
@@ -448,32 +492,63 @@ struct RawData {
     #[serde(default, deserialize_with = "string_lenient")]
     desc: String,
     #[serde(default)]
-    result: Option<BillPage>,
+    result: Option<RawBillPage>,
+    // The seed sends the two times beside `result`, not in it.
+    #[serde(default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    reqtime: Option<u64>,
+    #[serde(default, deserialize_with = "crate::api::de::opt_u64_or_none")]
+    rsptime: Option<u64>,
 }
 
 /// Decodes a GetBill reply: `ret` other than 200 is a vendor error with
-/// `msg`; `data.status` other than 0 is one with code `status_<n>` and
-/// `desc`.
+/// `msg` (or `data.desc`); `data.status` other than 0 is one with code
+/// `status_<n>` and `desc` (or `msg`). A non-2xx reply keeps the message its
+/// body carries. A bill that does not decode is left out and counted in
+/// [`BillPage::skipped`].
 pub fn decode_bills(resp: &HttpResponse) -> Result<BillPage, ApiError> {
     let env: RawEnvelope = match serde_json::from_slice(&resp.body) {
         Ok(e) => e,
-        Err(_) if !(200..300).contains(&resp.status) => {
-            return Err(ApiError::Http { status: resp.status, message: String::new() })
-        }
+        Err(_) if !(200..300).contains(&resp.status) => return Err(crate::api::envelope::http_error(resp)),
         Err(e) => return Err(ApiError::Decode(format!("not a GetBill envelope: {e}"))),
     };
+    // The server's words for an error, wherever it put them.
+    let desc = || {
+        env.data
+            .as_ref()
+            .and_then(|d| d.get("desc"))
+            .and_then(|d| d.as_str())
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let either = |a: String, b: String| if a.trim().is_empty() { b } else { a };
     if env.ret.trim() != "200" {
-        return Err(ApiError::Vendor { code: env.ret.trim().to_string(), message: env.msg });
+        return Err(ApiError::Vendor {
+            code: env.ret.trim().to_string(),
+            message: either(env.msg.clone(), desc()),
+        });
     }
     if !(200..300).contains(&resp.status) {
-        return Err(ApiError::Http { status: resp.status, message: env.msg });
+        return Err(ApiError::Http { status: resp.status, message: either(env.msg.clone(), desc()) });
     }
     let data: RawData = serde_json::from_value(env.data.unwrap_or(serde_json::Value::Null))
         .map_err(|e| ApiError::Decode(format!("data: {e}")))?;
     if data.status.trim() != "0" {
-        return Err(ApiError::Vendor { code: format!("status_{}", data.status.trim()), message: data.desc });
+        return Err(ApiError::Vendor {
+            code: format!("status_{}", data.status.trim()),
+            message: either(data.desc, env.msg),
+        });
     }
-    data.result.ok_or_else(|| ApiError::Decode("data.result is missing".into()))
+    let r = data.result.ok_or_else(|| ApiError::Decode("data.result is missing".into()))?;
+    Ok(BillPage {
+        totalitems: r.totalitems,
+        currentpage: r.currentpage,
+        itemsperpage: r.itemsperpage,
+        bills: r.bills.rows,
+        skipped: r.bills.skipped,
+        request_time: data.reqtime,
+        response_time: data.rsptime,
+    })
 }
 
 #[cfg(test)]
