@@ -1,13 +1,17 @@
 # The two set-up commands (they install whatever is missing):
 #   make serve   open the console against the sandbox
 #   make test    run every test
-.PHONY: serve test pkg size sandbox bench-heartbeat bench-cdr
+.PHONY: serve test lint pkg size sandbox bench-heartbeat bench-cdr
 
 serve:
 	scripts/serve.sh
 
 test:
 	scripts/test.sh
+
+# rustfmt and clippy -D warnings on every crate and target (also a stage of `make test`).
+lint:
+	scripts/lint.sh
 
 # The embeddable package (ES module + .d.ts + wasm, no Yew) into pkg/.
 pkg:

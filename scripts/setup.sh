@@ -18,6 +18,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The lint gate's tools (the default rustup profile has them; a minimal one does not).
+if ! cargo clippy --version >/dev/null 2>&1 || ! cargo fmt --version >/dev/null 2>&1; then
+  log "adding rustup components clippy and rustfmt"
+  rustup component add clippy rustfmt
+fi
+
 # Every crate Cargo.lock names, for every target, before any build: trunk builds
 # with --offline, so on a fresh cargo home the console's crates (Yew and the rest)
 # would otherwise never be downloaded. A no-op when they are cached.

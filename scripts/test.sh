@@ -36,6 +36,11 @@ count_cargo() { # sums "test result: … N passed; M failed" lines of a log
 }
 stage() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
+stage "lint: rustfmt and clippy -D warnings, every crate and target (make lint)"
+lint_start=$(date +%s)
+if scripts/lint.sh 2>&1 | tee "$ART/lint.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then STAGES_FAILED+=(lint); fi
+echo "lint took $(( $(date +%s) - lint_start )) s"
+
 stage "native: library and sandbox (cargo test --workspace)"
 if cargo test --workspace 2>&1 | tee "$ART/native.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then STAGES_FAILED+=(native); fi
 count_cargo "$ART/native.log"

@@ -13,6 +13,14 @@
 //! The native build (no features) holds everything a Rust service needs and
 //! runs its tests with plain `cargo test`.
 
+// Nothing from outside may panic (a panic kills the whole wasm instance):
+// library code decodes to typed errors. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![deny(clippy::await_holding_refcell_ref)]
+
 pub mod api;
 pub mod core;
 pub mod i18n;

@@ -24,6 +24,14 @@
 //! Tests drive [`app`] directly with `tower::ServiceExt::oneshot`; the `sandbox` binary
 //! serves it on a port.
 
+// Nothing from outside may panic (a panicking handler drops its request and may poison state):
+// server code decodes to typed errors. Tests may unwrap.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![deny(clippy::await_holding_refcell_ref)]
+
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;

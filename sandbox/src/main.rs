@@ -4,6 +4,13 @@
 //! (scripts wait for it and read the port from it; `--port 0` picks a free one). Request
 //! logs go to stderr. SIGTERM or ctrl-c shuts down gracefully.
 
+// Nothing from outside may panic: server code decodes to typed errors.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)
+)]
+#![deny(clippy::await_holding_refcell_ref)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

@@ -39,7 +39,7 @@ pub struct BillSync {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    // Re-reading the window with syncflag=3, this page.
+    // Re-reading the window with syncflag=2 (already fetched), this page.
     Recover(u32),
     // Asking for page 1 of the unfetched bills until a short page.
     Unfetched,

@@ -399,7 +399,7 @@ fn base64url(bytes: &[u8]) -> String {
         let chars = chunk.len() + 1;
         for i in 0..chars {
             let idx = (n >> (18 - 6 * i)) & 0x3f;
-            out.push(char::from(ALPHABET[idx as usize]));
+            out.extend(ALPHABET.get(idx as usize).map(|&c| char::from(c)));
         }
     }
     out

@@ -135,7 +135,11 @@ impl BillBook {
         } else {
             String::new()
         };
-        let hangupcause = if answered { 10016 } else { [10017, 10019, 10020][draw(3) as usize % 3] };
+        let hangupcause = if answered {
+            10016
+        } else {
+            [10017, 10019, 10020].get(draw(3) as usize).copied().unwrap_or(10017)
+        };
 
         Bill {
             id,
@@ -155,7 +159,7 @@ impl BillBook {
             customuuid: if draw(2) == 0 { "0".to_string() } else { format!("C{:08}", draw(100_000_000)) },
             recordfilename,
             downloadip: if answered { "127.0.0.1".to_string() } else { String::new() },
-            hangupdirection: [10040, 10041][draw(2) as usize % 2],
+            hangupdirection: [10040, 10041].get(draw(2) as usize).copied().unwrap_or(10040),
             hangupcause,
             userkey: pick(&["#", "#", "", "1", "2#"], draw(5)).to_string(),
             start_ms,

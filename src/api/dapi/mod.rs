@@ -443,10 +443,13 @@ impl DapiApi {
 
     /// `POST /dapi/call/user`: ring `dst` users; the reply is our join data.
     pub fn call_users(&self, src: &Uid, dst: &[Uid], extra_msg: Option<&str>) -> HttpRequest {
-        let mut body = json!({ "src_uid": src, "dst_uid": dst });
+        let mut body = serde_json::Map::new();
+        body.insert("src_uid".into(), json!(src));
+        body.insert("dst_uid".into(), json!(dst));
         if let Some(m) = extra_msg.filter(|m| !m.is_empty()) {
-            body["extra_msg"] = m.into();
+            body.insert("extra_msg".into(), m.into());
         }
+        let body = serde_json::Value::Object(body);
         self.post("/dapi/call/user", body)
     }
 
@@ -467,10 +470,14 @@ impl DapiApi {
 
     /// `POST /dapi/call/event`.
     pub fn event(&self, uid: &Uid, channel: &Channel, code: EventCode, desp: Option<&str>) -> HttpRequest {
-        let mut body = json!({ "uid": uid, "channel": channel, "code": code.code() });
+        let mut body = serde_json::Map::new();
+        body.insert("uid".into(), json!(uid));
+        body.insert("channel".into(), json!(channel));
+        body.insert("code".into(), code.code().into());
         if let Some(d) = desp.filter(|d| !d.is_empty()) {
-            body["desp"] = d.into();
+            body.insert("desp".into(), d.into());
         }
+        let body = serde_json::Value::Object(body);
         self.post("/dapi/call/event", body)
     }
 
@@ -507,11 +514,13 @@ impl DapiApi {
     /// page 1 of 20 is the seed's bare `{uid}`. A server may ignore them:
     /// see [`fit_task_page`].
     pub fn tasks(&self, uid: &Uid, page: u64, per_page: u64) -> HttpRequest {
-        let mut body = json!({ "uid": uid });
+        let mut body = serde_json::Map::new();
+        body.insert("uid".into(), json!(uid));
         if page > 1 || per_page != 20 {
-            body["page"] = page.into();
-            body["perpage"] = per_page.into();
+            body.insert("page".into(), page.into());
+            body.insert("perpage".into(), per_page.into());
         }
+        let body = serde_json::Value::Object(body);
         self.post("/dapi/calltask/list", body)
     }
 
