@@ -3,6 +3,7 @@
 //! `datetime-local` inputs), paging until every matching row is loaded,
 //! de-duplication, the virtual list's window, and the CSV export.
 
+use super::handset::HandsetPlayback;
 use super::Error;
 use crate::api::pbx::{Cdr, CdrFilter, Disposition, Page};
 use crate::api::InvalidInput;
@@ -412,10 +413,8 @@ pub struct CdrView {
     pub error: Option<Error>,
     /// The row whose recording plays in the page (uniqueid key).
     pub playing: Option<String>,
-    /// The row being played on the desk phone.
-    pub handset_pending: Option<String>,
-    /// The last row the desk phone played.
-    pub handset_done: Option<String>,
+    /// Rows played on the desk phone (uniqueid keys).
+    pub handset: HandsetPlayback<String>,
     /// The [`EXTRA_COLUMNS`] shown (and exported), by seed name, in the
     /// table's order; none by default.
     pub columns: Vec<&'static str>,
@@ -501,13 +500,12 @@ impl CdrView {
             Refused(e) => self.error = Some(e),
             Playing(key) => self.playing = Some(key),
             HandsetStarted(key) => {
-                self.handset_pending = Some(key);
-                self.handset_done = None;
+                self.handset.start(key);
                 self.error = None;
             }
-            HandsetDone => self.handset_done = self.handset_pending.take(),
+            HandsetDone => self.handset.finish(),
             HandsetFailed(e) => {
-                self.handset_pending = None;
+                self.handset.fail();
                 self.error = Some(e);
             }
             Dismiss => self.error = None,
@@ -730,10 +728,10 @@ mod tests {
         assert_eq!(t.playing.as_deref(), Some("hwd-1.1"));
         let t = t.reduce(CdrAction::HandsetStarted("hwd-1.1".into()));
         let t = t.reduce(CdrAction::HandsetDone);
-        assert_eq!(t.handset_done.as_deref(), Some("hwd-1.1"));
+        assert_eq!(t.handset.done.as_deref(), Some("hwd-1.1"));
         let t = t.reduce(CdrAction::HandsetStarted("hwd-1.1".into()));
         let t = t.reduce(CdrAction::HandsetFailed(Error::Network("x".into())));
-        assert!(t.handset_pending.is_none() && t.error.is_some());
+        assert!(t.handset.pending.is_none() && t.error.is_some());
     }
 
     /// A row with every one of the seed's 50 `GET cdr` columns filled.

@@ -12,6 +12,7 @@ pub mod click_to_call;
 pub mod dapi;
 pub mod desk;
 mod error;
+pub mod handset;
 pub mod phone_view;
 pub mod session;
 pub mod settings;

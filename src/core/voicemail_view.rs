@@ -1,5 +1,6 @@
 //! The voicemail page and the text-to-speech box as pure reducers.
 
+use super::handset::HandsetPlayback;
 use super::Error;
 use crate::api::pbx::voicemail::inbox_order;
 use crate::api::pbx::Voicemail;
@@ -30,10 +31,8 @@ pub struct VoicemailView {
     /// The mailbox shown; `None`: every mailbox for a supervisor, none for
     /// an agent (no own extension to filter by).
     pub mailbox: Option<String>,
-    /// Playing this message on the desk phone (`call/handsetPlay`).
-    pub handset_pending: Option<u64>,
-    /// The message last sent to the desk phone.
-    pub handset_done: Option<u64>,
+    /// Messages played on the desk phone (`call/handsetPlay`), by id.
+    pub handset: HandsetPlayback<u64>,
 }
 
 /// Everything that changes the voicemail page.
@@ -130,19 +129,18 @@ impl VoicemailView {
                 }
             }
             HandsetStarted(id) => {
-                self.handset_pending = Some(id);
-                self.handset_done = None;
+                self.handset.start(id);
                 self.error = None;
             }
-            HandsetDone => self.handset_done = self.handset_pending.take(),
+            HandsetDone => self.handset.finish(),
             HandsetFailed(e) => {
-                self.handset_pending = None;
+                self.handset.fail();
                 self.error = Some(e);
             }
             Refused(e) => self.error = Some(e),
             Dismiss => {
                 self.error = None;
-                self.handset_done = None;
+                self.handset.done = None;
             }
             Reset => self = VoicemailView::default(),
         }
@@ -335,13 +333,13 @@ mod tests {
     #[test]
     fn voicemail_on_the_desk_phone() {
         let s = VoicemailView::default().reduce(VoicemailAction::HandsetStarted(7));
-        assert_eq!(s.handset_pending, Some(7));
+        assert_eq!(s.handset.pending, Some(7));
         let s = s.reduce(VoicemailAction::HandsetDone);
-        assert_eq!((s.handset_pending, s.handset_done), (None, Some(7)));
+        assert_eq!((s.handset.pending, s.handset.done), (None, Some(7)));
         let s = s.reduce(VoicemailAction::HandsetStarted(8));
-        assert_eq!(s.handset_done, None);
+        assert_eq!(s.handset.done, None);
         let s = s.reduce(VoicemailAction::HandsetFailed(Error::Network("x".into())));
-        assert!(s.handset_pending.is_none() && s.error.is_some());
+        assert!(s.handset.pending.is_none() && s.error.is_some());
     }
 
     #[test]

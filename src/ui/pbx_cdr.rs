@@ -305,7 +305,7 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                 </details>
                 <p id="cdr-progress" class="muted small" data-loaded={loaded.to_string()} data-total={total.to_string()}
                     data-loading={state.loading.to_string()}>{ progress }</p>
-                if let Some(k) = &state.handset_done {
+                if let Some(k) = &state.handset.done {
                     <p id="cdr-handset-done" class="notice info" data-key={k.clone()}>{ pick(lang, "已在话机上播放录音。", "The recording plays on the desk phone.") }</p>
                 }
                 <audio id="cdr-audio" ref={audio} controls=true preload="none" />
@@ -313,7 +313,7 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                     <p id="pcdr-empty" class="muted">{ pick(lang, "没有符合条件的记录：放宽时间范围或筛选条件后再查询。", "No records match: widen the time window or the filters and search again.") }</p>
                 }
                 <CdrList lang={lang} rows={state.rows.clone()} columns={state.columns.clone()} playing={state.playing.clone()}
-                    handset_pending={state.handset_pending.clone()} on_play={on_play} on_handset={on_handset} />
+                    handset_pending={state.handset.pending.clone()} on_play={on_play} on_handset={on_handset} />
                 { skipped_line("cdr-skipped", lang, &skipped) }
             </section>
         </main>

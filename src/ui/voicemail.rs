@@ -207,9 +207,9 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                 <button class="vm-play" type="button" onclick={on_play} disabled={m.recording.trim().is_empty()}>
                     { if playing { pick(lang, "播放中", "Playing") } else { pick(lang, "播放", "Play") } }</button>
                 <button class="vm-handset link" type="button" onclick={on_handset}
-                    disabled={m.recording.trim().is_empty() || state.handset_pending.is_some()}
+                    disabled={m.recording.trim().is_empty() || state.handset.pending.is_some()}
                     title={pick(lang, "在话机上播放留言", "Play on the desk phone")}>
-                    { if state.handset_pending == Some(id) { pick(lang, "呼叫话机…", "Ringing the phone…") } else { pick(lang, "话机播放", "On phone") } }</button>
+                    { if state.handset.pending == Some(id) { pick(lang, "呼叫话机…", "Ringing the phone…") } else { pick(lang, "话机播放", "On phone") } }</button>
                 <button class="vm-mark link" type="button" onclick={on_mark} disabled={state.marking.is_some()} data-to={read.to_string()}>
                     { if marking { pick(lang, "处理中…", "Working…") } else if read { pick(lang, "标为已读", "Mark read") } else { pick(lang, "标为未读", "Mark unread") } }</button>
             </li>
@@ -246,7 +246,7 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                             </select></label>
                     }
                 </div>
-                if state.handset_done.is_some() {
+                if state.handset.done.is_some() {
                     <p id="vm-handset-done" class="notice info">{ pick(lang, "已在话机上播放留言。", "The message plays on the desk phone.") }</p>
                 }
                  <audio id="vm-audio" ref={audio.clone()} controls=true preload="none" />
