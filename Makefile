@@ -1,7 +1,7 @@
 # The two set-up commands (they install whatever is missing):
 #   make serve   open the console against the sandbox
 #   make test    run every test
-.PHONY: serve test lint pkg size sandbox bench-heartbeat bench-cdr
+.PHONY: serve test lint pkg size sandbox bench-heartbeat bench-cdr shift fuzz
 
 serve:
 	scripts/serve.sh
@@ -32,3 +32,12 @@ bench-heartbeat:
 # The PBX call log with 10 000 rows: first paint, scroll steps, DOM rows (prints figures).
 bench-cdr:
 	scripts/bench-cdr.sh
+
+# A ten-hour shift in virtual time against the sandbox (prints figures; also part of make test).
+shift:
+	cargo test -p agent-console-sandbox --test shift -- --nocapture
+
+# Every decoder of outside input under 10^7 hostile inputs in all, optimised
+# with overflow checks on (prints inputs, inputs/s and findings per decoder).
+fuzz:
+	scripts/fuzz.sh

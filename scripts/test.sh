@@ -44,6 +44,8 @@ echo "lint took $(( $(date +%s) - lint_start )) s"
 stage "native: library and sandbox (cargo test --workspace)"
 if cargo test --workspace 2>&1 | tee "$ART/native.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then STAGES_FAILED+=(native); fi
 count_cargo "$ART/native.log"
+# The fuzz test's figures (inputs, inputs/s and findings per decoder).
+cat "${CARGO_TARGET_DIR:-target}/tmp/fuzz-summary.txt" 2>/dev/null || echo "fuzz: no summary written"
 
 stage "sandbox binary"
 cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1 || { STAGES_FAILED+=(sandbox-build); exit 1; }

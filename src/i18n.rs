@@ -68,6 +68,15 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 format!("The signer failed to produce the request signature ({detail}).")
             }
         }
+        Error::Truncated { list, end, rows } => {
+            let repeated = *end == crate::core::paging::WalkEnd::Repeated;
+            match (zh, repeated) {
+                (true, true) => format!("{list} 未读全：服务器对下一页返回了已读过的记录（可能不支持分页），已读取 {rows} 条，其余未能读取"),
+                (true, false) => format!("{list} 未读全：已达到单次读取上限（{rows} 条），其余未读取，请缩小时间范围"),
+                (false, true) => format!("{list} is incomplete: the server answered the next page with rows already read (it may not support paging); {rows} rows read, the rest could not be"),
+                (false, false) => format!("{list} is incomplete: the read stopped at its limit of {rows} rows; narrow the time range to see the rest"),
+            }
+        }
         Error::InvalidState(what) => {
             let (zh, en) = state_words(what);
             if zh_lang(lang) {
@@ -124,6 +133,14 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
                 format!("服务器拒绝了请求：{message}")
             } else {
                 format!("The server refused the request: {message}")
+            }
+        }
+        Error::Api(ApiError::TooLarge { limit }) => {
+            let cap = crate::api::bytes_text(*limit);
+            if zh {
+                format!("服务器回复过大（超过 {cap}），已拒收；请缩小查询范围或联系管理员")
+            } else {
+                format!("The server's reply was too large (over {cap}) and was refused; narrow the request or ask the administrator.")
             }
         }
         // Future variants of the non-exhaustive api error.

@@ -8,6 +8,7 @@ use agent_console::api::time::CstDateTime;
 use agent_console::core::billing::{
     BillingEvent, BillingFeed, BillingOp, BillingSettings, CdrStore, FeedState,
 };
+use agent_console::core::paging::WalkEnd;
 use agent_console::core::time::{Duration, Instant};
 use agent_console::core::Error;
 use serde_json::json;
@@ -53,11 +54,21 @@ struct Pbx {
 
 impl Pbx {
     fn page(&self, q: &BillingQuery) -> Reply<Vec<Cdr>> {
+        self.page_as(q, false)
+    }
+
+    /// A page; with `ignore_page`, page 1 whatever was asked (a PBX that does not page).
+    fn page_as(&self, q: &BillingQuery, ignore_page: bool) -> Reply<Vec<Cdr>> {
         let (s, e) = (q.start_time.epoch_ms(), q.end_time.epoch_ms());
-        let matching: Vec<&Cdr> =
+        let mut matching: Vec<&Cdr> =
             self.rows.iter().filter(|r| r.calldate_ms().is_some_and(|c| c >= s && c < e)).collect();
+        // Rows are kept in id order: `order=desc` reverses it.
+        if q.descending {
+            matching.reverse();
+        }
         let size = q.page.page_size as usize;
-        let from = (q.page.page as usize - 1) * size;
+        let page = if ignore_page { 1 } else { q.page.page as usize };
+        let from = (page - 1) * size;
         let data = matching.iter().skip(from).take(size).map(|r| (*r).clone()).collect();
         Reply { data, total: matching.len() as u64, msg: "成功".into(), skipped: Default::default() }
     }
@@ -398,4 +409,368 @@ fn rows_that_do_not_decode_fill_their_page_and_are_reported_not_dropped_unseen()
     }
     assert!(stored && reported, "stored {stored}, reported {reported}");
     assert_ne!(feed.poll_op(), Some(BillingOp::Close), "an odd row is no reason to reconnect");
+}
+
+#[test]
+fn frames_lost_are_found_by_recent_walks_of_tiny_pages_too() {
+    // Recent walks of three rows a page: many pages per walk, rows written
+    // between pages (they shift the descending pages), fetches failing.
+    let k =
+        Knobs { write: 40, drop_socket: 0, connect_fails: 0, lose_frame: 20, dup_frame: 10, fetch_fails: 15 };
+    let settings = BillingSettings {
+        page_size: 20,
+        recent_page_size: 3,
+        reconcile_every: Duration::from_secs(10),
+        ..BillingSettings::default()
+    };
+    for seed in 1..=10 {
+        let (mut feed, pbx, mut delivered) = simulate(seed, 3000, &k, settings);
+        let mut tally = Tally::default();
+        let mut now = Instant::from_millis(4_000_000);
+        for _ in 0..2 {
+            now = now + Duration::from_secs(20);
+            feed.handle_timeout(now);
+            for ev in drive(&mut feed, &pbx, now, T0 + 4_000_000, false, &mut tally) {
+                if let BillingEvent::Records(rows) = ev {
+                    delivered.extend(rows.iter().filter_map(|r| r.id));
+                }
+            }
+        }
+        assert_exact(seed, &feed, &pbx, &delivered);
+    }
+}
+
+/// `cdr/list` requests and rows a driver answered.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    requests: u64,
+    rows: u64,
+}
+
+/// Answers every op of `feed` at once against `pbx` (the socket opens at
+/// once) until it asks for nothing more; returns the events.
+fn drive(
+    feed: &mut BillingFeed,
+    pbx: &Pbx,
+    now: Instant,
+    wall: i64,
+    ignore_page: bool,
+    tally: &mut Tally,
+) -> Vec<BillingEvent> {
+    let mut events = Vec::new();
+    for _ in 0..10_000 {
+        let Some(op) = feed.poll_op() else {
+            while let Some(ev) = feed.poll_event() {
+                events.push(ev);
+            }
+            return events;
+        };
+        match op {
+            BillingOp::Connect => feed.socket_opened(now, wall),
+            // The socket is closed by the test itself (a token rotation drops it first).
+            BillingOp::Close => {}
+            BillingOp::Fetch { query, ticket } => {
+                let reply = pbx.page_as(&query, ignore_page);
+                tally.requests += 1;
+                tally.rows += reply.data.len() as u64;
+                feed.page_fetched(now, ticket, Ok(reply));
+            }
+        }
+        while let Some(ev) = feed.poll_event() {
+            events.push(ev);
+        }
+    }
+    panic!("the feed never stopped asking: {:?}", feed.state());
+}
+
+/// A PBX with a row every `every_ms` over `[from, to)`, calls of 30 s.
+fn busy_pbx(from: i64, to: i64, every_ms: i64) -> Pbx {
+    let mut pbx = Pbx { rows: Vec::new(), next_id: 1 };
+    let mut t = from;
+    while t < to {
+        pbx.rows.push(row(pbx.next_id, t, 30));
+        pbx.next_id += 1;
+        t += every_ms;
+    }
+    pbx
+}
+
+fn troubles(events: &[BillingEvent]) -> Vec<Error> {
+    events
+        .iter()
+        .filter_map(|e| if let BillingEvent::Trouble(e) = e { Some(e.clone()) } else { None })
+        .collect()
+}
+
+#[test]
+fn a_pbx_that_ignores_page_gets_a_bounded_fill_that_ends_live_and_says_so() {
+    let hour = 3_600_000;
+    let pbx = busy_pbx(T0, T0 + hour, 750); // 4800 rows
+    let mut feed = BillingFeed::new(BillingSettings::default(), T0, 3);
+    let mut tally = Tally::default();
+    let events = drive(&mut feed, &pbx, Instant::from_millis(0), T0 + hour, true, &mut tally);
+    println!("ignorePage gap fill: {} cdr/list requests, {} rows served", tally.requests, tally.rows);
+    // Page 1, then page "2" (page 1 again): nothing new, stop.
+    assert_eq!(tally.requests, 2);
+    assert_eq!(feed.state(), FeedState::Live);
+    assert_eq!(feed.store().len(), 1000);
+    let t = troubles(&events);
+    assert!(
+        t.iter()
+            .any(|e| matches!(e, Error::Truncated { list: "cdr/list", end: WalkEnd::Repeated, rows: 2000 })),
+        "{t:?}"
+    );
+    assert_eq!(t[0].code(), "truncated");
+    // The console's list still shows it once the feed is live.
+    let mut view = agent_console::core::billing::BillingView::new(10);
+    for ev in events.iter().cloned() {
+        view.apply(ev);
+    }
+    assert_eq!(view.state, FeedState::Live);
+    assert!(matches!(view.trouble, Some(Error::Truncated { .. })), "{:?}", view.trouble);
+    assert!(t[0].message(agent_console::i18n::Lang::En).contains("may not support paging"));
+    // Nothing was certified: the reconcile is bounded as well.
+    assert_eq!(feed.certified_id(), None);
+    let mut tally = Tally::default();
+    let now = Instant::from_millis(400_000);
+    feed.handle_timeout(now);
+    let events = drive(&mut feed, &pbx, now, T0 + hour + 400_000, true, &mut tally);
+    println!("ignorePage reconcile: {} cdr/list requests, {} rows served", tally.requests, tally.rows);
+    assert_eq!(tally.requests, 2);
+    assert_eq!(feed.state(), FeedState::Live);
+    assert!(!troubles(&events).is_empty());
+    // The same PBX paging properly: the whole hour, complete, certified.
+    let mut feed = BillingFeed::new(BillingSettings::default(), T0, 3);
+    let mut tally = Tally::default();
+    let events = drive(&mut feed, &pbx, Instant::from_millis(0), T0 + hour, false, &mut tally);
+    assert_eq!((tally.requests, feed.store().len()), (5, 4800));
+    assert!(troubles(&events).is_empty());
+    assert_eq!(feed.certified_id(), Some(4800));
+}
+
+/// The cost of one reconcile on a PBX writing a row a second, five minutes
+/// after a complete fill, some frames lost, one of them a long call.
+fn reconcile_cost(settings: BillingSettings) -> (Tally, BillingFeed, Vec<u64>, Pbx) {
+    let hour = 3_600_000;
+    let mut pbx = busy_pbx(T0, T0 + hour, 1000);
+    let mut feed = BillingFeed::new(settings, T0, 11);
+    let mut tally = Tally::default();
+    drive(&mut feed, &pbx, Instant::from_millis(0), T0 + hour, false, &mut tally);
+    assert_eq!(feed.state(), FeedState::Live);
+    // Five minutes: a row a second, pushed, every tenth frame lost; and a
+    // call that started 50 minutes ago ends, its frame lost too.
+    let mut lost = Vec::new();
+    for i in 0..300i64 {
+        let r = row(pbx.next_id, T0 + hour + i * 1000, 1);
+        pbx.next_id += 1;
+        pbx.rows.push(r.clone());
+        if i % 10 == 3 {
+            lost.push(r.id.unwrap_or(0));
+        } else {
+            feed.socket_frame(&json!({"type": "billing", "data": [r]}).to_string());
+        }
+    }
+    let long_call = row(pbx.next_id, T0 + hour + 300_000 - 50 * 60_000, 50 * 60);
+    pbx.next_id += 1;
+    lost.push(long_call.id.unwrap_or(0));
+    pbx.rows.push(long_call);
+    while feed.poll_event().is_some() {}
+    let now = Instant::from_millis(400_000);
+    feed.handle_timeout(now);
+    let mut tally = Tally::default();
+    drive(&mut feed, &pbx, now, T0 + hour + 400_000, false, &mut tally);
+    (tally, feed, lost, pbx)
+}
+
+#[test]
+fn a_reconcile_reads_the_rows_written_since_the_last_not_the_hour() {
+    let recent = BillingSettings::default();
+    let whole = BillingSettings { recent_page_size: 0, ..BillingSettings::default() };
+    let (before, ..) = reconcile_cost(whole);
+    let (after, feed, lost, pbx) = reconcile_cost(recent);
+    println!(
+        "reconcile, 3900 rows in the window, 301 new (31 pushed frames lost): \
+         whole-window re-read {} requests / {} rows; recent walk {} requests / {} rows",
+        before.requests, before.rows, after.requests, after.rows
+    );
+    assert_eq!(feed.state(), FeedState::Live);
+    let held: BTreeSet<u64> = feed.store().iter().filter_map(|r| r.id).collect();
+    assert!(lost.iter().all(|id| held.contains(id)), "a lost row (or the long call) was not found");
+    assert_eq!(held.len(), pbx.rows.len());
+    // O(new rows): the 301 new rows plus at most one page of 200.
+    assert!(after.rows <= 301 + 200, "{after:?}");
+    assert!(after.requests <= 3, "{after:?}");
+    assert!(before.rows >= 3600, "the old way read the hour: {before:?}");
+    assert_eq!(feed.certified_id(), pbx.rows.iter().filter_map(|r| r.id).max());
+}
+
+#[test]
+fn a_long_call_ending_in_a_token_rotation_is_found_by_the_recent_walk() {
+    let hour = 3_600_000;
+    let mut pbx = busy_pbx(T0, T0 + hour, 2000);
+    let mut feed = BillingFeed::new(BillingSettings::default(), T0, 5);
+    let mut tally = Tally::default();
+    drive(&mut feed, &pbx, Instant::from_millis(0), T0 + hour, false, &mut tally);
+    let certified = feed.certified_id();
+    assert!(certified.is_some());
+    // The rotation: the socket is dropped; while it reconnects the PBX
+    // writes a call that started 50 minutes ago (no frame: no socket).
+    let now = Instant::from_millis(60_000);
+    feed.token_changed(now);
+    assert_eq!(feed.poll_op(), Some(BillingOp::Close));
+    assert_eq!(feed.poll_op(), Some(BillingOp::Connect));
+    let long_call = row(pbx.next_id, T0 + hour - 50 * 60_000, 50 * 60);
+    let long_id = long_call.id;
+    pbx.next_id += 1;
+    pbx.rows.push(long_call);
+    feed.socket_opened(now, T0 + hour + 60_000);
+    let Some(BillingOp::Fetch { query, ticket }) = feed.poll_op() else {
+        panic!("no walk after the rotation")
+    };
+    // The recent walk: the long window, newest id first, small pages.
+    assert!(query.descending && query.page.page_size == 200 && query.page.page == 1, "{query:?}");
+    assert!(query.start_time.epoch_ms() <= T0 + hour - 50 * 60_000);
+    let reply = pbx.page(&query);
+    feed.page_fetched(now, ticket, Ok(reply));
+    assert_eq!(feed.poll_op(), None, "one page reached the certified rows");
+    assert_eq!(feed.state(), FeedState::Live);
+    assert!(feed.store().iter().any(|r| r.id == long_id), "the long call was missed");
+    assert!(feed.certified_id() > certified);
+    // A real close still owes the whole window, ascending.
+    feed.socket_closed(Instant::from_millis(70_000));
+    feed.handle_timeout(Instant::from_millis(200_000));
+    assert_eq!(feed.poll_op(), Some(BillingOp::Connect));
+    feed.socket_opened(Instant::from_millis(200_000), T0 + hour + 200_000);
+    let Some(BillingOp::Fetch { query, .. }) = feed.poll_op() else { panic!("no gap fill") };
+    assert!(!query.descending && query.page.page_size == 1000);
+}
+
+#[test]
+fn reconciles_of_two_consoles_do_not_stay_in_step() {
+    let at = |seed: u64| {
+        let mut feed = BillingFeed::new(BillingSettings::default(), T0, seed);
+        feed.poll_op();
+        feed.socket_opened(Instant(0), T0);
+        let Some(BillingOp::Fetch { ticket, .. }) = feed.poll_op() else { panic!() };
+        let empty = Reply { data: vec![], total: 0, msg: String::new(), skipped: Default::default() };
+        feed.page_fetched(Instant(0), ticket, Ok(empty));
+        feed.poll_timeout().map(|t| t.0).unwrap_or(0)
+    };
+    let times: BTreeSet<u64> = (1..=20).map(at).collect();
+    assert!(times.len() > 15, "{times:?}");
+    // Within ±25 % of five minutes.
+    assert!(times.iter().all(|t| (225_000..=375_000).contains(t)), "{times:?}");
+}
+
+#[test]
+fn the_store_stays_bounded_over_a_shift_and_refuses_rows_it_let_go() {
+    // Ten hours, 100 000 rows (one every 360 ms), in write order.
+    let mut store = CdrStore::new(T0);
+    let mut let_go_row = None;
+    for i in 0..100_000i64 {
+        let r = row(i as u64 + 1, T0 + i * 360, 20);
+        if i == 50_000 {
+            let_go_row = Some(r.clone());
+        }
+        assert!(store.insert(r));
+        assert!(store.len() <= agent_console::core::billing::STORE_ROWS);
+    }
+    println!("store after 100000 rows: {} held, {} let go", store.len(), store.let_go());
+    assert_eq!(store.len(), agent_console::core::billing::STORE_ROWS);
+    assert_eq!(store.let_go(), 95_000);
+    // Re-sent rows that were let go are not new: by id, and without one.
+    let old = let_go_row.unwrap();
+    assert!(!store.insert(old.clone()));
+    let mut no_id = old;
+    no_id.id = None;
+    assert!(!store.insert(no_id));
+    // The oldest held, re-sent, is a duplicate too.
+    let oldest = store.iter().next().cloned().unwrap();
+    assert!(!store.insert(oldest));
+    // A long call that started five hours ago and ends now is new.
+    let now = T0 + 100_000 * 360;
+    let long = row(200_000, now - 5 * 3_600_000, 5 * 3600);
+    assert!(store.insert(long.clone()));
+    assert!(!store.insert(long));
+    // At the settled edge: a different row that ended in the same
+    // millisecond as the last one let go is new; that one is not.
+    let mut small = CdrStore::bounded(T0, 2, Duration::from_secs(7200));
+    let a = row(1, T0, 10);
+    let mut b = row(2, T0, 10);
+    b.uniqueid = "other".into();
+    assert!(
+        small.insert(a.clone())
+            && small.insert(row(3, T0 + 5_000, 10))
+            && small.insert(row(4, T0 + 6_000, 10))
+    );
+    assert_eq!(small.settled_ms(), Some(T0 + 10_000));
+    assert!(!small.insert(a));
+    assert!(small.insert(b), "a new row of the settled millisecond is kept");
+    // By age: rows that ended two hours before the newest are let go.
+    let mut aged = CdrStore::new(T0);
+    aged.insert(row(1, T0, 10));
+    aged.insert(row(2, T0 + 3 * 3_600_000, 10));
+    assert_eq!(aged.len(), 1);
+    assert!(!aged.insert(row(1, T0, 10)));
+}
+
+#[test]
+fn a_feed_over_a_shift_keeps_its_store_bounded() {
+    let (recent, max_len) = shift(BillingSettings::default(), 10);
+    assert!(max_len <= agent_console::core::billing::STORE_ROWS);
+    // About 120 reconciles, each a page or two: far from an hour of rows each.
+    assert!(recent.rows < 120 * 400, "{recent:?}");
+    println!(
+        "ten hours, a row a second, reconcile every ~5 min: recent walks {} cdr/list requests / {} rows",
+        recent.requests, recent.rows
+    );
+    // The old way (whole-window re-reads), over the last two of those hours
+    // against the same two of the recent walks.
+    let (whole, _) = shift(BillingSettings { recent_page_size: 0, ..BillingSettings::default() }, 2);
+    let (recent2, _) = shift(BillingSettings::default(), 2);
+    println!(
+        "two hours: recent walks {} requests / {} rows; whole-window re-reads {} requests / {} rows",
+        recent2.requests, recent2.rows, whole.requests, whole.rows
+    );
+    assert!(whole.rows > 4 * recent2.rows, "{whole:?} vs {recent2:?}");
+}
+
+/// `hours` of a row a second, pushed, with the feed's reconciles: what
+/// `cdr/list` served, and the most rows the store held.
+fn shift(settings: BillingSettings, hours: u64) -> (Tally, usize) {
+    let mut feed = BillingFeed::new(settings, T0, 9);
+    let mut pbx = Pbx { rows: Vec::new(), next_id: 1 };
+    let mut tally = Tally::default();
+    drive(&mut feed, &pbx, Instant(0), T0, false, &mut tally);
+    let mut max_len = 0;
+    let mut announced = 0usize;
+    // Ten seconds a step: ten rows, pushed in one frame (the PBX batches too).
+    for step in 0..hours * 360 {
+        let batch: Vec<Cdr> = (0..10)
+            .map(|i| {
+                let r = row(pbx.next_id, T0 + (step * 10 + i) as i64 * 1000, 1);
+                pbx.next_id += 1;
+                r
+            })
+            .collect();
+        pbx.rows.extend(batch.iter().cloned());
+        // Rows three hours old are outside every window: the test PBX forgets
+        // them (it scans all it holds per page).
+        if pbx.rows.len() > 3 * 3600 + 1800 {
+            pbx.rows.drain(..1800);
+        }
+        feed.socket_frame(&json!({"type": "billing", "data": batch}).to_string());
+        let s = step * 10 + 9;
+        let now = Instant::from_millis(s * 1000);
+        feed.handle_timeout(now);
+        for ev in drive(&mut feed, &pbx, now, T0 + s as i64 * 1000, false, &mut tally) {
+            if let BillingEvent::Records(rows) = ev {
+                announced += rows.len();
+            }
+        }
+        max_len = max_len.max(feed.store().len());
+    }
+    println!("{hours}-hour feed: store at most {max_len} rows, {} held at the end", feed.store().len());
+    assert_eq!(announced as u64, hours * 3600, "each row announced once");
+    (tally, max_len)
 }

@@ -445,3 +445,16 @@ mod click_to_call_box {
         assert_eq!(RelayStatus::decode(b"{}").unwrap(), (None, None));
     }
 }
+
+/// Fuzz finding (tests/fuzz.rs): a blank `code` was a vendor error with an
+/// empty code; it is an undecodable reply.
+#[test]
+fn a_reply_with_an_empty_code_is_undecodable() {
+    let r = |s: &str| HttpResponse::new(200, s.as_bytes());
+    for b in
+        [r#"{"code":"","success":true,"data":{"callidentifier":"1"}}"#, r#"{"code":null,"msg":"操作成功"}"#]
+    {
+        assert!(matches!(callback::decode_call(&r(b)), Err(ApiError::Decode(_))), "{b}");
+        assert!(matches!(callback::decode_end_call(&r(b)), Err(ApiError::Decode(_))), "{b}");
+    }
+}

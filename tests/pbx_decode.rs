@@ -376,3 +376,22 @@ fn the_quiet_line_says_how_many_rows_were_left_out() {
     s.add(4, "x");
     assert!(agent_console::i18n::skipped_rows(&s, Lang::En).starts_with("2 more rows"));
 }
+
+/// Fuzz finding (tests/fuzz.rs): a reply whose code was `null`, blank or
+/// absent from a bare `[null]` came out as a vendor error with an empty
+/// code, which embedders could not switch on and the console showed as
+/// "error : …". It is an undecodable reply (or the HTTP error) instead.
+#[test]
+fn a_reply_with_an_empty_code_is_undecodable_not_a_vendor_error() {
+    for b in [r#"{"code":null,"msg":"x"}"#, r#"{"code":" ","data":[]}"#, "[null]", "{\"code\":\"\u{a0}\"}"] {
+        let e = pbx::call::decode_empty(&body(200, b)).unwrap_err();
+        assert!(matches!(e, ApiError::Decode(_)), "{b}: {e:?}");
+        assert_eq!(e.code(), "decode");
+        assert_eq!(pbx::call::decode_empty(&body(502, b)).unwrap_err().code(), "http_502", "{b}");
+    }
+    // A real code still is a vendor error.
+    assert_eq!(
+        pbx::call::decode_empty(&body(200, r#"{"code":"600000","msg":"x"}"#)).unwrap_err().code(),
+        "600000"
+    );
+}

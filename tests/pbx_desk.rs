@@ -486,3 +486,17 @@ fn every_documented_code_maps_to_words_in_both_languages() {
         assert!(codes::lookup(code).is_some(), "{code}");
     }
 }
+
+/// Fuzz finding (tests/fuzz.rs, settings): a spool directory with an empty
+/// segment (`//spool/asterisk`, `/var//spool`) was accepted, so desk-phone
+/// paths came out as `//spool/asterisk/monitor/x.wav`. Such a directory is
+/// refused; the root `/` still works.
+#[test]
+fn a_spool_dir_with_an_empty_or_dot_segment_is_refused() {
+    for bad in ["//spool/asterisk", "/var//spool", "/var/./spool", "/./"] {
+        assert_eq!(cdr::check_spool_dir(bad).unwrap_err().field, "spoolDir", "{bad:?}");
+    }
+    assert_eq!(cdr::check_spool_dir("/srv/spool/").unwrap(), "/srv/spool");
+    assert_eq!(cdr::check_spool_dir("/").unwrap(), "");
+    assert_eq!(HandsetPlay::parse("8001", "monitor/x.wav", "").unwrap().filename, "/monitor/x.wav");
+}

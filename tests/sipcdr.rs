@@ -589,3 +589,62 @@ fn sipcdr_error_bodies_keep_the_servers_words() {
     assert!(e.message(agent_console::i18n::Lang::Zh).contains("token无效"));
     assert_eq!(e.vendor_message(), Some("token无效"));
 }
+
+#[test]
+fn a_server_that_ignores_currentpage_ends_the_recovery_after_one_repeat() {
+    // A lost marking reply, then a recovery against a server that answers
+    // page 1 whatever `currentpage` asks (and counts far more bills).
+    let mut sync = BillSync::new();
+    let mut run = sync.start(query(3));
+    run.sending(&mut sync);
+    assert!(matches!(run.handle(&mut sync, Err(Error::Network("lost".into()))), Step::Failed(_)));
+    let page1 = BillPage {
+        totalitems: 1_000_000,
+        currentpage: 1,
+        itemsperpage: 3,
+        bills: vec![bill(1), bill(2), bill(3)],
+        skipped: Default::default(),
+        request_time: None,
+        response_time: None,
+    };
+    let mut run = sync.start(query(3));
+    let mut asked = 0;
+    while run.next_query().syncflag == SyncFlag::Fetched {
+        asked += 1;
+        assert!(asked <= 2, "asked page {} of a server that does not page", run.next_query().currentpage);
+        run.sending(&mut sync);
+        assert_eq!(run.handle(&mut sync, Ok(page1.clone())), Step::Continue);
+    }
+    assert_eq!(asked, 2);
+    assert!(!sync.needs_recovery());
+    run.sending(&mut sync);
+    let Step::Done(done) = run.handle(&mut sync, Ok(BillPage { bills: vec![], totalitems: 0, ..page1 }))
+    else {
+        panic!("done")
+    };
+    assert_eq!(done.rows.iter().map(|b| b.id).collect::<Vec<_>>(), [1, 2, 3]);
+}
+
+/// Fuzz finding (tests/fuzz.rs): a blank `ret` or `data.status` was a
+/// vendor error with an empty code (`""`, `status_`); it is an undecodable
+/// reply, or the HTTP error it came with.
+#[test]
+fn a_reply_with_an_empty_ret_or_status_is_undecodable() {
+    let r = |status: u16, s: &str| HttpResponse::new(status, s.as_bytes());
+    for b in [
+        r#"{"ret":null,"msg":"x"}"#,
+        r#"{"msg":"x","ret":""}"#,
+        r#"{"ret":200,"data":{"status":" ","desc":"d"}}"#,
+    ] {
+        let e = decode_bills(&r(200, b)).unwrap_err();
+        assert!(matches!(e, ApiError::Decode(_)), "{b}: {e:?}");
+    }
+    assert!(matches!(
+        decode_bills(&r(304, r#"{"msg":"x","ret":""}"#)),
+        Err(ApiError::Http { status: 304, .. })
+    ));
+    assert_eq!(
+        decode_bills(&r(200, r#"{"ret":200,"data":{"status":3,"desc":"token错误"}}"#)).unwrap_err().code(),
+        "status_3"
+    );
+}

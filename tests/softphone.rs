@@ -52,8 +52,12 @@ impl H {
     }
 
     fn with(me: &str, settings: SoftphoneSettings) -> H {
+        H::seeded(me, settings, 0)
+    }
+
+    fn seeded(me: &str, settings: SoftphoneSettings, seed: u64) -> H {
         H {
-            sp: Softphone::new(uid(me), settings),
+            sp: Softphone::with_seed(uid(me), settings, seed),
             now: 1_000_000,
             pending: Vec::new(),
             media: Vec::new(),
@@ -462,7 +466,8 @@ fn failures_are_retried_with_backoff_shown_as_trouble_and_nothing_is_dropped() {
         }
         waits.push(h.now - before);
     }
-    assert_eq!(waits, vec![1_000, 2_000], "1 s then 2 s");
+    // 1 s then 2 s, of which the jitter keeps a random half to all.
+    assert!((500..=1_000).contains(&waits[0]) && (1_000..=2_000).contains(&waits[1]), "{waits:?}");
     assert!(matches!(h.sp.connection(), Connection::Trouble { .. }));
     assert!(h.events.iter().any(|e| matches!(e, SoftphoneEvent::Connection(Connection::Trouble { .. }))));
     // Meanwhile the user hangs up: the end is queued behind the start, in order.
@@ -497,7 +502,11 @@ fn a_failed_poll_backs_off_and_the_next_success_clears_the_trouble() {
         gaps.push(h.now - last);
         last = h.now;
     }
-    assert_eq!(gaps, vec![1_000, 2_000, 4_000, 8_000, 15_000]);
+    // 1 s, 2 s, 4 s, 8 s, then the 15 s cap, each jittered to a half to all of
+    // itself (seen in 500 ms steps).
+    for (gap, full) in gaps.iter().zip([1_000, 2_000, 4_000, 8_000, 15_000]) {
+        assert!((full / 2..=full).contains(gap), "{gaps:?}");
+    }
     assert!(matches!(h.sp.connection(), Connection::Trouble { failures: 5, .. }));
     h.poll_with(vec![msg(1, "B", "ch_1", 0)]);
     assert_eq!(h.sp.connection(), &Connection::Ok);
@@ -638,7 +647,12 @@ fn a_failed_heartbeat_is_retried_well_inside_one_period() {
     // fail; the fourth retry is answered.
     let gaps: Vec<u64> = sent.windows(2).map(|w| w[1] - w[0]).collect();
     assert_eq!(sent[0], 25_000, "a sixth (5 s) before the period");
-    assert_eq!(gaps, vec![25_000, 1_000, 2_000, 4_000, 5_000], "backoff capped at a sixth of the period");
+    assert_eq!(gaps[0], 25_000, "an answered beat waits one interval");
+    // Backoff 1 s, 2 s, 4 s, capped at a sixth of the period (5 s), jittered down
+    // to a half at most.
+    for (gap, full) in gaps[1..].iter().zip([1_000, 2_000, 4_000, 5_000]) {
+        assert!((full / 2..=full).contains(gap), "backoff capped at a sixth of the period: {gaps:?}");
+    }
     assert!(matches!(h.sp.connection(), Connection::Ok));
     assert_eq!(h.state(id), CallState::Talking, "a lost beat does not end the call");
 }
@@ -754,4 +768,132 @@ fn stopping_hangs_up_and_stops_polling() {
     assert!(!h.has(|o| matches!(o, Op::Messages)));
     assert_eq!(h.sp.poll_timeout(), None);
     let _ = MessageStatus::New;
+}
+
+/// When the poll after `failures` failed polls in a row goes out, in ms after
+/// the failure, for a softphone seeded with `seed`.
+fn poll_retries(seed: u64, failures: usize) -> Vec<u64> {
+    let mut h = H::seeded("B", SoftphoneSettings::default(), seed);
+    h.sp.start(h.t());
+    h.drain();
+    let cfg = h.take(|o| matches!(o, Op::Config));
+    h.reply(cfg, Ok(Reply::Config(SystemConfig { channel_heartbeat: 30, agora_appid: "app".into() })));
+    let mut waits = Vec::new();
+    for _ in 0..failures {
+        let t = h.take(|o| matches!(o, Op::Messages));
+        h.reply(t, Err(net()));
+        let at = h.sp.poll_timeout().unwrap().0;
+        waits.push(at - h.now);
+        h.now = at;
+        h.advance(0);
+    }
+    waits
+}
+
+#[test]
+fn consoles_with_different_seeds_retry_at_different_times_within_the_caps() {
+    let a = poll_retries(1, 8);
+    let b = poll_retries(2, 8);
+    assert_ne!(a, b, "two consoles back off apart");
+    // Every delay is a half to all of 1 s, 2 s, 4 s, 8 s, then the 15 s cap.
+    for waits in [&a, &b] {
+        for (i, w) in waits.iter().enumerate() {
+            let full = (1_000u64 << i).min(15_000);
+            assert!((full / 2..=full).contains(w), "retry {i}: {waits:?}");
+        }
+    }
+    // The same seed gives the same delays (the engine is deterministic).
+    assert_eq!(poll_retries(1, 8), a);
+    // A hundred consoles that lost the server at the same moment: their first
+    // retries spread over the half-second window instead of landing together.
+    let firsts: std::collections::BTreeSet<u64> = (1..=100).map(|seed| poll_retries(seed, 1)[0]).collect();
+    assert!(firsts.len() >= 60, "only {} distinct first retries: {firsts:?}", firsts.len());
+    assert!(firsts.iter().all(|w| (500..=1_000).contains(w)), "{firsts:?}");
+}
+
+#[test]
+fn report_retries_are_jittered_and_capped() {
+    let mut h = H::seeded("A", SoftphoneSettings::default(), 99);
+    h.sp.start(h.t());
+    h.drain();
+    let cfg = h.take(|o| matches!(o, Op::Config));
+    h.reply(cfg, Ok(Reply::Config(SystemConfig { channel_heartbeat: 30, agora_appid: "app".into() })));
+    h.poll_with(vec![]);
+    h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    let mut waits = Vec::new();
+    for _ in 0..7 {
+        let t = h.take(|o| matches!(o, Op::Event { .. }));
+        h.reply(t, Err(net()));
+        let before = h.now;
+        while !h.has(|o| matches!(o, Op::Event { .. })) {
+            h.advance(50);
+            if h.has(|o| matches!(o, Op::Messages)) {
+                h.poll_with(vec![]);
+            }
+            if h.has(|o| matches!(o, Op::Heartbeat(_))) {
+                let t = h.take(|o| matches!(o, Op::Heartbeat(_)));
+                h.reply(t, Ok(Reply::Done));
+            }
+        }
+        waits.push(h.now - before);
+    }
+    for (i, w) in waits.iter().enumerate() {
+        let full = (1_000u64 << i).min(15_000);
+        assert!((full / 2..=full).contains(w), "report retry {i}: {waits:?}");
+    }
+    h.ack_reports();
+    assert_eq!(h.codes("ch_1"), vec![1], "the report got through once, after the retries");
+}
+
+/// Beats sent (ms after the join data) with period `hb` s when every beat fails
+/// for `run_ms`, softphone seeded with `seed`.
+fn failing_beats(hb: u64, seed: u64, run_ms: u64) -> Vec<u64> {
+    let mut h = H::seeded("A", SoftphoneSettings::default(), seed);
+    h.sp.start(h.t());
+    h.drain();
+    let cfg = h.take(|o| matches!(o, Op::Config));
+    h.reply(cfg, Ok(Reply::Config(SystemConfig { channel_heartbeat: hb, agora_appid: "app".into() })));
+    h.poll_with(vec![]);
+    let joined = h.now;
+    let id = h.dial("B", "ch_1");
+    h.remote(MediaEvent::RemoteJoined("B".into()));
+    h.ack_reports();
+    let mut sent = Vec::new();
+    while h.now - joined < run_ms {
+        h.advance(10);
+        if h.has(|o| matches!(o, Op::Messages)) {
+            h.poll_with(vec![]);
+        }
+        while h.has(|o| matches!(o, Op::Heartbeat(_))) {
+            let t = h.take(|o| matches!(o, Op::Heartbeat(_)));
+            sent.push(h.now - joined);
+            h.reply(t, Err(net()));
+        }
+    }
+    assert_eq!(h.state(id), CallState::Talking, "lost beats do not end the call");
+    sent
+}
+
+#[test]
+fn jittered_heartbeat_retries_stay_inside_the_servers_deadline() {
+    let mut seen = std::collections::BTreeSet::new();
+    for hb in [30, 5] {
+        let period = hb * 1000;
+        let interval = heartbeat_interval(Duration::from_secs(hb)).0;
+        // The retry cap: a sixth of the period, at least 1 s.
+        let cap = (period / 6).max(1_000);
+        for seed in 1..=20 {
+            let sent = failing_beats(hb, seed, period * 3);
+            assert!(sent.len() >= 4, "period {hb} s, seed {seed}: {sent:?}");
+            // The first beat one interval after the join data; each retry within
+            // the cap of the last one (10 ms steps), so always inside one period.
+            assert!(sent[0] <= interval + 10, "period {hb} s, seed {seed}: {sent:?}");
+            let gaps: Vec<u64> = sent.windows(2).map(|w| w[1] - w[0]).collect();
+            assert!(gaps.iter().all(|g| *g <= cap + 10), "period {hb} s, seed {seed}: {gaps:?}");
+            assert!(longest_gap(&sent) < period, "period {hb} s, seed {seed}: {sent:?}");
+            seen.insert(gaps);
+        }
+    }
+    assert!(seen.len() > 20, "the seeds give different retry times");
 }

@@ -137,3 +137,15 @@ async fn an_unreachable_server_is_a_network_error() {
     let e = fails(c.login()).await;
     assert_eq!(code(&e), "network");
 }
+
+#[wasm_bindgen_test]
+fn each_console_gets_its_own_retry_jitter_seed() {
+    // From Web Crypto: a thousand seeds in one page, none zero, none twice
+    // (the clock alone gave consoles opened together the same seed).
+    let seeds: std::collections::BTreeSet<u64> =
+        (0..1000).map(|_| agent_console::transport::jitter_seed()).collect();
+    assert_eq!(seeds.len(), 1000);
+    assert!(!seeds.contains(&0));
+    // Both halves are random, not just the low bits.
+    assert!(seeds.iter().any(|s| s >> 32 != 0) && seeds.iter().any(|s| s & 0xFFFF_FFFF != 0));
+}

@@ -496,6 +496,34 @@ async fn uploads_resolve_to_absolute_urls_with_the_same_bytes() {
     assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("files".into())));
 }
 
+/// Files over 10 MB together are refused before a byte is sent: the
+/// sandbox would answer 413 (`refused`), the client says `invalid_input`
+/// on `files`, in words, and `onProgress` never runs.
+#[wasm_bindgen_test]
+async fn uploads_over_the_limit_are_refused_before_sending() {
+    let da = client(&uid("big"));
+    let progress = Rc::new(Cell::new(0u32));
+    let p = progress.clone();
+    let on_progress: Function = Closure::<dyn Fn(f64, f64)>::new(move |_: f64, _: f64| p.set(p.get() + 1))
+        .into_js_value()
+        .unchecked_into();
+    let half = 5 * 1024 * 1024;
+    let part = |n: u32| {
+        let parts = Array::of1(&js_sys::Uint8Array::new_with_length(n));
+        web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap()
+    };
+    let files = Array::of2(&part(half), &part(half + 1));
+    let e = fails(da.upload(files.unchecked_into(), Some(on_progress.clone()))).await;
+    assert_eq!((code(&e), get(&e, "field").as_string()), ("invalid_input".into(), Some("files".into())));
+    let msg = get(&e, "message").as_string().unwrap_or_default();
+    assert!(msg.contains("超过上限 10 MB"), "{msg}");
+    assert_eq!(progress.get(), 0, "nothing was sent");
+    // One file alone over the limit too.
+    let e = fails(da.upload(part(2 * half + 1).unchecked_into(), Some(on_progress))).await;
+    assert_eq!(code(&e), "invalid_input");
+    assert_eq!(progress.get(), 0, "nothing was sent");
+}
+
 #[wasm_bindgen_test]
 async fn parse_dapi_call_record_reads_the_seeds_sender_typ() {
     let body = json!({"callrecord": {
@@ -1071,4 +1099,120 @@ async fn ten_calls_in_a_row_through_the_old_readme_rtc_pattern() {
 #[wasm_bindgen_test]
 async fn calls_in_a_row_through_the_readme_rtc_pattern() {
     calls_in_a_row("once", 3).await;
+}
+
+// --- the timer worker (transport::ticker) ---------------------------------------
+
+mod timer {
+    use super::sleep;
+    use agent_console::transport::ticker::{WorkerSource, WorkerTimer, WORKER_START_MS};
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    fn counted(sources: Vec<WorkerSource>) -> (WorkerTimer, Rc<Cell<u32>>) {
+        let ticks = Rc::new(Cell::new(0));
+        let t = ticks.clone();
+        (WorkerTimer::with_sources(move || t.set(t.get() + 1), sources), ticks)
+    }
+
+    /// Waits up to `ms` for `done`; true if it came.
+    async fn within(ms: u32, done: impl Fn() -> bool) -> bool {
+        let until = js_sys::Date::now() + f64::from(ms);
+        while !done() {
+            if js_sys::Date::now() > until {
+                return false;
+            }
+            sleep(20).await;
+        }
+        true
+    }
+
+    /// A module worker from a Blob URL that loads but never says `ready`.
+    fn silent_module() -> String {
+        let parts = js_sys::Array::of1(&"/* never says ready */".into());
+        let opts = web_sys::BlobPropertyBag::new();
+        opts.set_type("text/javascript");
+        let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts).unwrap();
+        web_sys::Url::create_object_url_with_blob(&blob).unwrap()
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn the_same_origin_worker_file_starts_and_ticks() {
+        let sources = WorkerSource::defaults();
+        let WorkerSource::Module(url) = &sources[0] else { panic!("the file comes first: {sources:?}") };
+        assert!(url.ends_with("/src/transport/timer_worker.js") && url.contains("/snippets/"), "{url}");
+        // Only the file: a Blob fallback must not hide a file that fails.
+        let (timer, ticks) = counted(vec![sources[0].clone()]);
+        assert!(within(3000, || timer.worker_started()).await, "the file worker said ready");
+        timer.arm(30);
+        assert!(within(2000, || ticks.get() == 1).await);
+        timer.arm(30);
+        timer.disarm();
+        sleep(150).await;
+        assert_eq!(ticks.get(), 1, "a disarmed delay does not fire");
+        assert!(timer.in_worker() && timer.worker_started());
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn an_arming_made_while_the_worker_starts_is_kept() {
+        // Chromium drops a message posted to a module worker before its script
+        // runs; the timer holds the arming until `ready` (a softphone arms its
+        // first poll at once, and used to wait for it forever).
+        let (timer, ticks) = counted(vec![WorkerSource::defaults()[0].clone()]);
+        timer.arm(40);
+        assert!(!timer.worker_started(), "armed before the worker runs");
+        assert!(within(3000, || ticks.get() == 1).await, "the early arming fired");
+        assert!(timer.worker_started());
+        // Re-armed and disarmed before `ready` of a second timer: nothing fires.
+        let (quiet, quiet_ticks) = counted(vec![WorkerSource::defaults()[0].clone()]);
+        quiet.arm(40);
+        quiet.disarm();
+        assert!(within(3000, || quiet.worker_started()).await);
+        sleep(200).await;
+        assert_eq!(quiet_ticks.get(), 0);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn a_worker_that_fails_to_load_falls_back_and_the_pending_tick_still_comes() {
+        // A 404: `new Worker` does not throw; the `error` event comes later.
+        let (timer, ticks) = counted(vec![WorkerSource::Module("/no-such-timer-worker.js".into())]);
+        assert!(timer.in_worker() && !timer.worker_started(), "starting");
+        timer.arm(100); // armed while the worker is still loading
+        assert!(within(3000, || ticks.get() == 1).await, "the delay armed before the failure fired");
+        assert!(!timer.in_worker(), "fell back on `error`");
+        timer.arm(20);
+        assert!(within(2000, || ticks.get() == 2).await, "the main-thread timer re-arms");
+        sleep(200).await;
+        assert_eq!(ticks.get(), 2, "one tick per arming");
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn a_failed_file_moves_on_to_the_blob_worker() {
+        let (timer, ticks) =
+            counted(vec![WorkerSource::Module("/no-such-timer-worker.js".into()), WorkerSource::Blob]);
+        timer.arm(50);
+        assert!(within(3000, || timer.worker_started()).await, "the Blob worker said ready");
+        assert!(within(2000, || ticks.get() == 1).await);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn a_worker_that_never_says_ready_falls_back_after_the_start_deadline() {
+        let url = silent_module();
+        let (timer, ticks) = counted(vec![WorkerSource::Module(url.clone())]);
+        timer.arm(10);
+        sleep(WORKER_START_MS / 2).await;
+        assert_eq!(ticks.get(), 0, "a silent worker ticks nothing");
+        assert!(timer.in_worker() && !timer.worker_started(), "still waiting for `ready`");
+        assert!(within(WORKER_START_MS, || ticks.get() == 1).await, "the overdue tick fires on the fallback");
+        assert!(!timer.in_worker());
+        let _ = web_sys::Url::revoke_object_url(&url);
+    }
+
+    #[wasm_bindgen_test::wasm_bindgen_test]
+    async fn no_sources_is_the_main_thread_at_once() {
+        let (timer, ticks) = counted(vec![]);
+        assert!(!timer.in_worker());
+        timer.arm(10);
+        assert!(within(2000, || ticks.get() == 1).await);
+    }
 }

@@ -1422,9 +1422,20 @@ async fn synthesize_gives_a_playable_wav_that_follows_the_text() {
     let other = jv(&ok(speak("abc")).await);
     let (_, _, ob) = fetch(&s(&other, "url")).await;
     assert_ne!(ob.len(), bytes.len(), "a different text, a different length");
-    for u in [&url, &s(&same, "url"), &s(&longer, "url"), &s(&other, "url")] {
+    for u in [&url, &s(&same, "url"), &s(&longer, "url")] {
         let _ = web_sys::Url::revoke_object_url(u);
     }
+    // `speech.revoke()` frees the audio: the URL stops working; twice is fine.
+    let raw = ok(speak("abc")).await;
+    let revoke: js_sys::Function =
+        get(&raw, "revoke").dyn_into().unwrap_or_else(|_| panic!("speech.revoke is a function"));
+    let u = s(&jv(&raw), "url");
+    assert_eq!(fetch(&u).await.0, 200, "playable before");
+    revoke.call0(&raw).unwrap_or_else(|e| panic!("revoke threw {e:?}"));
+    revoke.call0(&raw).unwrap_or_else(|e| panic!("a second revoke threw {e:?}"));
+    let gone = gloo_net::http::Request::get(&u).send().await;
+    assert!(gone.is_err(), "a revoked Blob URL no longer loads");
+    let _ = web_sys::Url::revoke_object_url(&s(&other, "url"));
     restore(saved).await;
 }
 
@@ -1457,9 +1468,16 @@ async fn billing_subscription_with_epoch_ms_since_holds_that_history() {
     let since_ms = (now_ms - 2 * 86_400_000) / 1000 * 1000;
     let since = cst(since_ms);
     let batches = Rc::new(Cell::new(0u32));
+    // Every id handed to onRecords, in order: the whole history goes there;
+    // the store keeps only its bounded window (two hours, 5000 rows).
+    let delivered = Rc::new(std::cell::RefCell::new(Vec::<u64>::new()));
     let on_records = {
-        let b = batches.clone();
-        Closure::<dyn Fn(JsValue)>::new(move |_| b.set(b.get() + 1)).into_js_value()
+        let (b, d) = (batches.clone(), delivered.clone());
+        Closure::<dyn Fn(JsValue)>::new(move |rows: JsValue| {
+            b.set(b.get() + 1);
+            d.borrow_mut().extend(arr(&jv(&rows)).iter().filter_map(|r| int(&r["id"])));
+        })
+        .into_js_value()
     };
     let sub = c
         .subscribe_billing(on_records.unchecked_into(), Some(js(json!({"since": since_ms})).unchecked_into()))
@@ -1480,13 +1498,36 @@ async fn billing_subscription_with_epoch_ms_since_holds_that_history() {
     sub.close();
     sub.close();
     assert_eq!(sub.state(), "stopped", "close() twice is fine");
-    assert!(held.len() >= 40, "the seeded history since {since}: {}", held.len());
+    let delivered: Vec<u64> = delivered.borrow().clone();
+    let sent: BTreeSet<u64> = delivered.iter().copied().collect();
+    assert_eq!(sent.len(), delivered.len(), "each row handed over once");
+    assert!(sent.len() >= 40, "the seeded history since {since}: {}", sent.len());
+    assert!(!held.is_empty(), "the store holds the newest window");
+    assert!(held.len() <= 5000, "the store is bounded: {}", held.len());
+    let stray: Vec<u64> = held.difference(&sent).copied().collect();
+    assert!(stray.is_empty(), "held rows never handed over: {stray:?}");
+    // Closed, the store is still: `recent` is its newest window (costing only
+    // what it returns), `count` its size, `records` all of it.
+    let all = arr(&jv(&sub.records().unwrap_or_else(|e| panic!("records: {:?}", get(&e, "message")))));
+    assert_eq!(sub.count() as usize, all.len());
+    let recent = |n: Option<f64>| {
+        arr(&jv(&sub.recent(n).unwrap_or_else(|e| panic!("recent({n:?}): {:?}", get(&e, "message")))))
+    };
+    assert_eq!(recent(Some(5.0)), all[all.len() - 5..].to_vec(), "the newest five, oldest first");
+    assert_eq!(recent(Some(1.0)), all[all.len() - 1..].to_vec());
+    assert_eq!(recent(None), all[all.len().saturating_sub(100)..].to_vec(), "100 by default");
+    assert_eq!(recent(Some(10_000.0)), all[all.len().saturating_sub(10_000)..].to_vec());
+    for bad in [0.0, 2.5, 10_001.0, -1.0, f64::NAN] {
+        let e = sub.recent(Some(bad)).err().unwrap_or_else(|| panic!("recent({bad}) accepted"));
+        assert_eq!(code(&e), "invalid_input", "recent({bad})");
+        assert_eq!(get(&e, "field").as_string().as_deref(), Some("limit"), "recent({bad})");
+    }
     // Rows written between the fill and reading cdr/keys are only a tail.
-    let missing: Vec<u64> = held.iter().filter(|id| !keys.contains(id)).copied().collect();
-    assert!(missing.is_empty(), "held rows the sandbox does not have: {missing:?}");
-    let max_held = held.iter().max().copied().unwrap_or(0);
-    let unheld: Vec<u64> = keys.iter().filter(|id| !held.contains(id) && **id <= max_held).copied().collect();
-    assert!(unheld.is_empty(), "rows of the window not held: {unheld:?}");
+    let missing: Vec<u64> = sent.iter().filter(|id| !keys.contains(id)).copied().collect();
+    assert!(missing.is_empty(), "rows handed over the sandbox does not have: {missing:?}");
+    let max_sent = sent.iter().max().copied().unwrap_or(0);
+    let unsent: Vec<u64> = keys.iter().filter(|id| !sent.contains(id) && **id <= max_sent).copied().collect();
+    assert!(unsent.is_empty(), "rows since `since` never handed over: {unsent:?}");
     assert_eq!(rows.len(), held.len(), "no duplicates");
     assert!(batches.get() >= 1, "onRecords was called");
     assert!(rows.iter().all(|r| s(r, "calldate") >= since), "nothing before since");
@@ -1861,4 +1902,71 @@ async fn an_odd_row_is_counted_not_fatal_and_vendor_words_reach_js() {
     assert!(vendor.contains("dest"), "{vendor}");
     let msg = get(&e, "message").as_string().unwrap_or_default();
     assert_eq!(msg, format!("呼叫接口参数验证失败（错误码 600000）：{vendor}"));
+}
+
+/// Replies over their route's cap (the sandbox's `bigReplyBytes` pads
+/// `status/trunk` and `tts/synthesize`) are refused with `reply_too_large`
+/// and words, whether the body declares its length (refused unread) or is
+/// streamed without one (cut off while it arrives); speech may be larger.
+#[wasm_bindgen_test]
+async fn a_reply_over_its_routes_cap_is_refused_declared_or_streamed() {
+    let saved = calm(json!({})).await;
+    let c = client();
+    ok(c.login()).await;
+    let trunks = || c.trunk_status(js(json!({"page": 1, "pageSize": 20})).unchecked_into());
+    for chunked in [false, true] {
+        knobs(json!({"bigReplyBytes": 5 * 1024 * 1024, "bigReplyChunked": chunked})).await;
+        let e = fails(trunks()).await;
+        let msg = get(&e, "message").as_string().unwrap_or_default();
+        assert_eq!(code(&e), "reply_too_large", "chunked {chunked}: {msg}");
+        assert!(msg.contains("服务器回复过大（超过 4 MB）"), "{msg}");
+        // The same padding fits speech's cap.
+        let a = jv(&ok(c.synthesize("您好".to_string())).await);
+        assert!(s(&a, "url").starts_with("blob:"), "chunked {chunked}: {a}");
+        let _ = web_sys::Url::revoke_object_url(&s(&a, "url"));
+        // The session is unharmed: the next call in the cap goes through.
+        knobs(json!({"bigReplyBytes": 0})).await;
+        assert!(page(&ok(trunks()).await).1 >= 2, "after a refused reply");
+    }
+    // Speech has a cap too (32 MiB), streamed or declared.
+    for chunked in [true, false] {
+        knobs(json!({"bigReplyBytes": 33 * 1024 * 1024, "bigReplyChunked": chunked})).await;
+        let e = fails(c.synthesize("您好".to_string())).await;
+        assert_eq!(code(&e), "reply_too_large", "speech, chunked {chunked}");
+        assert!(get(&e, "message").as_string().unwrap_or_default().contains("32 MB"));
+    }
+    knobs(json!({"bigReplyBytes": 0, "bigReplyChunked": false})).await;
+    restore(saved).await;
+}
+
+/// `since` is a JS number: huge or negative values are clamped (to the
+/// latest time a date can write, or the epoch), so the feed's sums cannot
+/// overflow (a debug build would panic); the feed opens and holds nothing
+/// from the future, or everything from the start.
+#[wasm_bindgen_test]
+async fn billing_since_out_of_range_is_clamped_not_a_panic() {
+    let saved = calm(json!({})).await;
+    let c = client();
+    let noop = Closure::<dyn Fn(JsValue)>::new(|_| {}).into_js_value();
+    for since in [1e20, -1e20, f64::MAX] {
+        let sub = c
+            .subscribe_billing(
+                noop.clone().unchecked_into(),
+                Some(js(json!({"since": since})).unchecked_into()),
+            )
+            .unwrap_or_else(|e| panic!("subscribeBilling since {since}: {:?}", get(&e, "message")));
+        wait_for(&format!("the feed (since {since}) to open"), 15, || {
+            let open = sub.state() == "open";
+            async move { open.then_some(()) }
+        })
+        .await;
+        let held = sub.count();
+        sub.close();
+        if since > 0.0 {
+            assert_eq!(held, 0, "nothing is newer than the end of 9999");
+        } else {
+            assert!(held > 0, "since the epoch: the whole history");
+        }
+    }
+    restore(saved).await;
 }

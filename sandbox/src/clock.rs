@@ -15,6 +15,9 @@ const CST_OFFSET_SECS: i64 = 8 * 3600;
 #[derive(Debug, Clone, Default)]
 pub struct Clock {
     offset_ms: Arc<AtomicI64>,
+    // Virtual: only `advance_ms` moves it (the offset is then "now" itself), so a
+    // simulated shift in tests follows its own time exactly, whatever the machine.
+    manual: bool,
 }
 
 impl Clock {
@@ -23,8 +26,17 @@ impl Clock {
         Self::default()
     }
 
+    /// A virtual clock standing at `start_ms` (epoch ms) that moves only by
+    /// [`Clock::advance_ms`]: for simulations that run hours of sandbox time in seconds.
+    pub fn manual(start_ms: i64) -> Self {
+        Self { offset_ms: Arc::new(AtomicI64::new(start_ms)), manual: true }
+    }
+
     /// Sandbox "now" in milliseconds since the Unix epoch.
     pub fn now_ms(&self) -> i64 {
+        if self.manual {
+            return self.offset_ms();
+        }
         real_now_ms().saturating_add(self.offset_ms())
     }
 
@@ -207,5 +219,15 @@ mod tests {
         c.advance_ms(i64::MAX);
         c.advance_ms(i64::MAX);
         assert_eq!(c.offset_ms(), i64::MAX);
+    }
+
+    #[test]
+    fn a_manual_clock_moves_only_when_told() {
+        let c = Clock::manual(1_000);
+        let shared = c.clone();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        assert_eq!(c.now_ms(), 1_000);
+        shared.advance_ms(1_800_000);
+        assert_eq!(c.now_ms(), 1_801_000);
     }
 }

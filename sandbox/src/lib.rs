@@ -86,9 +86,14 @@ pub struct Settings {
     /// Issue `"refresh_token": ""` like the seed's examples, forcing password re-login.
     #[arg(long = "no-refresh-token")]
     pub no_refresh_token: bool,
-    /// Also serve static files from this directory at `/` (same-origin console tests).
+    /// Also serve static files from this directory at `/` (same-origin console tests),
+    /// with the strict page headers of [`WWW_HEADERS`] (a call centre's CSP).
     #[arg(long)]
     pub www: Option<PathBuf>,
+    /// Serve `--www` without the Content-Security-Policy header (to tell whether a
+    /// failure is the CSP's); the other page headers stay.
+    #[arg(long = "www-no-csp")]
+    pub www_no_csp: bool,
     /// Offset of the callback server's clock from the sandbox clock, in seconds (may be
     /// negative): skews only the callback API (signature window, times, recording expiry).
     #[arg(long = "callback-clock-offset-secs", default_value_t = 0, allow_negative_numbers = true)]
@@ -156,6 +161,7 @@ impl Default for Settings {
             answer_delay_ms: DEFAULT_ANSWER_DELAY_MS,
             no_refresh_token: false,
             www: None,
+            www_no_csp: false,
             callback_clock_offset_secs: 0,
             callback_webhook_url: None,
             dapi_heartbeat_secs: dapi::DEFAULT_HEARTBEAT_SECS,
@@ -191,7 +197,11 @@ pub struct AppState {
 impl AppState {
     /// Fresh state seeded with the demo data.
     pub fn new(settings: Settings) -> Self {
-        let clock = Clock::new();
+        Self::with_clock(settings, Clock::new())
+    }
+
+    /// Fresh state on `clock` (a [`Clock::manual`] one for virtual-time simulations).
+    pub fn with_clock(settings: Settings, clock: Clock) -> Self {
         let started = clock.now_ms();
         Self {
             callback: Arc::new(Mutex::new(callback::CallbackState::new(&settings))),
@@ -241,6 +251,7 @@ pub fn app(settings: Settings) -> Router {
 /// Like [`app`] but over caller-provided state, so a caller can keep a handle on it.
 pub fn app_with_state(state: AppState) -> Router {
     let www = state.settings.www.clone();
+    let csp = !state.settings.www_no_csp;
     // The sandbox-only routes of every backend share the one `/sandbox` nest (two nests
     // under the same prefix would conflict).
     let sandbox = inspect::router()
@@ -258,9 +269,36 @@ pub fn app_with_state(state: AppState) -> Router {
         .nest("/sandbox", sandbox)
         .with_state(state);
     if let Some(dir) = www {
-        router = router.fallback_service(ServeDir::new(dir));
+        let pages = Router::new().fallback_service(ServeDir::new(dir));
+        router = router
+            .fallback_service(pages.layer(middleware::map_response(move |resp| www_headers(resp, csp))));
     }
     router.layer(cors()).layer(middleware::from_fn(log_request))
+}
+
+/// The Content-Security-Policy the console must work under: what a call centre
+/// serving it strictly sends (README, "Production"). Same-origin only: the
+/// sandbox serves every vendor API, the recordings and the push socket itself.
+pub const CONSOLE_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+worker-src 'self'; connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; base-uri 'none'; \
+frame-ancestors 'none'";
+
+/// The headers on every `--www` file: the CSP (unless `--www-no-csp`), no MIME sniffing, no referrer.
+pub const WWW_HEADERS: [(&str, &str); 3] = [
+    ("content-security-policy", CONSOLE_CSP),
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+];
+
+async fn www_headers(mut resp: Response, csp: bool) -> Response {
+    let headers = resp.headers_mut();
+    for (name, value) in WWW_HEADERS {
+        if name == "content-security-policy" && !csp {
+            continue;
+        }
+        headers.insert(header::HeaderName::from_static(name), header::HeaderValue::from_static(value));
+    }
+    resp
 }
 
 /// Permissive CORS: wasm tests and the console run on another localhost port. `Date` is

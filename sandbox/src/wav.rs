@@ -7,6 +7,13 @@
 
 use std::f32::consts::TAU;
 
+/// `wav` as an HTTP reply: `audio/wav`, `nosniff` (every recording route serves it so).
+pub fn response(wav: Vec<u8>) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    ([(header::CONTENT_TYPE, "audio/wav"), (header::X_CONTENT_TYPE_OPTIONS, "nosniff")], wav).into_response()
+}
+
 /// Samples per second.
 pub const SAMPLE_RATE: u32 = 8000;
 /// Longest file [`tones`] will produce, in seconds, so a silly `secs` cannot eat memory.

@@ -484,6 +484,7 @@ async fn recording_is_425_then_a_wav_url_then_410_after_three_days() {
     let r = sb.get(path).await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.headers[header::CONTENT_TYPE], "audio/wav");
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     let w = &r.body;
     assert_eq!(&w[0..4], b"RIFF");
     assert_eq!(u32::from_le_bytes(w[4..8].try_into().unwrap()) as usize, w.len() - 8);

@@ -950,6 +950,47 @@ async fn one_upload_is_a_bare_string_and_two_a_bare_array() {
 }
 
 #[tokio::test]
+async fn uploads_are_served_as_downloads_that_cannot_run_in_this_origin() {
+    let sb = Sb::new();
+    let page = b"<script>window.__xss=1</script>".to_vec();
+    let svg = b"<svg xmlns='http://www.w3.org/2000/svg' onload='window.__xss=1'/>".to_vec();
+    let wav = b"RIFF....WAVEfmt tone".to_vec();
+    let r = upload(
+        &sb,
+        multipart(&[
+            ("a", Some("<img src=x onerror=1>.html"), "text/html", &page),
+            ("b", Some("logo.svg"), "image/svg+xml", &svg),
+            ("c", Some("问候.wav"), "audio/wav", &wav),
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", String::from_utf8_lossy(&r.body));
+    let urls = r.json();
+    let urls: Vec<&str> = urls.as_array().unwrap().iter().map(|u| u.as_str().unwrap()).collect();
+    let expect = [
+        (
+            "application/octet-stream",
+            r#"attachment; filename="_img_src_x_onerror_1_.html"; filename*=UTF-8''%3Cimg%20src%3Dx%20onerror%3D1%3E.html"#,
+        ),
+        ("application/octet-stream", r#"attachment; filename="logo.svg""#),
+        ("audio/wav", r#"attachment; filename="__.wav"; filename*=UTF-8''%E9%97%AE%E5%80%99.wav"#),
+    ];
+    for (url, (ct, disposition)) in urls.iter().zip(expect) {
+        let got = sb.get(url).await;
+        assert_eq!(got.status, StatusCode::OK, "{url}");
+        assert_eq!(got.headers[header::CONTENT_TYPE], ct, "{url}");
+        assert_eq!(got.headers[header::CONTENT_DISPOSITION], disposition, "{url}");
+        assert_eq!(got.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff", "{url}");
+        assert_eq!(got.headers[header::CONTENT_SECURITY_POLICY], "default-src 'none'; sandbox", "{url}");
+    }
+    // The bytes are the uploader's, unchanged.
+    assert_eq!(sb.get(urls[0]).await.body, page);
+    // Generated recordings are not sniffed either.
+    let r = sb.get("/sandbox/dapi/robot.wav").await;
+    assert_eq!(r.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+}
+
+#[tokio::test]
 async fn uploads_without_files_are_400_and_over_10_mb_413() {
     let sb = Sb::new();
     let r = upload(&sb, multipart(&[("note", None, "text/plain", b"just text")])).await;
@@ -1108,6 +1149,7 @@ async fn the_call_record_is_pushed_once_when_it_ends() {
         let got = sb.get(content).await;
         assert_eq!(got.status, StatusCode::OK);
         assert_eq!(got.headers[header::CONTENT_TYPE], "audio/wav");
+        assert_eq!(got.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         assert!(is_wav(&got.body));
     }
 

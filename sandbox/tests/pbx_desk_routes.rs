@@ -1296,6 +1296,18 @@ async fn billing_list_selects_a_half_open_window_pages_and_sorts() {
 
     let page = sb.get(&tok, &format!("cdr/list?page=4&page_size=100&{window}")).await;
     assert_eq!((page["total"].as_u64(), page["data"].as_array().unwrap().len()), (Some(340), 40));
+    // `ignorePage`: every page is page 1, `total` as before (here and in `GET cdr`).
+    sb.settings(json!({"ignorePage": true})).await;
+    let first = sb.get(&tok, &format!("cdr/list?page=1&page_size=100&{window}")).await;
+    let fourth = sb.get(&tok, &format!("cdr/list?page=4&page_size=100&{window}")).await;
+    assert_eq!((fourth["total"].as_u64(), fourth["data"].as_array().unwrap().len()), (Some(340), 100));
+    assert_eq!(first["data"], fourth["data"]);
+    let cdr1 = sb.get(&tok, "cdr?page=1&pageSize=50").await;
+    let cdr3 = sb.get(&tok, "cdr?page=3&pageSize=50").await;
+    assert_eq!(cdr1["data"], cdr3["data"]);
+    sb.settings(json!({"ignorePage": false})).await;
+    let page = sb.get(&tok, &format!("cdr/list?page=4&page_size=100&{window}")).await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 40);
     let desc = sb.get(&tok, &format!("cdr/list?{window}&sort_by=calldate&order=desc")).await;
     let d = desc["data"].as_array().unwrap();
     assert!(d.windows(2).all(|w| w[0]["calldate"].as_str() >= w[1]["calldate"].as_str()));
@@ -1481,7 +1493,8 @@ async fn settings_validate_and_fail_share_answers_503_first() {
         json!({
             "callerEveryMs": 8000, "maxWaiting": 6, "ringMs": 3000, "talkMs": 20000, "voicemailAfterMs": 60000,
             "autoCallers": true, "dropSocketsEveryMs": 0, "failShare": 0.0, "cdrEveryMs": 0,
-            "hugeNumbers": false, "oddRow": false,
+            "hugeNumbers": false, "oddRow": false, "ignorePage": false,
+            "bigReplyBytes": 0, "bigReplyChunked": false,
         })
     );
     for bad in [
@@ -1494,6 +1507,10 @@ async fn settings_validate_and_fail_share_answers_503_first() {
         json!({"nope": 1}),
         json!({"hugeNumbers": 1}),
         json!({"oddRow": "yes"}),
+        json!({"ignorePage": 1}),
+        json!({"bigReplyBytes": 67_108_865}),
+        json!({"bigReplyBytes": -1}),
+        json!({"bigReplyChunked": 1}),
         json!([]),
     ] {
         let (s, v) = sb.call(Method::POST, "/sandbox/pbx/settings", None, Some(bad.clone())).await;
@@ -2032,4 +2049,44 @@ async fn a_named_extension_is_an_extension() {
     assert!(agent_console_sandbox::pbx::parse_extension_name("a&b").is_err());
     assert!(agent_console_sandbox::pbx::parse_extension_name("8009").is_err());
     assert_eq!(agent_console_sandbox::pbx::parse_extension_name(" reception.1 ").unwrap(), "reception.1");
+}
+
+/// The `bigReplyBytes` knob: `status/trunk` and `tts/synthesize` replies are padded with
+/// JSON whitespace to the size asked (still valid), declaring it or, with
+/// `bigReplyChunked`, streamed without a length; other routes are untouched.
+#[tokio::test]
+async fn big_reply_pads_two_routes_declared_or_streamed() {
+    let (sb, tok) = Sb::quiet().await;
+    let get = |uri: &str, tok: &str| {
+        Request::builder()
+            .method(Method::GET)
+            .uri(format!("{P}/api/v1/{uri}"))
+            .header(header::AUTHORIZATION, format!("Bearer {tok}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    let plain = sb.app.clone().oneshot(get("status/trunk?page=1&pageSize=20", &tok)).await.unwrap();
+    let plain = plain.into_body().collect().await.unwrap().to_bytes().len();
+    for chunked in [false, true] {
+        sb.settings(json!({"bigReplyBytes": 300_000, "bigReplyChunked": chunked})).await;
+        let resp = sb.app.clone().oneshot(get("status/trunk?page=1&pageSize=20", &tok)).await.unwrap();
+        let declared = resp.headers().get(header::CONTENT_LENGTH).map(|v| v.to_str().unwrap().to_string());
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(bytes.len(), 300_000, "chunked {chunked}");
+        assert_eq!(declared, (!chunked).then(|| "300000".to_string()), "chunked {chunked}");
+        let v: Value = serde_json::from_slice(&bytes).expect("still JSON");
+        assert_eq!(v["code"], "200", "{v}");
+        let (s, v) = sb
+            .call(Method::POST, &format!("{P}/api/v1/tts/synthesize"), Some(&tok), Some(json!({"text": "x"})))
+            .await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::OK, Some("200")));
+        // Another route is not padded.
+        let (_, bytes, _) = sb
+            .raw(Method::GET, &format!("{P}/api/v1/status/queue?queue=200"), Some(&tok), Body::empty())
+            .await;
+        assert!(bytes.len() < 100_000, "status/queue: {} bytes", bytes.len());
+    }
+    sb.settings(json!({"bigReplyBytes": 0})).await;
+    let resp = sb.app.clone().oneshot(get("status/trunk?page=1&pageSize=20", &tok)).await.unwrap();
+    assert_eq!(resp.into_body().collect().await.unwrap().to_bytes().len(), plain, "off again");
 }

@@ -65,8 +65,18 @@ pub fn decode<T: DeserializeOwned>(resp: &HttpResponse) -> Result<Reply<T>, ApiE
         }
         Err(_) => return Err(http_error(resp)),
     };
-    if env.code.trim() != "200" {
-        return Err(ApiError::Vendor { code: env.code.trim().to_string(), message: env.msg });
+    let code = env.code.trim();
+    // `"code": null`, `""` or a bare `[null]` is no envelope: as a vendor
+    // error it would carry no code to show or switch on.
+    if code.is_empty() {
+        return Err(if (200..300).contains(&resp.status) {
+            ApiError::Decode("the reply's code is empty".into())
+        } else {
+            http_error(resp)
+        });
+    }
+    if code != "200" {
+        return Err(ApiError::Vendor { code: code.to_string(), message: env.msg });
     }
     if !(200..300).contains(&resp.status) {
         return Err(http_error(resp));

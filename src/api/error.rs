@@ -44,6 +44,11 @@ pub enum Problem {
     /// Holds a space or a character that changes an Asterisk dial string
     /// ([`crate::api::ids::DIAL_META`]).
     DialChars,
+    /// More than `max` bytes (files of an upload, together).
+    TooManyBytes {
+        /// Most bytes allowed.
+        max: u64,
+    },
 }
 
 /// A value refused before any request was sent, naming the field.
@@ -87,6 +92,7 @@ impl InvalidInput {
             Problem::NotOneOf { allowed } => format!("{v:?} must be one of {allowed}"),
             Problem::Before { other } => format!("{v:?} is before {other}"),
             Problem::ControlChars => format!("{v:?} holds a control character"),
+            Problem::TooManyBytes { max } => format!("{v} in all is over the limit of {}", bytes_text(*max)),
             Problem::DialChars => format!(
                 "{v:?} may not hold spaces or any of {}",
                 crate::api::ids::DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
@@ -109,11 +115,28 @@ impl InvalidInput {
             Problem::NotOneOf { allowed } => format!("“{v}”只能是 {allowed} 之一"),
             Problem::Before { other } => format!("“{v}”早于 {other}"),
             Problem::ControlChars => format!("“{v}”含有控制字符"),
+            Problem::TooManyBytes { max } => format!("共 {v}，超过上限 {}", bytes_text(*max)),
             Problem::DialChars => format!(
                 "“{v}”不能包含空格或以下字符：{}",
                 crate::api::ids::DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
             ),
         }
+    }
+}
+
+/// `n` bytes for a person: `10 MB`, `512 KB`, `12 bytes` (binary units,
+/// written the way upload boxes usually do).
+pub fn bytes_text(n: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if n >= MIB && n % MIB == 0 {
+        format!("{} MB", n / MIB)
+    } else if n >= MIB {
+        format!("{:.1} MB", n as f64 / MIB as f64)
+    } else if n >= KIB {
+        format!("{} KB", n.div_ceil(KIB))
+    } else {
+        format!("{n} bytes")
     }
 }
 
@@ -150,11 +173,18 @@ pub enum ApiError {
         /// The server's words.
         message: String,
     },
+    /// The reply (body or push frame) was longer than its cap and was not
+    /// read: a broken or hostile server must not fill the tab's memory.
+    #[error("reply over {limit} bytes refused")]
+    TooLarge {
+        /// The cap, bytes.
+        limit: u64,
+    },
 }
 
 impl ApiError {
     /// The stable code embedders switch on: the vendor code, `http_<status>`,
-    /// `decode`, `refused` or `invalid_input`.
+    /// `decode`, `refused`, `reply_too_large` or `invalid_input`.
     pub fn code(&self) -> String {
         match self {
             ApiError::InvalidInput(_) => "invalid_input".into(),
@@ -162,6 +192,7 @@ impl ApiError {
             ApiError::Http { status, .. } => format!("http_{status}"),
             ApiError::Decode(_) => "decode".into(),
             ApiError::Refused { .. } => "refused".into(),
+            ApiError::TooLarge { .. } => "reply_too_large".into(),
         }
     }
 
@@ -173,7 +204,7 @@ impl ApiError {
             ApiError::Vendor { message, .. } => message,
             ApiError::Http { message, .. } => message,
             ApiError::Refused { message } => message,
-            ApiError::InvalidInput(_) | ApiError::Decode(_) => return None,
+            ApiError::InvalidInput(_) | ApiError::Decode(_) | ApiError::TooLarge { .. } => return None,
         };
         let m = m.trim();
         (!m.is_empty()).then_some(m)

@@ -12,5 +12,5 @@ pub mod pbx;
 pub mod sipcdr;
 pub mod time;
 
-pub use error::{ApiError, InvalidInput, Problem};
+pub use error::{bytes_text, ApiError, InvalidInput, Problem};
 pub use http::{HttpRequest, HttpResponse, Method};

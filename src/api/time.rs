@@ -49,6 +49,24 @@ impl fmt::Display for CstDateTime {
     }
 }
 
+/// The latest time taken from outside as epoch milliseconds:
+/// 9999-12-31 23:59:59.999 Beijing time, the last a `YYYY-MM-DD` can write.
+/// Times are clamped to `0..=` this, so no sum or offset of one can overflow.
+pub const MAX_EPOCH_MS: i64 = 253_402_271_999_999;
+
+/// An epoch-milliseconds number from outside (a JS `number`) as a time in
+/// `0..=`[`MAX_EPOCH_MS`]: huge values saturate to the latest, negative ones
+/// to the epoch, fractions are dropped; `NaN` is `None`. The one clamp for
+/// JS times: `f64 as i64` saturates, but a saturated `i64::MAX` overflows
+/// the first offset added to it (a panic in a debug build).
+pub fn epoch_ms_from_f64(ms: f64) -> Option<i64> {
+    if ms.is_nan() {
+        return None;
+    }
+    // In range, so the cast is exact up to the dropped fraction.
+    Some(ms.clamp(0.0, MAX_EPOCH_MS as f64) as i64)
+}
+
 /// Parses `YYYY-MM-DD HH:MM:SS` (Beijing time) to epoch milliseconds.
 pub fn parse_cst_ms(s: &str) -> Option<i64> {
     let b = s.as_bytes();
@@ -146,6 +164,19 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn js_times_are_clamped_to_what_can_be_written() {
+        assert_eq!(epoch_ms_from_f64(1e20), Some(MAX_EPOCH_MS));
+        assert_eq!(epoch_ms_from_f64(f64::INFINITY), Some(MAX_EPOCH_MS));
+        assert_eq!(epoch_ms_from_f64(-5.0), Some(0));
+        assert_eq!(epoch_ms_from_f64(f64::NEG_INFINITY), Some(0));
+        assert_eq!(epoch_ms_from_f64(f64::NAN), None);
+        assert_eq!(epoch_ms_from_f64(1_700_000_000_123.9), Some(1_700_000_000_123));
+        // The latest time still writes, and an hour's offset from it cannot overflow.
+        assert_eq!(CstDateTime::from_epoch_ms(MAX_EPOCH_MS).to_string(), "9999-12-31 23:59:59");
+        assert!(MAX_EPOCH_MS.checked_add(CST_OFFSET_MS + 86_400_000 * 366).is_some());
+    }
 
     #[test]
     fn cst_round_trips() {

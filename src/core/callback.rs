@@ -93,8 +93,11 @@ impl<C: HttpClient> Signer for UrlSigner<C> {
             url: format!("{}{sep}timestamp={timestamp_ms}", self.url),
             headers: vec![("Accept".into(), "application/json, text/plain".into())],
             body: None,
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         };
+        let limit = req.max_body;
         let resp = self.http.send(req).await.map_err(|e| Error::Signer(format!("{}: {e}", self.url)))?;
+        resp.check_size(limit).map_err(|e| Error::Signer(format!("{}: {e}", self.url)))?;
         if !(200..300).contains(&resp.status) {
             return Err(Error::Signer(format!("{} answered HTTP {}", self.url, resp.status)));
         }
@@ -231,7 +234,7 @@ impl<C: HttpClient, S: Signer> CallbackSession<C, S> {
             check_authorization(&self.app_id, ts, &auth)?;
             let mut r = req.clone();
             r.set_header("Authorization", auth.trim());
-            let resp = self.http.send(r).await.map_err(Error::Network)?;
+            let resp = super::session::exchange(&self.http, r).await?;
             let received = (self.clock)().0;
             let after = {
                 let mut skew = self.skew.borrow_mut();

@@ -87,21 +87,89 @@ impl CdrInputs {
     }
 }
 
-/// Loaded rows, shared: an action that does not touch them copies a
-/// pointer, not ten thousand records.
+/// Loaded rows, shared page by page: each page that arrived is one
+/// `Rc<[Cdr]>` that every later state points to. Cloning the rows (every
+/// action of the reducer) copies one pointer; adding a page copies one
+/// pointer per earlier page, never their records, so loading `k` pages
+/// copies each record once (O(total)), not once per later page (O(k²)).
 #[derive(Debug, Clone, Default)]
-pub struct Rows(pub Rc<Vec<Cdr>>);
+pub struct Rows {
+    pages: Rc<Vec<Rc<[Cdr]>>>,
+    len: usize,
+}
 
 impl PartialEq for Rows {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        self.len == other.len && (Rc::ptr_eq(&self.pages, &other.pages) || self.iter().eq(other.iter()))
     }
 }
 
-impl std::ops::Deref for Rows {
-    type Target = [Cdr];
-    fn deref(&self) -> &[Cdr] {
-        &self.0
+impl Rows {
+    /// How many rows are loaded.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether no row is loaded.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every row, in the order loaded.
+    pub fn iter(&self) -> impl Iterator<Item = &Cdr> + '_ {
+        self.pages.iter().flat_map(|p| p.iter())
+    }
+
+    /// Row `index`, if loaded.
+    pub fn get(&self, index: usize) -> Option<&Cdr> {
+        self.range(index..index.saturating_add(1)).next()
+    }
+
+    /// The rows in `range` (clamped to those loaded), skipping whole pages
+    /// to its start: what the virtual list renders.
+    pub fn range(&self, range: Range<usize>) -> impl Iterator<Item = &Cdr> + '_ {
+        let take = range.end.min(self.len).saturating_sub(range.start);
+        let mut skip = range.start;
+        let mut first = self.pages.len();
+        for (i, p) in self.pages.iter().enumerate() {
+            if skip < p.len() {
+                first = i;
+                break;
+            }
+            skip -= p.len();
+        }
+        self.pages.get(first..).unwrap_or_default().iter().flat_map(|p| p.iter()).skip(skip).take(take)
+    }
+
+    /// The pages as they arrived, each shared with every state that holds it.
+    pub fn pages(&self) -> &[Rc<[Cdr]>] {
+        &self.pages
+    }
+
+    /// Adds a page of rows after the others (an empty one adds nothing).
+    /// The earlier pages are shared, not copied.
+    pub fn push_page(&mut self, rows: Vec<Cdr>) {
+        if rows.is_empty() {
+            return;
+        }
+        self.len = self.len.saturating_add(rows.len());
+        Rc::make_mut(&mut self.pages).push(rows.into());
+    }
+}
+
+impl<'a> IntoIterator for &'a Rows {
+    type Item = &'a Cdr;
+    type IntoIter = Box<dyn Iterator<Item = &'a Cdr> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl From<Vec<Cdr>> for Rows {
+    fn from(rows: Vec<Cdr>) -> Self {
+        let mut r = Rows::default();
+        r.push_page(rows);
+        r
     }
 }
 
@@ -118,17 +186,8 @@ pub fn dedupe(seen: &mut HashSet<String>, page: Vec<Cdr>) -> Vec<Cdr> {
     page.into_iter().filter(|c| seen.insert(row_key(c))).collect()
 }
 
-/// The page to ask for after `page` came back with `got` rows, `total`
-/// reported: none when everything is in, the page was short or empty (the
-/// server has no more), or a runaway total would need more than `max_pages`.
-pub fn next_page(page: u32, got: usize, total: u64, max_pages: u32) -> Option<u32> {
-    let asked_through = u64::from(page) * u64::from(PAGE_SIZE);
-    if got == 0 || got < PAGE_SIZE as usize || asked_through >= total || page >= max_pages {
-        None
-    } else {
-        Some(page + 1)
-    }
-}
+// Which page to ask for next is the one paging rule of
+// `crate::core::paging::PageWalk`, fed each page's `row_key`s and `total`.
 
 /// The rows of a virtual list to put in the DOM: those visible in a
 /// viewport of `viewport` pixels scrolled to `scroll_top`, rows of
@@ -206,7 +265,8 @@ pub fn to_csv(rows: &[Cdr], lang: Lang) -> String {
 /// [`to_csv`] plus the [`EXTRA_COLUMNS`] named in `extra` (seed names, in
 /// the order given; unknown names are left out), each cell exactly as the
 /// PBX sent it.
-pub fn to_csv_with(rows: &[Cdr], extra: &[&str], lang: Lang) -> String {
+pub fn to_csv_with<'a>(rows: impl IntoIterator<Item = &'a Cdr>, extra: &[&str], lang: Lang) -> String {
+    let rows = rows.into_iter();
     let extra: Vec<&CdrColumn> = extra.iter().filter_map(|k| extra_column(k)).collect();
     let head: [(&str, &str); 10] = [
         ("时间", "Time"),
@@ -220,7 +280,7 @@ pub fn to_csv_with(rows: &[Cdr], extra: &[&str], lang: Lang) -> String {
         ("唯一标识", "Uniqueid"),
         ("工号", "Agent"),
     ];
-    let mut out = String::with_capacity(64 + rows.len() * 120);
+    let mut out = String::with_capacity(64 + rows.size_hint().0.saturating_mul(120));
     out.push('\u{feff}');
     for (i, (zh, en)) in head.iter().enumerate() {
         if i > 0 {
@@ -481,12 +541,7 @@ impl CdrView {
                 if generation != self.generation => {}
             Page { rows, total, .. } => {
                 self.total = total;
-                if !rows.is_empty() {
-                    let mut all = Vec::with_capacity(self.rows.len() + rows.len());
-                    all.extend_from_slice(&self.rows);
-                    all.extend(rows);
-                    self.rows = Rows(Rc::new(all));
-                }
+                self.rows.push_page(rows);
             }
             LoadDone(_) => {
                 self.loading = false;
@@ -589,16 +644,30 @@ mod tests {
     }
 
     #[test]
-    fn paging_until_everything_is_in() {
-        assert_eq!(next_page(1, 1000, 10_000, 100), Some(2));
-        assert_eq!(next_page(9, 1000, 10_000, 100), Some(10));
-        assert_eq!(next_page(10, 1000, 10_000, 100), None);
-        assert_eq!(next_page(1, 40, 40, 100), None);
-        // A short or empty page ends it even if the total says more.
-        assert_eq!(next_page(3, 0, 10_000, 100), None);
-        assert_eq!(next_page(3, 999, 10_000, 100), None);
-        // A runaway total stops at the cap.
-        assert_eq!(next_page(100, 1000, u64::MAX, 100), None);
+    fn a_search_pages_by_row_key_until_everything_is_in_or_the_pbx_repeats() {
+        use crate::core::paging::{PageStep, PageWalk, WalkEnd, MAX_WALK_ROWS};
+        let page = |p: u64| (p * 1000..p * 1000 + 1000).map(cdr).collect::<Vec<_>>();
+        let mut w = PageWalk::new(PAGE_SIZE);
+        assert_eq!(w.page_read(1000, page(0).iter().map(row_key), Some(2500)), PageStep::Next(2));
+        assert_eq!(w.page_read(1000, page(1).iter().map(row_key), Some(2500)), PageStep::Next(3));
+        assert_eq!(
+            w.page_read(500, page(2).iter().take(500).map(row_key), Some(2500)),
+            PageStep::Done(WalkEnd::Short)
+        );
+        // A PBX that answers page 1 for page 2, reporting a huge total.
+        let mut w = PageWalk::new(PAGE_SIZE);
+        assert_eq!(w.page_read(1000, page(0).iter().map(row_key), Some(u64::MAX)), PageStep::Next(2));
+        assert_eq!(
+            w.page_read(1000, page(0).iter().map(row_key), Some(u64::MAX)),
+            PageStep::Done(WalkEnd::Repeated)
+        );
+        // A runaway total of new rows stops at the cap: 100 pages.
+        let mut w = PageWalk::new(PAGE_SIZE);
+        let mut asked = 0;
+        while let PageStep::Next(_) = w.page_read(1000, page(asked).iter().map(row_key), Some(u64::MAX)) {
+            asked += 1;
+        }
+        assert_eq!((asked + 1, w.end(), w.rows_read()), (100, Some(WalkEnd::Capped), MAX_WALK_ROWS));
     }
 
     #[test]
@@ -724,7 +793,8 @@ mod tests {
         let s = CdrView::default().reduce(CdrAction::LoadStarted(1));
         let s = s.reduce(CdrAction::Page { generation: 1, rows: vec![cdr(1)], total: 1 });
         let t = s.clone().reduce(CdrAction::Playing("hwd-1.1".into()));
-        assert!(Rc::ptr_eq(&s.rows.0, &t.rows.0));
+        assert!(s.rows.pages().iter().zip(t.rows.pages()).all(|(a, b)| Rc::ptr_eq(a, b)));
+        assert_eq!(s.rows, t.rows);
         assert_eq!(t.playing.as_deref(), Some("hwd-1.1"));
         let t = t.reduce(CdrAction::HandsetStarted("hwd-1.1".into()));
         let t = t.reduce(CdrAction::HandsetDone);
@@ -732,6 +802,56 @@ mod tests {
         let t = t.reduce(CdrAction::HandsetStarted("hwd-1.1".into()));
         let t = t.reduce(CdrAction::HandsetFailed(Error::Network("x".into())));
         assert!(t.handset.pending.is_none() && t.error.is_some());
+    }
+
+    #[test]
+    fn a_new_page_shares_the_earlier_pages_instead_of_copying_them() {
+        let mut s = CdrView::default().reduce(CdrAction::LoadStarted(1));
+        let mut states = Vec::new();
+        for p in 0..50u64 {
+            let rows = (p * 10..p * 10 + 10).map(cdr).collect();
+            s = s.reduce(CdrAction::Page { generation: 1, rows, total: 500 });
+            states.push(s.clone());
+        }
+        // An empty page (every row a duplicate) adds no page.
+        s = s.reduce(CdrAction::Page { generation: 1, rows: vec![], total: 500 });
+        let last = &s.rows;
+        assert_eq!((last.len(), last.pages().len()), (500, 50));
+        // Every row of every earlier state is the same record in memory in
+        // the last one: no page was copied when a later one came (copying
+        // them made loading k pages cost k²/2 page copies).
+        for (n, st) in states.iter().enumerate() {
+            assert_eq!(st.rows.len(), (n + 1) * 10);
+            for (a, b) in st.rows.iter().zip(last.iter()) {
+                assert!(std::ptr::eq(a, b), "state {n}: row {:?} was copied", a.id);
+            }
+        }
+        // One pointer per page in each state since it came; the empty page
+        // changed nothing, so the last two states share even the page list.
+        assert_eq!(Rc::strong_count(&last.pages()[0]), 50);
+        assert_eq!(Rc::strong_count(&last.pages()[49]), 1);
+        assert_eq!(states[49].rows, *last);
+        let ids = |it: Vec<&Cdr>| it.into_iter().filter_map(|c| c.id).collect::<Vec<_>>();
+        assert_eq!(ids(last.iter().collect()), (0..500).collect::<Vec<_>>());
+        // The virtual list's window, across page boundaries and clamped.
+        assert_eq!(ids(last.range(5..25).collect()), (5..25).collect::<Vec<_>>());
+        assert_eq!(ids(last.range(490..900).collect()), (490..500).collect::<Vec<_>>());
+        assert_eq!(last.range(500..600).count(), 0);
+        let (from, to) = (30, 20);
+        assert_eq!(last.range(from..to).count(), 0, "a reversed range is empty");
+        assert_eq!(last.get(137).and_then(|c| c.id), Some(137));
+        assert!(last.get(500).is_none());
+        // Equal contents compare equal however they were paged.
+        let one: Rows = last.iter().cloned().collect::<Vec<_>>().into();
+        assert_eq!(&one, last);
+        assert_ne!(Rows::from(vec![cdr(1)]), Rows::from(vec![cdr(2)]));
+        // The export reads the pages in order.
+        assert_eq!(
+            to_csv_with(last, &[], Lang::En),
+            to_csv(&one.iter().cloned().collect::<Vec<_>>(), Lang::En)
+        );
+        // A new search starts from no pages.
+        assert!(s.reduce(CdrAction::LoadStarted(2)).rows.pages().is_empty());
     }
 
     /// A row with every one of the seed's 50 `GET cdr` columns filled.

@@ -122,6 +122,7 @@ pub fn relay_request(status_url: &str, id: &CallIdentifier) -> HttpRequest {
         url: format!("{status_url}{sep}callidentifier={}", encode_component(id.as_str())),
         headers: vec![("Accept".into(), "application/json".into())],
         body: None,
+        max_body: crate::api::http::DEFAULT_MAX_BODY,
     }
 }
 

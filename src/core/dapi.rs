@@ -38,7 +38,7 @@ impl<C: HttpClient> DapiSession<C> {
     }
 
     async fn send(&self, req: HttpRequest) -> Result<HttpResponse, Error> {
-        self.http.send(req).await.map_err(Error::Network)
+        super::session::exchange(&self.http, req).await
     }
 
     /// `GET /dapi/system/config`.

@@ -29,6 +29,18 @@ pub enum Error {
     /// in a call, hanging up with no call).
     #[error("not now: {0}")]
     InvalidState(&'static str),
+    /// A "load all pages" walk stopped before the end (see
+    /// [`crate::core::paging`]): the server repeated a page (it ignores
+    /// paging) or the walk reached its cap. What was read is kept.
+    #[error("{list}: stopped after {rows} rows ({end})")]
+    Truncated {
+        /// The list walked (`cdr/list`, `cdr`, `voicemail`, `GetBill`).
+        list: &'static str,
+        /// Why it stopped.
+        end: crate::core::paging::WalkEnd,
+        /// Rows read (as sent).
+        rows: u64,
+    },
 }
 
 impl From<crate::api::InvalidInput> for Error {
@@ -39,7 +51,8 @@ impl From<crate::api::InvalidInput> for Error {
 
 impl Error {
     /// The stable code embedders switch on (`"600000"`, `"http_401"`,
-    /// `"network"`, `"decode"`, `"invalid_input"`, `"credentials_rejected"`).
+    /// `"network"`, `"decode"`, `"invalid_input"`, `"credentials_rejected"`,
+    /// `"truncated"`).
     pub fn code(&self) -> String {
         match self {
             Error::Api(e) => e.code(),
@@ -48,6 +61,7 @@ impl Error {
             Error::CredentialsRejected(_) => "credentials_rejected".into(),
             Error::Signer(_) => "signer".into(),
             Error::InvalidState(_) => "invalid_state".into(),
+            Error::Truncated { .. } => "truncated".into(),
         }
     }
 

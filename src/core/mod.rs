@@ -13,6 +13,7 @@ pub mod dapi;
 pub mod desk;
 mod error;
 pub mod handset;
+pub mod paging;
 pub mod phone_view;
 pub mod session;
 pub mod settings;

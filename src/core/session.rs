@@ -29,6 +29,16 @@ impl<T: HttpClient> HttpClient for Rc<T> {
     }
 }
 
+/// Sends `req` through `http` and holds the reply to the request's cap
+/// ([`HttpRequest::max_body`]): a longer body, or one the transport stopped
+/// reading, is [`crate::api::ApiError::TooLarge`], whatever the transport.
+pub async fn exchange<C: HttpClient + ?Sized>(http: &C, req: HttpRequest) -> Result<HttpResponse, Error> {
+    let limit = req.max_body;
+    let resp = http.send(req).await.map_err(Error::Network)?;
+    resp.check_size(limit)?;
+    Ok(resp)
+}
+
 /// Told when the server refuses the credentials.
 type RejectedHook = Rc<dyn Fn(&Error)>;
 
@@ -67,6 +77,14 @@ impl<C: HttpClient> PbxSession<C> {
             token_gate: Mutex::new(()),
             on_rejected: RefCell::new(None),
         }
+    }
+
+    /// The session with its token-retry jitter seeded with `seed` rather
+    /// than the clock reading at creation (which consoles opened together
+    /// share). For a session that has not asked for a token yet: a token
+    /// already held would be forgotten.
+    pub fn with_jitter_seed(self, seed: u64) -> Self {
+        Self { tokens: RefCell::new(TokenManager::with_seed(seed)), ..self }
     }
 
     /// The request builder this session uses.
@@ -113,9 +131,9 @@ impl<C: HttpClient> PbxSession<C> {
             let ticket = self.tokens.borrow_mut().poll_request(now);
             let Some(ticket) = ticket else { break };
             let req = self.api.token(&self.creds, &ticket.grant);
-            let outcome = match self.http.send(req).await {
+            let outcome = match exchange(&self.http, req).await {
                 Ok(resp) => TokenResponse::decode(&resp).map_err(Error::Api),
-                Err(e) => Err(Error::Network(e)),
+                Err(e) => Err(e),
             };
             let mut tokens = self.tokens.borrow_mut();
             match outcome {
@@ -192,7 +210,7 @@ impl<C: HttpClient> PbxSession<C> {
             let token = self.token().await?;
             let mut r = req.clone();
             r.set_header("Authorization", format!("Bearer {token}"));
-            let resp = self.http.send(r).await.map_err(Error::Network)?;
+            let resp = exchange(&self.http, r).await?;
             if resp.status == 401 && !retried {
                 self.tokens.borrow_mut().handle_unauthorized(&token);
                 retried = true;

@@ -117,7 +117,10 @@ impl PbxSettings {
         let api = PbxApi::new(&resolve(&self.base_url), self.language.as_deref().unwrap_or(""))?;
         let creds = Credentials::new(&self.client_id, &self.client_secret, &self.username, &self.password)?;
         let media_url = match self.media_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-            Some(m) => resolve(m).trim_end_matches('/').to_string(),
+            // Every recording's `<audio src>` starts with it: the link check, named.
+            Some(m) => crate::api::http::check_link(&resolve(m))
+                .map(|u| u.trim_end_matches('/').to_string())
+                .map_err(|_| crate::api::InvalidInput::new("mediaUrl", crate::api::Problem::NotUrl, m))?,
             None => api.origin().to_string(),
         };
         let push_url = match self.push_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
@@ -143,6 +146,34 @@ mod tests {
         assert_eq!(check_push_url("wss://h/").unwrap(), "wss://h/");
         for bad in ["", "ftp://h", "ws://", "javascript:alert(1)", "ws:// h"] {
             assert_eq!(check_push_url(bad).unwrap_err().field, "pushUrl", "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_media_root_that_is_not_a_web_address_is_refused() {
+        let clock: Clock = std::rc::Rc::new(|| crate::core::Instant::from_millis(0));
+        let with = |media: &str| -> PbxSettings {
+            serde_json::from_value(serde_json::json!({
+                "baseUrl": "https://pbx.example/dscom-api/public", "clientId": 4, "clientSecret": "s",
+                "username": "api", "password": "p", "mediaUrl": media,
+            }))
+            .unwrap()
+        };
+        let http = std::rc::Rc::new(NoHttp);
+        let ok =
+            with("https://media.example/").open(http.clone(), clock.clone(), str::to_string).ok().unwrap();
+        assert_eq!(ok.media_url, "https://media.example");
+        for bad in ["javascript:alert(1)", "data:text/html,x", "java\tscript:x"] {
+            let e = with(bad).open(http.clone(), clock.clone(), str::to_string).err().unwrap();
+            assert_eq!(e.field(), Some("mediaUrl"), "{bad:?}");
+        }
+    }
+
+    /// A client the test never calls (opening a session sends nothing).
+    struct NoHttp;
+    impl HttpClient for NoHttp {
+        async fn send(&self, _: crate::api::HttpRequest) -> Result<crate::api::HttpResponse, String> {
+            Err("no network in this test".to_string())
         }
     }
 }

@@ -9,23 +9,70 @@
 //! handed over. What was handed over is remembered in memory, per session:
 //! a new session (a page reload) starts from the server's marks alone. The state is a
 //! pure machine ([`BillSync`], [`SyncRun`]); [`SipCdrSession::sync`] drives it.
+//!
+//! Only the ids of the last [`HANDED_OVER_KEPT`] bills handed over are
+//! remembered, so a console open all shift holds a bounded set. The ids are
+//! needed only by a recovery (`syncflag=2` returns every bill of the lost
+//! window already fetched, old ones too); a recovery finds the ones handed
+//! over among the last [`HANDED_OVER_KEPT`], and could hand over again only
+//! a bill of the lost window handed over before those.
 
+use super::paging::{PageStep, PageWalk, MAX_WALK_ROWS};
 use super::session::HttpClient;
 use super::Error;
 use crate::api::de::{Listed, Skipped};
 use crate::api::sipcdr::{self, Bill, BillPage, BillQuery, SipCdrApi, SyncFlag};
 use futures::lock::Mutex;
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
-/// Most pages one run asks for, so a server that never marks cannot keep a
-/// run going for ever.
-pub const MAX_PAGES_PER_RUN: u32 = 10_000;
+/// Most pages one run asks for in each phase, at the largest pages
+/// (1000): the [`PageWalk`] cap of [`MAX_WALK_ROWS`] rows. A run cut there
+/// loses nothing: what it did not ask for stays unfetched on the server,
+/// and the next run goes on from there.
+pub const MAX_PAGES_PER_RUN: u32 = (MAX_WALK_ROWS / 1000) as u32;
+
+/// How many handed-over bill ids a sync remembers for de-duplication
+/// (about 3 MB): a busy site's day of bills at one console.
+pub const HANDED_OVER_KEPT: usize = 100_000;
+
+/// The ids of the bills handed over most recently, at most `cap`; the
+/// oldest is forgotten first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Recent {
+    ids: HashSet<u64>,
+    order: VecDeque<u64>,
+    cap: usize,
+    total: u64,
+}
+
+impl Recent {
+    fn new(cap: usize) -> Self {
+        Self { ids: HashSet::new(), order: VecDeque::new(), cap: cap.max(1), total: 0 }
+    }
+
+    fn contains(&self, id: u64) -> bool {
+        self.ids.contains(&id)
+    }
+
+    fn insert(&mut self, id: u64) {
+        if !self.ids.insert(id) {
+            return;
+        }
+        self.total = self.total.saturating_add(1);
+        self.order.push_back(id);
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.ids.remove(&old);
+            }
+        }
+    }
+}
 
 /// What the sync remembers between runs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BillSync {
-    handed_over: BTreeSet<u64>,
+    handed_over: Recent,
     // Fetched but not yet handed over: a run failed after getting them.
     pending: BTreeMap<u64, Bill>,
     // A marking request went out and its reply was not absorbed: its
@@ -37,10 +84,16 @@ pub struct BillSync {
     skipped: Skipped,
 }
 
+impl Default for BillSync {
+    fn default() -> Self {
+        Self::remembering(HANDED_OVER_KEPT)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
-    // Re-reading the window with syncflag=2 (already fetched), this page.
-    Recover(u32),
+    // Re-reading the window with syncflag=2 (already fetched), page by page.
+    Recover,
     // Asking for page 1 of the unfetched bills until a short page.
     Unfetched,
 }
@@ -55,7 +108,9 @@ pub struct SyncRun {
     // The query whose reply was lost: recovery re-reads *its* window and
     // filters, whatever this run asks for.
     recover: Option<BillQuery>,
-    pages: u32,
+    // The phase's walk: the one paging rule (short page, total, a full page
+    // of nothing new, the cap).
+    walk: PageWalk,
 }
 
 /// What a run does next.
@@ -76,9 +131,27 @@ impl BillSync {
         Self::default()
     }
 
-    /// How many bills have been handed over.
+    /// A sync that remembers the ids of the last `kept` bills handed over
+    /// (at least one) instead of [`HANDED_OVER_KEPT`].
+    pub fn remembering(kept: usize) -> Self {
+        Self {
+            handed_over: Recent::new(kept),
+            pending: BTreeMap::new(),
+            in_flight: None,
+            skipped: Skipped::default(),
+        }
+    }
+
+    /// How many bills have been handed over (all of them, not only those
+    /// remembered).
     pub fn handed_over(&self) -> usize {
-        self.handed_over.len()
+        usize::try_from(self.handed_over.total).unwrap_or(usize::MAX)
+    }
+
+    /// How many handed-over ids are remembered for de-duplication (at most
+    /// the cap).
+    pub fn remembered(&self) -> usize {
+        self.handed_over.order.len()
     }
 
     /// How many bills wait for the next successful run.
@@ -95,16 +168,20 @@ impl BillSync {
     /// Starts a run over `base`'s window and filters (its `syncflag` and
     /// `currentpage` are the run's to set).
     pub fn start(&self, base: BillQuery) -> SyncRun {
+        let size = base.itemsperpage;
         match &self.in_flight {
-            Some(lost) => SyncRun { base, phase: Phase::Recover(1), recover: Some(lost.clone()), pages: 0 },
-            None => SyncRun { base, phase: Phase::Unfetched, recover: None, pages: 0 },
+            Some(lost) => {
+                let walk = PageWalk::new(lost.itemsperpage);
+                SyncRun { base, phase: Phase::Recover, recover: Some(lost.clone()), walk }
+            }
+            None => SyncRun { base, phase: Phase::Unfetched, recover: None, walk: PageWalk::draining(size) },
         }
     }
 
     fn absorb(&mut self, bills: Vec<Bill>) -> usize {
         let mut new = 0;
         for b in bills {
-            if !self.handed_over.contains(&b.id) && !self.pending.contains_key(&b.id) {
+            if !self.handed_over.contains(b.id) && !self.pending.contains_key(&b.id) {
                 self.pending.insert(b.id, b);
                 new += 1;
             }
@@ -114,7 +191,9 @@ impl BillSync {
 
     fn finish(&mut self) -> Listed<Bill> {
         let bills: Vec<Bill> = std::mem::take(&mut self.pending).into_values().collect();
-        self.handed_over.extend(bills.iter().map(|b| b.id));
+        for b in &bills {
+            self.handed_over.insert(b.id);
+        }
         Listed { rows: bills, skipped: std::mem::take(&mut self.skipped) }
     }
 }
@@ -124,12 +203,12 @@ impl SyncRun {
     /// before sending it.
     pub fn next_query(&self) -> BillQuery {
         match self.phase {
-            Phase::Recover(page) => {
+            Phase::Recover => {
                 // Only bills already marked fetched can be the lost ones; the
                 // unfetched ones come in the next phase.
                 let mut q = self.recover.clone().unwrap_or_else(|| self.base.clone());
                 q.syncflag = SyncFlag::Fetched;
-                q.currentpage = page;
+                q.currentpage = self.walk.page();
                 q
             }
             Phase::Unfetched => {
@@ -164,22 +243,21 @@ impl SyncRun {
                 return Step::Failed(e);
             }
         };
-        self.pages += 1;
-        let per_page = self.base.itemsperpage as usize;
         // A row that did not decode still filled its place on the page.
-        let listed = usize::try_from(page.skipped.count).unwrap_or(usize::MAX);
-        let full = page.bills.len().saturating_add(listed) >= per_page;
+        let sent = (page.bills.len() as u64).saturating_add(page.skipped.count);
         match self.phase {
-            Phase::Recover(n) => {
+            Phase::Recover => {
                 // Skipped rows are not counted here: without an id, one marked
                 // by the lost reply cannot be told from one reported before.
+                let step = self.walk.page_read(sent, page.bills.iter().map(|b| b.id), Some(page.totalitems));
                 sync.absorb(page.bills);
-                let seen = u64::from(n) * u64::from(self.base.itemsperpage);
-                if full && seen < page.totalitems && self.pages < MAX_PAGES_PER_RUN {
-                    self.phase = Phase::Recover(n + 1);
-                } else {
+                if let PageStep::Done(_) = step {
+                    // However it ended (a server ignoring `currentpage` repeats
+                    // page 1), recovery is over: what it did not reach was
+                    // marked before the lost request and handed over then.
                     sync.in_flight = None;
                     self.phase = Phase::Unfetched;
+                    self.walk = PageWalk::draining(self.base.itemsperpage);
                 }
                 Step::Continue
             }
@@ -187,14 +265,21 @@ impl SyncRun {
                 // The reply is in: what it marked is now pending here.
                 sync.in_flight = None;
                 sync.skipped.merge(&page.skipped);
-                let new = sync.absorb(page.bills);
-                // A full page of nothing new (undecodable rows included) means
-                // the server is not marking: stop rather than ask for the same
-                // page for ever; the next run goes on from there.
-                if full && new > 0 && self.pages < MAX_PAGES_PER_RUN {
-                    Step::Continue
-                } else {
-                    Step::Done(sync.finish())
+                // Only bills new to the sync count: a full page of bills already
+                // handed over (or of undecodable ones) means the server is not
+                // marking, so asking again would bring the same page for ever;
+                // the next run goes on from there.
+                let fresh: Vec<u64> = page
+                    .bills
+                    .iter()
+                    .filter(|b| !sync.handed_over.contains(b.id) && !sync.pending.contains_key(&b.id))
+                    .map(|b| b.id)
+                    .collect();
+                let step = self.walk.page_read(sent, fresh, None);
+                sync.absorb(page.bills);
+                match step {
+                    PageStep::Next(_) => Step::Continue,
+                    PageStep::Done(_) => Step::Done(sync.finish()),
                 }
             }
         }
@@ -218,7 +303,7 @@ impl<C: HttpClient> SipCdrSession<C> {
 
     /// One GetBill page.
     pub async fn bills(&self, q: &BillQuery) -> Result<BillPage, Error> {
-        let resp = self.http.send(self.api.bills(q)).await.map_err(Error::Network)?;
+        let resp = super::session::exchange(&self.http, self.api.bills(q)).await?;
         Ok(sipcdr::decode_bills(&resp)?)
     }
 
@@ -245,5 +330,98 @@ impl<C: HttpClient> SipCdrSession<C> {
     pub fn sync_state(&self) -> (usize, usize, bool) {
         let s = self.sync.borrow();
         (s.handed_over(), s.pending(), s.needs_recovery())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::sipcdr::BillQueryInput;
+
+    fn query(per_page: u32) -> BillQuery {
+        let mut q = BillQueryInput::window("2019-01-12 00:00:00", "2020-12-12 00:00:00");
+        q.itemsperpage = per_page.to_string();
+        q.check().unwrap()
+    }
+
+    fn page(ids: &[u64]) -> Result<BillPage, Error> {
+        let bills = ids
+            .iter()
+            .map(|&id| {
+                serde_json::from_value(serde_json::json!({"id": id, "starttime": "2020-01-01 00:00:00"}))
+            })
+            .collect::<Result<Vec<Bill>, _>>()
+            .unwrap();
+        Ok(BillPage {
+            totalitems: 1_000_000,
+            currentpage: 1,
+            itemsperpage: 3,
+            bills,
+            skipped: Skipped::default(),
+            request_time: None,
+            response_time: None,
+        })
+    }
+
+    /// Runs the sync over `pages` (each answered in turn) and returns the ids
+    /// handed over.
+    fn run(sync: &mut BillSync, pages: &[Result<BillPage, Error>]) -> Result<Vec<u64>, Error> {
+        let mut run = sync.start(query(3));
+        for p in pages {
+            run.sending(sync);
+            match run.handle(sync, p.clone()) {
+                Step::Continue => {}
+                Step::Done(l) => return Ok(l.rows.iter().map(|b| b.id).collect()),
+                Step::Failed(e) => return Err(e),
+            }
+        }
+        panic!("the run wants more pages than given")
+    }
+
+    #[test]
+    fn the_handed_over_ids_are_bounded_and_still_de_duplicate_within_the_window() {
+        assert_eq!(BillSync::new().handed_over.cap, HANDED_OVER_KEPT);
+        let mut sync = BillSync::remembering(5);
+        assert_eq!(
+            run(&mut sync, &[page(&[1, 2, 3]), page(&[4, 5, 6]), page(&[])]).unwrap(),
+            [1, 2, 3, 4, 5, 6]
+        );
+        assert_eq!((sync.handed_over(), sync.remembered()), (6, 5), "the oldest id is forgotten");
+        // A marking reply is lost (it marked 7); the recovery re-reads the
+        // window's fetched bills, 2 to 7: only 7 is new.
+        assert!(run(&mut sync, &[Err(Error::Network("reset".into()))]).is_err());
+        assert!(sync.needs_recovery());
+        let got = run(&mut sync, &[page(&[2, 3, 4]), page(&[5, 6, 7]), page(&[]), page(&[])]).unwrap();
+        assert_eq!(got, [7], "de-duplicated within the window");
+        assert_eq!((sync.handed_over(), sync.remembered()), (7, 5));
+        // Past the window the sync cannot tell: a forgotten id in a lost
+        // window's re-read is handed over again (documented on the cap).
+        assert!(run(&mut sync, &[Err(Error::Network("reset".into()))]).is_err());
+        assert_eq!(run(&mut sync, &[page(&[1, 7]), page(&[])]).unwrap(), [1]);
+        // A long shift: thousands of bills, the memory stays at the cap.
+        let mut sync = BillSync::remembering(1_000);
+        let mut next = 1u64;
+        for _ in 0..100 {
+            let pages: Vec<_> = (0..10)
+                .map(|_| {
+                    let ids = [next, next + 1, next + 2];
+                    next += 3;
+                    page(&ids)
+                })
+                .chain([page(&[])])
+                .collect();
+            assert_eq!(run(&mut sync, &pages).unwrap().len(), 30);
+            assert!(sync.remembered() <= 1_000);
+            assert_eq!(sync.handed_over.ids.len(), sync.remembered());
+        }
+        assert_eq!((sync.handed_over(), sync.remembered()), (3_000, 1_000));
+        // The newest thousand are the ones remembered: a recovery over them
+        // hands over nothing twice.
+        assert!(run(&mut sync, &[Err(Error::Network("reset".into()))]).is_err());
+        let newest: Vec<u64> = (2_001..=3_000).collect();
+        let mut pages: Vec<_> = newest.chunks(3).map(page).collect();
+        pages.push(page(&[]));
+        assert_eq!(run(&mut sync, &pages).unwrap(), Vec::<u64>::new());
+        assert!(!sync.needs_recovery());
     }
 }

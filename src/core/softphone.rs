@@ -13,8 +13,11 @@
 //! Each call reports its event codes exactly once (1 on talk, then one end
 //! code). Failed reports are retried in order until the server answers;
 //! failed polls and heartbeats are retried with backoff and show as
-//! [`Connection::Trouble`] until the next success.
+//! [`Connection::Trouble`] until the next success. The backoff is jittered
+//! per softphone ([`Softphone::with_seed`]), so a hundred consoles that lost
+//! the same server do not come back in step.
 
+use super::backoff::Jitter;
 use super::time::{Duration, Instant};
 use super::Error;
 use crate::api::dapi::{CallMessage, Channel, EventCode, JoinInfo, MessageStatus, SystemConfig, Uid};
@@ -43,7 +46,8 @@ impl Default for SoftphoneSettings {
     }
 }
 
-/// First retry delay after a failed poll, heartbeat or report.
+/// First retry delay after a failed poll, heartbeat or report (before
+/// jitter, which keeps a random half to all of each delay).
 const RETRY_FIRST: Duration = Duration::from_millis(1_000);
 /// Longest delay between poll or report retries.
 const RETRY_MAX: Duration = Duration::from_secs(15);
@@ -381,11 +385,22 @@ pub struct Softphone {
     report_retry_at: Option<Instant>,
     report_failures: u32,
     connection: Connection,
+    // Spreads the retry delays of one console from another's.
+    jitter: Jitter,
 }
 
 impl Softphone {
-    /// A stopped softphone for `uid`.
+    /// A stopped softphone for `uid`, its retry jitter seeded with 0: every
+    /// softphone made this way retries at the same times. Consoles use
+    /// [`Softphone::with_seed`].
     pub fn new(uid: Uid, settings: SoftphoneSettings) -> Self {
+        Self::with_seed(uid, settings, 0)
+    }
+
+    /// A stopped softphone for `uid` whose retry delays are jittered from
+    /// `seed` (give each console its own, e.g.
+    /// `crate::transport::jitter_seed()`).
+    pub fn with_seed(uid: Uid, settings: SoftphoneSettings, seed: u64) -> Self {
         Self {
             uid,
             heartbeat: settings.heartbeat,
@@ -409,6 +424,7 @@ impl Softphone {
             report_retry_at: None,
             report_failures: 0,
             connection: Connection::Ok,
+            jitter: Jitter::new(seed),
         }
     }
 
@@ -713,7 +729,7 @@ impl Softphone {
                     Ok(_) => {}
                     Err(e) => {
                         self.poll_failures = self.poll_failures.saturating_add(1);
-                        let retry = backoff(self.poll_failures, RETRY_MAX);
+                        let retry = backoff(&mut self.jitter, self.poll_failures, RETRY_MAX);
                         self.next_poll = self.started.then(|| now + retry);
                         self.link_trouble(&e, self.poll_failures);
                     }
@@ -736,9 +752,10 @@ impl Softphone {
                         Err(e) if is_link_error(e) => {
                             c.heartbeat_failures = c.heartbeat_failures.saturating_add(1);
                             // Retry well inside the server's one-period window,
-                            // and never later than the beat already due.
+                            // and never later than the beat already due: the
+                            // jitter only shortens a delay, so the deadline holds.
                             let cap = Duration::from_millis((hb.0 / 6).max(RETRY_FIRST.0));
-                            let retry = now + backoff(c.heartbeat_failures, cap);
+                            let retry = now + backoff(&mut self.jitter, c.heartbeat_failures, cap);
                             c.next_heartbeat =
                                 c.live().then(|| c.next_heartbeat.map_or(retry, |t| t.min(retry)));
                             failed = Some(c.heartbeat_failures);
@@ -764,7 +781,8 @@ impl Softphone {
                 match &result {
                     Err(e) if is_link_error(e) => {
                         self.report_failures = self.report_failures.saturating_add(1);
-                        self.report_retry_at = Some(now + backoff(self.report_failures, RETRY_MAX));
+                        let retry = backoff(&mut self.jitter, self.report_failures, RETRY_MAX);
+                        self.report_retry_at = Some(now + retry);
                         self.link_trouble(e, self.report_failures);
                     }
                     // Answered (even refused: the server will not take it, so
@@ -1178,8 +1196,10 @@ fn is_link_error(e: &Error) -> bool {
     }
 }
 
-/// 1 s, 2 s, 4 s … capped at `cap`.
-fn backoff(failures: u32, cap: Duration) -> Duration {
-    let shift = failures.saturating_sub(1).min(16);
-    Duration::from_millis(RETRY_FIRST.0.saturating_mul(1 << shift).min(cap.0.max(RETRY_FIRST.0)))
+/// The delay after `failures` failures in a row: 1 s, 2 s, 4 s … capped at
+/// `cap` (at least 1 s), of which `jitter` keeps a random half to all.
+/// Never longer than the un-jittered delay, so a deadline met without
+/// jitter is met with it.
+fn backoff(jitter: &mut Jitter, failures: u32, cap: Duration) -> Duration {
+    jitter.backoff(RETRY_FIRST, cap.max(RETRY_FIRST), failures.saturating_sub(1))
 }

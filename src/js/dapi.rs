@@ -3,7 +3,7 @@
 
 use super::{prop, to_js, to_js_error};
 use crate::api::dapi::{CallRecordPush, CallTaskInput, Channel, DapiApi, EventCode, JoinInfo, Uid};
-use crate::api::http::absolute_url;
+use crate::api::http::resolve_link;
 use crate::api::{InvalidInput, Problem};
 use crate::core::softphone::{CallId, CallSnapshot, SoftphoneEvent, SoftphoneSettings};
 use crate::core::time::Duration;
@@ -444,15 +444,20 @@ impl DapiClient {
     }
 
     /// Uploads one file or several; always resolves to an array of URLs
-    /// (absolute, resolved against `baseUrl`). `onProgress(loaded, total)`
-    /// follows the upload.
+    /// (absolute, resolved against `baseUrl`; a reply URL that is not a web
+    /// address, such as `javascript:`, rejects with `decode`). `onProgress(loaded, total)`
+    /// follows the upload. Files over 10 MB together are refused before
+    /// anything is sent (`invalid_input`, field `files`).
     ///
     /// ```ts
     /// const [url] = await dapi.upload(input.files, (done, total) => bar.value = done / total);
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
     pub fn upload(&self, files: FilesArg, on_progress: Option<Function>) -> Promise {
-        let blobs = match blobs(&files.into()) {
+        let blobs = match blobs(&files.into()).and_then(|b| {
+            crate::api::dapi::check_upload_sizes(&transport::upload::sizes(&b))?;
+            Ok(b)
+        }) {
             Ok(b) => b,
             Err(e) => return self.reject(e),
         };
@@ -466,9 +471,21 @@ impl DapiClient {
                 }
             };
             let result = async {
-                let resp = transport::upload::upload(&url, &blobs, progress).await.map_err(Error::Network)?;
+                let cap = crate::api::dapi::UPLOAD_REPLY_MAX_BODY;
+                let resp =
+                    transport::upload::upload(&url, &blobs, cap, progress).await.map_err(Error::Network)?;
                 let urls = crate::api::dapi::decode_upload(&resp)?;
-                Ok::<_, Error>(urls.into_iter().map(|u| absolute_url(&base, &u)).collect::<Vec<_>>())
+                // A URL that is not a web address (`javascript:`, `data:`) is
+                // refused, never handed on for an embedder to put into a link.
+                urls.iter()
+                    .map(|u| {
+                        resolve_link(&base, u).map_err(|_| {
+                            Error::from(crate::api::ApiError::Decode(format!(
+                                "upload reply: {u:?} is not a web address"
+                            )))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, Error>>()
             };
             result.await.and_then(|v| to_js(&v)).map_err(|e| to_js_error(&e, lang))
         })
@@ -676,7 +693,11 @@ impl Softphone {
                     InvalidInput::new("rtcAdapter", Problem::Malformed, "needs join() and leave()").into()
                 );
             }
-            let engine = crate::core::Softphone::new(dapi.session.uid().clone(), settings);
+            let engine = crate::core::Softphone::with_seed(
+                dapi.session.uid().clone(),
+                settings,
+                crate::transport::jitter_seed(),
+            );
             let listeners: Listeners = Rc::new(RefCell::new(BTreeMap::new()));
             let l = listeners.clone();
             let sink = move |ev: SoftphoneEvent| deliver(&l, ev, lang);
@@ -794,7 +815,9 @@ impl Softphone {
         to_js(&c).unwrap_or(JsValue::NULL)
     }
 
-    /// Whether timers run in a worker (they keep time in hidden tabs).
+    /// Whether timers run in a worker (they keep time in hidden tabs). False
+    /// once they fell back to the main thread: a worker refused (a CSP without
+    /// `worker-src 'self'`, `snippets/` not served) or not started within 5 s.
     #[wasm_bindgen(getter, js_name = timerInWorker)]
     pub fn timer_in_worker(&self) -> bool {
         self.driver.timer_in_worker()

@@ -37,7 +37,10 @@ use wasm_bindgen::prelude::*;
 const TS_ERROR: &'static str = r#"
 /** Every rejection and throw of this package is an `Error` with these fields. */
 export interface AgentConsoleError extends Error {
-  /** Stable code: a vendor code such as "600000", or "http_401", "network", "decode", "invalid_input", "signer". */
+  /**
+   * Stable code: a vendor code such as "600000", or "http_401", "network", "decode", "invalid_input", "signer",
+   * "reply_too_large" (a reply over its route's cap: 4 MiB, 32 MiB for speech; a push frame over 1 MiB).
+   */
   code: string;
   /** For "invalid_input": the refused field, as named in the JS API. */
   field?: string;

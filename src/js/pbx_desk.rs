@@ -144,7 +144,15 @@ export interface HandsetPlayRequest {
   /** The seed's field: the absolute path on the PBX (`/var/spool/asterisk/monitor/…wav`). Give it or `recording`. */
   filename?: string;
 }
-export interface Speech { /** a blob: URL of the audio; revoke it with URL.revokeObjectURL when done */ url: string; format: string; vendor: string; bytes: number; }
+export interface Speech {
+  /**
+   * A blob: URL of the audio. The audio stays in memory until `revoke()` (or
+   * `URL.revokeObjectURL(url)`) or the page closes: revoke each clip once it has played.
+   */
+  url: string; format: string; vendor: string; bytes: number;
+  /** Frees the audio: `url` stops working. Safe to call twice. */
+  revoke(): void;
+}
 export interface BillingOptions {
   /** Keep rows from this time on: "YYYY-MM-DD HH:MM:SS" (Beijing) or epoch ms; default: one hour ago. */
   since?: string | number;
@@ -710,11 +718,13 @@ impl PbxClient {
         }
     }
 
-    /// `tts/synthesize`: resolves to a playable Blob URL of the audio.
+    /// `tts/synthesize`: resolves to a playable Blob URL of the audio. The
+    /// audio is held until `speech.revoke()` (or the page closes): each
+    /// clip not revoked keeps its bytes for the rest of the shift.
     ///
     /// ```ts
     /// const speech = await pbx.synthesize('您好');
-    /// new Audio(speech.url).play();
+    /// const a = new Audio(speech.url); a.onended = () => speech.revoke(); a.play();
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<Speech>")]
     pub fn synthesize(&self, text: String) -> Promise {
@@ -725,12 +735,33 @@ impl PbxClient {
                 let speech = session.synthesize(&text).await?;
                 let url = blob_url(&speech.audio, speech.mime())
                     .ok_or_else(|| Error::Api(ApiError::Decode("no Blob URL for the audio".into())))?;
-                to_js(&SpeechOut {
-                    url,
+                let out = to_js(&SpeechOut {
+                    url: url.clone(),
                     format: speech.format,
                     vendor: speech.vendor,
                     bytes: speech.audio.len(),
                 })
+                .and_then(|out| {
+                    // `URL.revokeObjectURL` bound to this URL: a plain JS
+                    // function (no Rust closure to leak, no eval for a strict CSP).
+                    let revoke =
+                        js_sys::Reflect::get(&js_sys::global(), &"URL".into()).ok().and_then(|ctor| {
+                            let f: js_sys::Function = js_sys::Reflect::get(&ctor, &"revokeObjectURL".into())
+                                .ok()?
+                                .dyn_into()
+                                .ok()?;
+                            Some(f.bind1(&ctor, &url.as_str().into()))
+                        });
+                    match revoke.map(|r| js_sys::Reflect::set(&out, &"revoke".into(), &r)) {
+                        Some(Ok(true)) => Ok(out),
+                        _ => Err(Error::Api(ApiError::Decode("no URL.revokeObjectURL for the audio".into()))),
+                    }
+                });
+                // Not handed over: nobody else could free it.
+                if out.is_err() {
+                    let _ = web_sys::Url::revoke_object_url(&url);
+                }
+                out
             };
             out.await.map_err(|e| to_js_error(&e, lang))
         })
@@ -795,14 +826,15 @@ impl PbxClient {
             JsValue::UNDEFINED
         };
         let floor_ms = match (since.as_f64(), since.as_string()) {
-            (Some(ms), _) if ms.is_finite() => ms as i64,
+            // Clamped: `since: 1e20` must not overflow the feed's sums.
+            (Some(ms), _) if ms.is_finite() => crate::api::time::epoch_ms_from_f64(ms).unwrap_or(0),
             (None, Some(text)) => {
                 CstDateTime::parse("since", &text).map_err(|e| to_js_error(&e.into(), lang))?.epoch_ms()
             }
             _ if since.is_undefined() || since.is_null() => wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64,
             _ => return Err(to_js_error(&InvalidInput::new("since", Problem::NotDateTime, "").into(), lang)),
         };
-        let feed = BillingFeed::new(BillingSettings::default(), floor_ms, wall_clock_ms() ^ 0x5DEE_CE66);
+        let feed = BillingFeed::new(BillingSettings::default(), floor_ms, crate::transport::jitter_seed());
         // To `onError`; a batch that could not be converted (`loud`) goes to
         // the console when there is no `onError`, so it is never lost in
         // silence. Fetch troubles without `onError` stay quiet: the feed retries.
@@ -840,11 +872,29 @@ fn call_listener(name: &str, f: &js_sys::Function, arg: &JsValue) {
     }
 }
 
+/// Rows `recent()` returns without a limit.
+const RECENT_DEFAULT: usize = 100;
+/// Most rows one `recent()` returns.
+const RECENT_MAX: usize = 10_000;
+
 /// A running billing subscription (`subscribeBilling`).
 #[wasm_bindgen]
 pub struct BillingSubscription {
     driver: Rc<RefCell<Option<BillingDriver>>>,
     lang: Lang,
+}
+
+impl BillingSubscription {
+    // The newest `limit` rows, oldest first, read from the newest end so the
+    // cost is what is returned.
+    fn newest(&self, limit: usize) -> Result<JsValue, JsValue> {
+        let mut rows: Vec<crate::api::pbx::Cdr> = match self.driver.borrow().as_ref() {
+            Some(d) => d.with(|f| f.store().iter().rev().take(limit).cloned().collect()),
+            None => Vec::new(),
+        };
+        rows.reverse();
+        to_js(&rows).map_err(|e| to_js_error(&e, self.lang))
+    }
 }
 
 #[wasm_bindgen]
@@ -861,14 +911,48 @@ impl BillingSubscription {
         }
     }
 
-    /// Every row held, oldest first.
+    /// Every row held, oldest first. Each read builds a new array of new
+    /// objects, one per row held (up to the store's cap): a copy of the
+    /// whole store. Read it rarely (after `close()`, say); to follow new
+    /// rows use `onRecords`, for the latest few `recent(limit)`.
+    ///
+    /// ```ts
+    /// sub.close(); const all = sub.records;
+    /// ```
     #[wasm_bindgen(getter, unchecked_return_type = "Cdr[]")]
     pub fn records(&self) -> Result<JsValue, JsValue> {
-        let rows: Vec<crate::api::pbx::Cdr> = match self.driver.borrow().as_ref() {
-            Some(d) => d.with(|f| f.store().iter().cloned().collect()),
-            None => Vec::new(),
+        self.newest(usize::MAX)
+    }
+
+    /// The newest `limit` rows held (default 100, at most 10 000), oldest
+    /// first. Costs the rows it returns, whatever the store holds.
+    ///
+    /// ```ts
+    /// const last20 = sub.recent(20);
+    /// ```
+    #[wasm_bindgen(unchecked_return_type = "Cdr[]")]
+    pub fn recent(&self, limit: Option<f64>) -> Result<JsValue, JsValue> {
+        let limit = match limit {
+            None => RECENT_DEFAULT,
+            Some(n) if n.fract() == 0.0 && (1.0..=RECENT_MAX as f64).contains(&n) => n as usize,
+            Some(n) => {
+                let problem = Problem::OutOfRange { min: 1, max: RECENT_MAX as u64 };
+                return Err(to_js_error(
+                    &InvalidInput::new("limit", problem, &n.to_string()).into(),
+                    self.lang,
+                ));
+            }
         };
-        to_js(&rows).map_err(|e| to_js_error(&e, self.lang))
+        self.newest(limit)
+    }
+
+    /// How many rows the store holds (reads no row).
+    #[wasm_bindgen(getter)]
+    pub fn count(&self) -> u32 {
+        match self.driver.borrow().as_ref() {
+            Some(d) => d.with(|f| u32::try_from(f.store().len()).unwrap_or(u32::MAX)),
+            None => 0,
+        }
     }
 
     /// `connecting`, `filling`, `open`, `closed` or `stopped`.

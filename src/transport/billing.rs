@@ -3,6 +3,7 @@
 
 use super::ticker::WorkerTimer;
 use super::{now, wall_clock_ms, FetchClient};
+use crate::api::pbx::cdr::MAX_PUSH_FRAME_BYTES;
 use crate::api::pbx::PbxApi;
 use crate::core::billing::{BillingEvent, BillingFeed, BillingOp};
 use crate::core::{Error, PbxSession};
@@ -164,7 +165,13 @@ impl Inner {
             Closure::<dyn FnMut(MessageEvent)>::new(move |m: MessageEvent| {
                 let Some(inner) = current() else { return };
                 // Binary frames are not part of the protocol: ignored.
-                if let Some(text) = m.data().as_string() {
+                let Some(frame) = m.data().dyn_ref::<js_sys::JsString>().cloned() else { return };
+                // A frame of more UTF-16 units than the cap has more UTF-8
+                // bytes too: copy only the cap and one unit into wasm memory,
+                // and the feed's rule (decode_push) refuses it as too large.
+                let cap = u32::try_from(MAX_PUSH_FRAME_BYTES).unwrap_or(u32::MAX);
+                let frame = if frame.length() > cap { frame.slice(0, cap.saturating_add(1)) } else { frame };
+                if let Some(text) = frame.as_string() {
                     inner.feed.borrow_mut().socket_frame(&text);
                     Inner::run(&inner);
                 }

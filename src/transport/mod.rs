@@ -6,6 +6,7 @@ pub mod softphone;
 pub mod ticker;
 pub mod upload;
 
+use crate::api::http::BodyBudget;
 use crate::api::{HttpRequest, HttpResponse, Method};
 use crate::core::{Error, HttpClient, Instant, Opened, PbxSettings};
 use gloo_net::http::{Headers, Method as GlooMethod, RequestBuilder};
@@ -43,8 +44,10 @@ impl HttpClient for FetchClient {
             None => builder.build(),
         }
         .map_err(|e| e.to_string())?;
-        // Dropping the Timeout (when the reply is in) cancels it.
-        let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || abort.abort());
+        // Dropping the Timeout (when the reply is in) cancels it; it covers
+        // reading the body too.
+        let on_deadline = abort.clone();
+        let _deadline = Timeout::new(REQUEST_TIMEOUT_MS, move || on_deadline.abort());
         let resp = request.send().await.map_err(|e| e.to_string())?;
         let status = resp.status();
         // Only the headers the core reads; `Date` feeds clock-skew estimates.
@@ -52,8 +55,61 @@ impl HttpClient for FetchClient {
         if let Some(date) = resp.headers().get("date") {
             headers.push(("date".to_string(), date));
         }
-        let body = resp.binary().await.map_err(|e| e.to_string())?;
-        Ok(HttpResponse { status, body, headers })
+        let mut budget = BodyBudget::new(req.max_body);
+        let refused = |headers| Ok(HttpResponse { status, body: Vec::new(), headers, body_refused: true });
+        if budget.refuses_declared(resp.headers().get("content-length").as_deref()) {
+            abort.abort();
+            return refused(headers);
+        }
+        match read_body(resp.body(), &mut budget).await? {
+            Some(body) => Ok(HttpResponse { status, body, headers, body_refused: false }),
+            None => {
+                abort.abort();
+                refused(headers)
+            }
+        }
+    }
+}
+
+/// Reads a fetch body chunk by chunk (never `arrayBuffer()`, which buffers
+/// whatever the server sends): `None`, the stream cancelled, once it is over
+/// `budget`. No stream (a 204) is an empty body.
+async fn read_body(
+    stream: Option<web_sys::ReadableStream>,
+    budget: &mut BodyBudget,
+) -> Result<Option<Vec<u8>>, String> {
+    use wasm_bindgen::JsCast;
+    let Some(stream) = stream else { return Ok(Some(Vec::new())) };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let js_text = |e: wasm_bindgen::JsValue| {
+        js_sys::Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| format!("{e:?}"))
+    };
+    let mut body = Vec::new();
+    loop {
+        let chunk = wasm_bindgen_futures::JsFuture::from(reader.read()).await.map_err(js_text)?;
+        let done =
+            js_sys::Reflect::get(&chunk, &"done".into()).ok().and_then(|d| d.as_bool()).unwrap_or(true);
+        if done {
+            return Ok(Some(body));
+        }
+        let bytes: js_sys::Uint8Array = js_sys::Reflect::get(&chunk, &"value".into())
+            .ok()
+            .and_then(|v| v.dyn_into().ok())
+            .ok_or("the reply's body stream gave something other than bytes")?;
+        // Counted before it is copied into wasm memory.
+        if !budget.take(u64::from(bytes.length())) {
+            // Cancelling tells the browser to stop downloading; its promise
+            // is awaited aside so a rejection is not reported as unhandled.
+            let cancelled = wasm_bindgen_futures::JsFuture::from(reader.cancel());
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = cancelled.await;
+            });
+            return Ok(None);
+        }
+        body.extend(bytes.to_vec());
     }
 }
 
@@ -114,6 +170,45 @@ pub fn wall_clock_ms() -> u64 {
     }
 }
 
+/// A seed for one console's retry jitter ([`crate::core::backoff::Jitter`]):
+/// 64 bits from `crypto.getRandomValues`, so consoles opened in the same
+/// millisecond (a call centre reloading after an outage) still spread out.
+/// Without Web Crypto: the wall clock, sub-millisecond `performance.now()`
+/// and a per-page counter, mixed (weaker, never the same twice in a page).
+/// Not for anything secret.
+pub fn jitter_seed() -> u64 {
+    use wasm_bindgen::JsCast;
+    thread_local! {
+        static CALLS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+    let random = || -> Option<u64> {
+        let crypto = js_sys::Reflect::get(&js_sys::global(), &"crypto".into()).ok()?;
+        let get: js_sys::Function =
+            js_sys::Reflect::get(&crypto, &"getRandomValues".into()).ok()?.dyn_into().ok()?;
+        let words = js_sys::Uint32Array::new_with_length(2);
+        get.call1(&crypto, &words).ok()?;
+        Some((u64::from(words.get_index(0)) << 32) | u64::from(words.get_index(1)))
+    };
+    if let Some(seed) = random().filter(|s| *s != 0) {
+        return seed;
+    }
+    let n = CALLS.with(|c| {
+        c.set(c.get().wrapping_add(1));
+        c.get()
+    });
+    let micros = performance_now().ok().filter(|ms| ms.is_finite()).map_or(0, |ms| (ms * 1000.0) as u64);
+    splitmix64(wall_clock_ms() ^ micros.rotate_left(32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+// SplitMix64's finaliser: nearby inputs (two consoles a millisecond apart)
+// give unrelated seeds.
+fn splitmix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A Blob URL for `bytes` of type `mime` (revoke it with
 /// `URL.revokeObjectURL` when done); `None` if the browser refuses.
 pub fn blob_url(bytes: &[u8], mime: &str) -> Option<String> {
@@ -142,5 +237,7 @@ pub fn resolve_url(url: &str) -> String {
 /// Opens a browser PBX session (fetch, the monotonic clock, paths resolved
 /// against the page) from settings.
 pub fn open_pbx(settings: &PbxSettings) -> Result<Opened<FetchClient>, Error> {
-    settings.open(FetchClient, Rc::new(now), resolve_url)
+    let mut opened = settings.open(FetchClient, Rc::new(now), resolve_url)?;
+    opened.session = opened.session.with_jitter_seed(jitter_seed());
+    Ok(opened)
 }

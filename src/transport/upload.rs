@@ -3,7 +3,7 @@
 
 use crate::api::HttpResponse;
 use futures::channel::oneshot;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -22,12 +22,21 @@ impl Drop for AbortOnDrop {
     }
 }
 
+/// The sizes (`Blob.size`, bytes) of `files`, for
+/// [`crate::api::dapi::check_upload_sizes`] before sending.
+pub fn sizes(files: &[web_sys::Blob]) -> Vec<f64> {
+    files.iter().map(web_sys::Blob::size).collect()
+}
+
 /// POSTs `files` (each as its own part, field `file`, `file1`, …) to `url`.
 /// `on_progress(loaded, total)` follows the upload. `Err` means no HTTP
-/// answer (network, timeout, abort).
+/// answer (network, timeout, abort). A reply body over `max_body` bytes is
+/// not read: the request is aborted and the response comes back with
+/// [`HttpResponse::body_refused`] set.
 pub async fn upload(
     url: &str,
     files: &[web_sys::Blob],
+    max_body: u64,
     on_progress: impl Fn(f64, f64) + 'static,
 ) -> Result<HttpResponse, String> {
     let form = web_sys::FormData::new().map_err(|e| format!("{e:?}"))?;
@@ -58,6 +67,20 @@ pub async fn upload(
     let onprogress = Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
         on_progress(e.loaded(), if e.length_computable() { e.total() } else { 0.0 });
     });
+    // The reply's download: abort once it declares or brings more than
+    // `max_body` (XHR buffers the whole body otherwise).
+    let over = Rc::new(Cell::new(None::<u16>));
+    let ondownload = {
+        let (over, x) = (over.clone(), xhr.clone());
+        let cap = max_body as f64;
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |e: web_sys::ProgressEvent| {
+            if e.loaded() > cap || (e.length_computable() && e.total() > cap) {
+                over.set(Some(x.status().unwrap_or(0)));
+                let _ = x.abort();
+            }
+        })
+    };
+    xhr.set_onprogress(Some(ondownload.as_ref().unchecked_ref()));
     xhr.set_onload(Some(onload.as_ref().unchecked_ref()));
     xhr.set_onerror(Some(onerror.as_ref().unchecked_ref()));
     xhr.set_ontimeout(Some(ontimeout.as_ref().unchecked_ref()));
@@ -70,6 +93,7 @@ pub async fn upload(
     let outcome = rx.await.unwrap_or_else(|_| Err("cancelled".into()));
     guard.1 = true;
     // Detach before the closures drop, so no late event calls a freed closure.
+    xhr.set_onprogress(None);
     xhr.set_onload(None);
     xhr.set_onerror(None);
     xhr.set_ontimeout(None);
@@ -77,9 +101,19 @@ pub async fn upload(
     if let Ok(up) = xhr.upload() {
         up.set_onprogress(None);
     }
+    drop(ondownload);
+    if let Some(status) = over.get() {
+        drop((onload, onerror, ontimeout, onabort, onprogress));
+        return Ok(HttpResponse { body_refused: true, ..HttpResponse::new(status, Vec::new()) });
+    }
     outcome?;
     let status = xhr.status().map_err(|e| format!("{e:?}"))?;
     let body = xhr.response().ok().map(|r| js_sys::Uint8Array::new(&r).to_vec()).unwrap_or_default();
     drop((onload, onerror, ontimeout, onabort, onprogress));
-    Ok(HttpResponse::new(status, body))
+    // A body that came in one event past the count above.
+    let refused = u64::try_from(body.len()).unwrap_or(u64::MAX) > max_body;
+    Ok(HttpResponse {
+        body_refused: refused,
+        ..HttpResponse::new(status, if refused { Vec::new() } else { body })
+    })
 }

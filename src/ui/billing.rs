@@ -61,7 +61,7 @@ pub fn billing_list(props: &BillingProps) -> Html {
                 let feed = BillingFeed::new(
                     BillingSettings::default(),
                     wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64,
-                    wall_clock_ms() ^ 0x9E37_79B9,
+                    crate::transport::jitter_seed(),
                 );
                 let dispatch = view.dispatcher();
                 BillingDriver::start(feed, s.pbx.clone(), s.push_url.to_string(), move |ev| {

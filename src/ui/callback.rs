@@ -283,7 +283,8 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
                         { if state.pending.recording { pick(lang, "正在获取录音…", "Fetching the recording…") } else { pick(lang, "播放录音", "Play recording") } }
                     </button>
                 }
-                if let Some(url) = c.recording_url.clone() {
+                // Checked when decoded; checked again at the player, the one rule for every `src`.
+                if let Some(url) = c.recording_url.clone().filter(|u| crate::api::http::check_web_link(u).is_ok()) {
                     <audio id="cb-audio" controls=true autoplay=true src={url}></audio>
                 }
                 if c.phase == Phase::Ended && !can_play {

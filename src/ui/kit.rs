@@ -126,6 +126,12 @@ const AUDIO_IDS: [&str; 3] = ["cdr-audio", "vm-audio", "tts-audio"];
 /// file) is reported to `on_error` instead of becoming an unhandled rejection.
 pub(crate) fn play(audio: &NodeRef, url: &str, on_error: Callback<String>) {
     let Some(el) = audio.cast::<web_sys::HtmlAudioElement>() else { return };
+    // Every player's `src` passes the one link check (recording paths are
+    // checked before this too; a Blob URL passes).
+    if crate::api::http::check_link(url).is_err() {
+        on_error.emit(format!("{url:?} is not a web address"));
+        return;
+    }
     // One sound at a time: the console's other players stop.
     if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
         for id in AUDIO_IDS {
@@ -184,9 +190,13 @@ pub(crate) fn download(text: &str, mime: &str, name: &str) -> Result<(), String>
         a.remove();
         Ok::<(), &str>(())
     })();
-    // The click has handed the Blob to the download; free it after a moment.
-    let u = url.clone();
-    gloo_timers::callback::Timeout::new(10_000, move || revoke(&u)).forget();
+    // The click has handed the Blob to the download; free it after a moment
+    // (at once when there was no click).
+    if result.is_err() {
+        revoke(&url);
+    } else {
+        gloo_timers::callback::Timeout::new(10_000, move || revoke(&url)).forget();
+    }
     result.map_err(str::to_string)
 }
 

@@ -6,6 +6,7 @@ mod agent;
 mod billing;
 mod callback;
 mod desk;
+pub mod fatal;
 mod kit;
 mod pbx_cdr;
 mod records;
@@ -224,5 +225,7 @@ pub fn app() -> Html {
 /// Entry point trunk calls when the console's wasm loads.
 #[wasm_bindgen(start)]
 pub fn start() {
+    // First: a panic anywhere later shows the "console stopped" banner.
+    fatal::install();
     yew::Renderer::<App>::new().render();
 }

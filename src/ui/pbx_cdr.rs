@@ -10,9 +10,10 @@ use crate::api::de::Skipped;
 use crate::api::pbx::cdr::recording_url;
 use crate::api::pbx::{Cdr, Extension, HandsetPlay, Page};
 use crate::core::cdr_view::{
-    column_cell, dedupe, direction_words, disposition_words, extra_column, mmss, next_page, row_key,
-    to_csv_with, visible_range, CdrAction as A, CdrField, CdrView, Rows, EXTRA_COLUMNS, PAGE_SIZE,
+    column_cell, dedupe, direction_words, disposition_words, extra_column, mmss, row_key, to_csv_with,
+    visible_range, CdrAction as A, CdrField, CdrView, Rows, EXTRA_COLUMNS, PAGE_SIZE,
 };
+use crate::core::paging::{PageStep, PageWalk};
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
 use crate::transport::wall_clock_ms;
@@ -37,8 +38,6 @@ const ROW_H: f64 = 36.0;
 const VIEW_H: f64 = 504.0;
 /// Rows rendered above and below the viewport.
 const OVERSCAN: usize = 8;
-/// Most pages one search loads (100 000 rows).
-const MAX_PAGES: u32 = 100;
 /// The page's own columns (`.cdr-row` in console.css) and their width in
 /// pixels when extra columns make the table scroll sideways.
 const BASE_GRID: &str = "150px 1fr 1fr 64px 60px 80px 64px 150px";
@@ -86,8 +85,10 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                 let _guard = guard;
                 let mut seen = HashSet::new();
                 let mut left_out = Skipped::default();
-                let mut page = 1u32;
+                // At most MAX_WALK_ROWS rows; a PBX that ignores `page` is asked twice.
+                let mut walk = PageWalk::new(PAGE_SIZE);
                 loop {
+                    let page = walk.page();
                     if current.get() != generation {
                         return;
                     }
@@ -100,19 +101,24 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
                     match outcome {
                         Ok(reply) => {
                             // A skipped row still filled the page: count it.
-                            let got = reply
-                                .data
-                                .len()
-                                .saturating_add(usize::try_from(reply.skipped.count).unwrap_or(usize::MAX));
+                            let sent = (reply.data.len() as u64).saturating_add(reply.skipped.count);
                             let total = reply.total;
                             if !reply.skipped.is_empty() {
                                 left_out.merge(&reply.skipped);
                                 skipped.set(left_out.clone());
                             }
+                            let step = walk.page_read(sent, reply.data.iter().map(row_key), Some(total));
                             d.dispatch(A::Page { generation, rows: dedupe(&mut seen, reply.data), total });
-                            match next_page(page, got, total, MAX_PAGES) {
-                                Some(n) => page = n,
-                                None => break d.dispatch(A::LoadDone(generation)),
+                            match step {
+                                PageStep::Next(_) => {}
+                                PageStep::Done(end) if end.is_complete() => {
+                                    break d.dispatch(A::LoadDone(generation))
+                                }
+                                // Rows so far stay; the error line says the list is cut.
+                                PageStep::Done(end) => {
+                                    let cut = Error::Truncated { list: "cdr", end, rows: walk.rows_read() };
+                                    break d.dispatch(A::LoadFailed(generation, cut));
+                                }
                             }
                         }
                         Err(e) => break d.dispatch(A::LoadFailed(generation, e)),
@@ -354,13 +360,27 @@ fn cdr_list(props: &ListProps) -> Html {
         (None, None)
     } else {
         (
-            Some(format!("grid-template-columns:{BASE_GRID} repeat({}, 140px)", extra.len())),
-            Some(format!("min-width:{}px", BASE_MIN_PX + extra.len() * EXTRA_PX)),
+            Some(format!("{BASE_GRID} repeat({}, 140px)", extra.len())),
+            Some(format!("{}px", BASE_MIN_PX + extra.len() * EXTRA_PX)),
         )
     };
     let range = visible_range(scroll.0, scroll.1, ROW_H, OVERSCAN, len);
     let offset = range.start as f64 * ROW_H;
-    let rows = props.rows.get(range.clone()).unwrap_or_default().iter().enumerate().map(|(i, c)| {
+    // Sizes go through CSSOM, not `style=` attributes: a strict CSP
+    // (`style-src 'self'`) refuses inline styles but not `el.style`.
+    let (table, spacer, shown) = (use_node_ref(), use_node_ref(), use_node_ref());
+    {
+        let (table, spacer, shown) = (table.clone(), spacer.clone(), shown.clone());
+        let height = len as f64 * ROW_H;
+        use_effect_with((grid, min_width, height, offset), move |(grid, min_width, height, offset)| {
+            // `--cdr-grid` is inherited by every row, the head included (console.css).
+            set_style(&table, "--cdr-grid", grid.as_deref());
+            set_style(&table, "min-width", min_width.as_deref());
+            set_style(&spacer, "height", Some(&format!("{height}px")));
+            set_style(&shown, "transform", Some(&format!("translateY({offset}px)")));
+        });
+    }
+    let rows = props.rows.range(range.clone()).enumerate().map(|(i, c)| {
         let index = range.start + i;
         let key = row_key(c);
         let has_rec = !c.recording.trim().is_empty();
@@ -379,7 +399,7 @@ fn cdr_list(props: &ListProps) -> Html {
             html! { <span class="c-x" data-col={col.key} title={v.clone()}>{ v }</span> }
         });
         html! {
-            <div class={classes!("cdr-row", playing.then_some("playing"))} style={grid.clone()} role="row" data-index={index.to_string()}
+            <div class={classes!("cdr-row", playing.then_some("playing"))} role="row" data-index={index.to_string()}
                 data-uniqueid={c.uniqueid.clone()} data-recording={c.recording.clone()}>
                 <span class="c-time">{ &c.calldate }</span>
                 <span class="c-src">{ &c.src }</span>
@@ -403,8 +423,8 @@ fn cdr_list(props: &ListProps) -> Html {
         .map(|col| html! { <span class="c-x" data-col={col.key} title={col.key}>{ col.label(lang) }</span> });
     html! {
         <div class="cdr-scroll">
-        <div class="cdr-table" role="table" style={min_width} data-count={len.to_string()} data-columns={extra.len().to_string()}>
-            <div class="cdr-row cdr-head" role="row" style={grid.clone()}>
+        <div class="cdr-table" role="table" ref={table} data-count={len.to_string()} data-columns={extra.len().to_string()}>
+            <div class="cdr-row cdr-head" role="row">
                 <span class="c-time">{ pick(lang, "时间", "Time") }</span>
                 <span class="c-src">{ pick(lang, "主叫", "From") }</span>
                 <span class="c-dst">{ pick(lang, "被叫", "To") }</span>
@@ -417,8 +437,8 @@ fn cdr_list(props: &ListProps) -> Html {
             </div>
             <div id="cdr-rows" class="cdr-viewport" {onscroll} data-count={len.to_string()}
                 data-first={range.start.to_string()} data-last={range.end.to_string()}>
-                <div class="cdr-spacer" style={format!("height:{}px", len as f64 * ROW_H)}>
-                    <div class="cdr-window" style={format!("transform:translateY({offset}px)")}>
+                <div class="cdr-spacer" ref={spacer}>
+                    <div class="cdr-window" ref={shown}>
                         { for rows }
                     </div>
                 </div>
@@ -426,4 +446,14 @@ fn cdr_list(props: &ListProps) -> Html {
         </div>
         </div>
     }
+}
+
+/// Sets (or with `None` removes) one style property of `node` through CSSOM.
+fn set_style(node: &NodeRef, property: &str, value: Option<&str>) {
+    let Some(el) = node.cast::<web_sys::HtmlElement>() else { return };
+    let style = el.style();
+    let _ = match value {
+        Some(v) => style.set_property(property, v),
+        None => style.remove_property(property).map(drop),
+    };
 }

@@ -54,6 +54,7 @@ impl Loopback {
             url: format!("{}{path}", self.base),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: Some(body.to_string()),
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -103,7 +104,13 @@ impl MediaAdapter for Rc<Loopback> {
                     robot_wav.clone(),
                 );
                 spawn_local(async move {
-                    let req = HttpRequest { method: Method::Get, url, headers: vec![], body: None };
+                    let req = HttpRequest {
+                        method: Method::Get,
+                        url,
+                        headers: vec![],
+                        body: None,
+                        max_body: crate::api::http::DEFAULT_MAX_BODY,
+                    };
                     if let Ok(resp) = FetchClient.send(req).await {
                         if let Ok(p) = serde_json::from_slice::<Presence>(&resp.body) {
                             let now: BTreeSet<String> = p
@@ -439,7 +446,11 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
                     move |ev| dispatch.dispatch(A::Event(ev))
                 };
                 let d = SoftphoneDriver::new(
-                    Engine::new(uid.clone(), SoftphoneSettings::default()),
+                    Engine::with_seed(
+                        uid.clone(),
+                        SoftphoneSettings::default(),
+                        crate::transport::jitter_seed(),
+                    ),
                     session.clone(),
                     media,
                     sink,

@@ -4,7 +4,7 @@
 //! sends them.
 
 use super::DapiRef;
-use crate::api::http::absolute_url;
+use crate::api::http::resolve_link;
 use crate::core::uploads::{UploadAction as A, UploadState};
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
@@ -55,6 +55,8 @@ pub fn upload_box(props: &UploadProps) -> Html {
         };
     };
 
+    // Upload links are resolved against it (and checked) where they are shown.
+    let base = session.0.api().base_url().to_string();
     let on_choose = {
         let (d, files) = (state.dispatcher(), files.clone());
         Callback::from(move |e: Event| {
@@ -75,19 +77,25 @@ pub fn upload_box(props: &UploadProps) -> Html {
             }
             state.dispatch(A::Started);
             let d = state.dispatcher();
+            // Too much for one upload: said before a byte is sent.
+            if let Err(e) = crate::api::dapi::check_upload_sizes(&transport::upload::sizes(&blobs)) {
+                d.dispatch(A::Failed(e.into()));
+                return;
+            }
             let url = session.0.api().upload_url();
-            let base = session.0.api().base_url().to_string();
             spawn_local(async move {
                 let progress = {
                     let d = d.clone();
                     move |loaded: f64, total: f64| d.dispatch(A::Progress { loaded, total })
                 };
-                let result = match transport::upload::upload(&url, &blobs, progress).await {
+                let cap = crate::api::dapi::UPLOAD_REPLY_MAX_BODY;
+                let result = match transport::upload::upload(&url, &blobs, cap, progress).await {
                     Ok(resp) => crate::api::dapi::decode_upload(&resp).map_err(Error::from),
                     Err(e) => Err(Error::Network(e)),
                 };
                 match result {
-                    Ok(urls) => d.dispatch(A::Done(urls.iter().map(|u| absolute_url(&base, u)).collect())),
+                    // Kept as the server sent them: resolved (or refused) where shown.
+                    Ok(urls) => d.dispatch(A::Done(urls)),
                     Err(e) => d.dispatch(A::Failed(e)),
                 }
             });
@@ -114,10 +122,15 @@ pub fn upload_box(props: &UploadProps) -> Html {
     } else {
         format!("{}%", state.percent)
     };
-    let urls = state.urls.iter().map(|u| {
-        html! {
-            <li><a href={u.clone()} target="_blank" rel="noopener noreferrer">{ u }</a></li>
-        }
+    let urls = state.urls.iter().map(|u| match resolve_link(&base, u) {
+        Ok(href) => html! {
+            <li><a href={href.clone()} target="_blank" rel="noopener noreferrer">{ href }</a></li>
+        },
+        // A `javascript:` or `data:` "link" from the server is shown, never followed.
+        Err(_) => html! {
+            <li class="unsafe-url"><span>{ u }</span>{ " " }
+                <span class="muted small">{ pick(lang, "（不是网页地址，未设为链接）", "(not a web address; not linked)") }</span></li>
+        },
     });
 
     html! {

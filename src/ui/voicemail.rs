@@ -13,12 +13,15 @@ use crate::api::pbx::tts::{check_text, MAX_TEXT_CHARS};
 use crate::api::pbx::{Extension, HandsetPlay, Page, VoicemailFilter};
 use crate::api::time::CstDateTime;
 use crate::core::cdr_view::mmss;
+use crate::core::paging::{PageStep, PageWalk};
 use crate::core::voicemail_view::{
     SpeechClip, TtsAction, TtsView, VoicemailAction as A, VoicemailView, INBOX_DAYS,
 };
 use crate::core::Error;
 use crate::i18n::{pick, Lang};
 use crate::transport::wall_clock_ms;
+use std::cell::Cell;
+use std::collections::HashSet;
 use std::rc::Rc;
 use yew::platform::spawn_local;
 use yew::prelude::*;
@@ -39,8 +42,8 @@ impl Reducible for TtsView {
 
 /// How often the inbox refreshes while shown (new messages arrive).
 const REFRESH_MS: u32 = 15_000;
-/// Most pages of messages loaded.
-const MAX_PAGES: u32 = 20;
+/// Most messages loaded (20 pages of 1000).
+const MAX_MESSAGES: u64 = 20_000;
 /// The mailbox chooser's value for "every mailbox" (no extension is `*`).
 const ALL_MAILBOXES: &str = "*";
 
@@ -92,8 +95,10 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                 let _guard = guard;
                 let mut all = Vec::new();
                 let mut left_out = Skipped::default();
-                let mut page = 1u32;
+                let mut walk = PageWalk::with_cap(1000, MAX_MESSAGES);
+                let mut ids = HashSet::new();
                 loop {
+                    let page = walk.page();
                     let f = match VoicemailFilter::parse(Page { page, page_size: 1000 }, &start, &end, None) {
                         Ok(f) => f,
                         Err(e) => return d.dispatch(A::LoadFailed(e.into())),
@@ -101,19 +106,23 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
                     match session.voicemails(&f).await {
                         Ok(r) => {
                             // A skipped row still filled the page: count it.
-                            let got = r
-                                .data
-                                .len()
-                                .saturating_add(usize::try_from(r.skipped.count).unwrap_or(usize::MAX));
+                            let sent = (r.data.len() as u64).saturating_add(r.skipped.count);
                             left_out.merge(&r.skipped);
-                            all.extend(r.data);
-                            if got < 1000 || all.len() as u64 >= r.total || page >= MAX_PAGES {
+                            let step = walk.page_read(sent, r.data.iter().map(|m| m.id), Some(r.total));
+                            // A page the PBX repeated would list its messages twice.
+                            all.extend(r.data.into_iter().filter(|m| ids.insert(m.id)));
+                            if let PageStep::Done(end) = step {
                                 if *skipped_state != left_out {
                                     skipped_state.set(left_out);
                                 }
-                                break d.dispatch(A::Loaded(all));
+                                d.dispatch(A::Loaded(all));
+                                if !end.is_complete() {
+                                    let cut =
+                                        Error::Truncated { list: "voicemail", end, rows: walk.rows_read() };
+                                    d.dispatch(A::LoadFailed(cut));
+                                }
+                                break;
                             }
-                            page += 1;
                         }
                         Err(e) => break d.dispatch(A::LoadFailed(e)),
                     }
@@ -275,6 +284,13 @@ pub fn tts_box(props: &TtsProps) -> Html {
     let state = use_reducer(TtsView::default);
     let busy = use_state(Busy::default);
     let audio = use_node_ref();
+    // False once the box is gone: a synthesis answered after that makes no
+    // Blob URL (nobody would show, or free, it).
+    let mounted = use_mut_ref(|| Rc::new(Cell::new(true))).borrow().clone();
+    {
+        let mounted = mounted.clone();
+        use_effect_with((), move |_| move || mounted.set(false));
+    }
     {
         // Each new clip plays; the clip it replaces (and the last one, when
         // the box goes away) frees its Blob URL.
@@ -316,7 +332,7 @@ pub fn tts_box(props: &TtsProps) -> Html {
         })
     };
     let go = {
-        let (state, busy) = (state.clone(), (*busy).clone());
+        let (state, busy, mounted) = (state.clone(), (*busy).clone(), mounted.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
             let text = match check_text(&state.text) {
@@ -325,10 +341,13 @@ pub fn tts_box(props: &TtsProps) -> Html {
             };
             let Some(guard) = busy.start("tts") else { return };
             state.dispatch(TtsAction::Started);
-            let (d, session) = (state.dispatcher(), session.clone());
+            let (d, session, mounted) = (state.dispatcher(), session.clone(), mounted.clone());
             spawn_local(async move {
                 let r = session.synthesize(&text).await;
                 drop(guard);
+                if !mounted.get() {
+                    return;
+                }
                 match r {
                     Ok(speech) => match blob_url(&speech.audio, speech.mime()) {
                         Some(url) => d.dispatch(TtsAction::Done(SpeechClip {
@@ -371,7 +390,7 @@ pub fn tts_box(props: &TtsProps) -> Html {
                 <span class="muted small">{ format!("{count} / {MAX_TEXT_CHARS}") }</span>
             </div>
             { for info }
-            <audio id="tts-audio" ref={audio} controls=true src={state.clip.as_ref().map(|c| c.url.clone())} />
+            <audio id="tts-audio" ref={audio} controls=true src={state.clip.as_ref().map(|c| c.url.clone()).filter(|u| crate::api::http::check_link(u).is_ok())} />
         </form>
     }
 }

@@ -43,3 +43,24 @@ test('www/embed.html imports the package and drives the sandbox', { skip: !URL }
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test('the package keeps its timer worker under the strict CSP (served with `--www .`)', { skip: !URL }, async () => {
+  const r = await fetch(`${URL}/www/embed.html`);
+  assert.match(r.headers.get('content-security-policy') ?? '', /worker-src 'self'/, 'served strictly');
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${URL}/www/embed.html`);
+  await page.waitForFunction(() => document.querySelector('#out')?.textContent.includes('"ready"'));
+  // A Softphone (not started: no requests) builds its timer at once; the worker
+  // is pkg/snippets/…/timer_worker.js, since a Blob worker is refused here.
+  await page.evaluate(async () => {
+    const { DapiClient, Softphone } = await import('/pkg/agent_console.js');
+    const dapi = new DapiClient({ baseUrl: '/', uid: 'csp-timer' });
+    window.phone = new Softphone(dapi, { join: async () => {}, leave: async () => {} });
+  });
+  await page.waitForFunction(() => window.phone.timerInWorker, null, { timeout: 5000 });
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+

@@ -45,8 +45,12 @@ export async function launchThrottled() {
     socket.send(JSON.stringify({ id, method, params, sessionId }));
   });
   const open = async (url, background) => {
-    const { targetId } = await send('Target.createTarget', { url, background });
+    // Blank first, so the CSP violation recorder is in place before the console loads.
+    const { targetId } = await send('Target.createTarget', { url: 'about:blank', background });
     const { sessionId } = await send('Target.attachToTarget', { targetId, flatten: true });
+    await send('Page.enable', {}, sessionId);
+    await send('Page.addScriptToEvaluateOnNewDocument', { source: RECORD_VIOLATIONS }, sessionId);
+    await send('Page.navigate', { url }, sessionId);
     return new RawPage(send, sessionId);
   };
   return {
@@ -60,6 +64,11 @@ export async function launchThrottled() {
     },
   };
 }
+
+// What chromium.mjs records for Playwright pages: every securitypolicyviolation.
+const RECORD_VIOLATIONS = `window.__cspViolations = [];
+window.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(
+  { directive: e.effectiveDirective, blocked: e.blockedURI, source: e.sourceFile + ':' + e.lineNumber }), true);`;
 
 /** One page over CDP: evaluate, poll from Node (never throttled), click by script. */
 class RawPage {
@@ -81,6 +90,11 @@ class RawPage {
       if (Date.now() > until) throw new Error(`timed out waiting for ${expression}`);
       await sleep(100);
     }
+  }
+
+  /** The page's Content-Security-Policy violations so far. */
+  cspViolations() {
+    return this.evaluate('window.__cspViolations');
   }
 
   click(selector) {

@@ -51,6 +51,7 @@ test(`hidden past the grace period, heartbeats keep their ${HB_SECS} s period`, 
   assert.equal(await page.evaluate(`document.querySelector('#sp-call-panel')?.dataset.state`), 'talking',
     'the server never ended the call for a missing heartbeat');
   await page.click('#sp-hangup');
+  assert.deepEqual(await page.cspViolations(), [], 'no CSP violation (the sandbox serves the strict policy)');
 });
 
 test('after a freeze the page heartbeats within 2 s of becoming active', { timeout: 120000 }, async () => {
@@ -71,4 +72,5 @@ test('after a freeze the page heartbeats within 2 s of becoming active', { timeo
   console.log(`recovery after frozen → active: ${recovery} ms (period ${HB} s)`);
   assert.ok(recovery < 2000, `recovered in ${recovery} ms`);
   await page.click('#sp-hangup');
+  assert.deepEqual(await page.cspViolations(), [], 'no CSP violation (the sandbox serves the strict policy)');
 });

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -76,7 +76,7 @@ pub async fn recording(State(state): State<AppState>, Path(file): Path<String>) 
             Err(CbError { msg, .. }) => return error(StatusCode::NOT_FOUND, msg),
         }
     };
-    ([(header::CONTENT_TYPE, "audio/wav")], wav::tones(id, secs)).into_response()
+    wav::response(wav::tones(id, secs))
 }
 
 /// `GET /sandbox/callback/settings`: the callback clock and webhook URL.

@@ -6,8 +6,8 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use serde_json::Value;
 
@@ -180,7 +180,7 @@ pub async fn channel(
 
 /// `GET /sandbox/dapi/robot.wav`: what the robot plays (a few seconds of tones).
 pub async fn robot_wav() -> Response {
-    ([(header::CONTENT_TYPE, "audio/wav")], wav::tones("dapi-robot", ROBOT_WAV_SECS)).into_response()
+    wav::response(wav::tones("dapi-robot", ROBOT_WAV_SECS))
 }
 
 /// `GET /sandbox/dapi/calls`: every record with its events, messages and live state.

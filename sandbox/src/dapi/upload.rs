@@ -35,6 +35,8 @@ const MAX_RECORDING_SECS: f32 = 8.0;
 pub struct Upload {
     /// The part's content type (`application/octet-stream` when it had none).
     pub content_type: String,
+    /// The part's filename as sent (its last path segment), for the download's name.
+    pub filename: String,
     /// The bytes.
     pub bytes: Bytes,
 }
@@ -90,7 +92,8 @@ pub async fn upload(
             }
         }
         if let Some(filename) = filename {
-            files.push((stored_name(&data, &filename), Upload { content_type, bytes: Bytes::from(data) }));
+            let upload = Upload { content_type, filename: filename.clone(), bytes: Bytes::from(data) };
+            files.push((stored_name(&upload.bytes, &filename), upload));
         }
     }
     if files.is_empty() {
@@ -105,13 +108,80 @@ pub async fn upload(
     Ok(Json(body).into_response())
 }
 
-/// `GET /media/general_upload/<name>`: the file with its part's content type.
+/// `GET /media/general_upload/<name>`: the file as a download (`Content-Disposition:
+/// attachment` with its name), `nosniff`, and a sandboxing CSP. Anyone can upload
+/// anything, and this origin is the console's when the sandbox serves it (`--www`): an
+/// uploaded page shown inline would run as the console. Its own type is kept only for
+/// media that cannot run script ([`inert_type`]); the rest is `application/octet-stream`.
 pub async fn media(State(state): State<AppState>, Path(file): Path<String>) -> Result<Response, DapiError> {
     let found = with_dapi(&state, |d, _| d.uploads.get(&file).cloned());
     let up = found.ok_or_else(|| DapiError::with_status(StatusCode::NOT_FOUND, "文件不存在"))?;
-    let ct = HeaderValue::from_str(&up.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    Ok(([(header::CONTENT_TYPE, ct)], up.bytes).into_response())
+    let ct = inert_type(&up.content_type)
+        .and_then(|t| HeaderValue::from_str(&t).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
+    let disposition = HeaderValue::from_str(&attachment(&up.filename))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox")),
+        ],
+        up.bytes,
+    )
+        .into_response())
+}
+
+/// `content_type` (trimmed, parameters kept) if it names media a browser only plays or
+/// shows (audio, video, raster images, plain text); `None` for anything that could run
+/// script when opened (HTML, SVG, XML, JavaScript, PDF, unknown) or is not plain ASCII.
+pub fn inert_type(content_type: &str) -> Option<String> {
+    let whole = content_type.trim();
+    if !whole.bytes().all(|b| b == b' ' || b.is_ascii_graphic()) {
+        return None;
+    }
+    let t = whole.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let (kind, sub) = t.split_once('/')?;
+    let token =
+        |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b));
+    if !token(kind) || !token(sub) {
+        return None;
+    }
+    let inert = match kind {
+        "audio" | "video" => true,
+        "image" => !sub.contains("svg") && !sub.contains("xml"),
+        "text" => sub == "plain",
+        _ => false,
+    };
+    inert.then(|| whole.to_string())
+}
+
+/// A `Content-Disposition: attachment` value naming `filename` safely (RFC 6266): an
+/// ASCII `filename` with anything but letters, digits and `._-` replaced by `_`, plus
+/// `filename*` (RFC 5987, UTF-8, percent-encoded) when the name is not plain ASCII.
+pub fn attachment(filename: &str) -> String {
+    // The last path segment only, without control characters, at most 100 characters.
+    let name: String = filename
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let name = name.trim();
+    let name = if name.is_empty() || name == "." || name == ".." { "download" } else { name };
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let ascii: String = name.chars().map(|c| if plain(c) { c } else { '_' }).collect();
+    if name.chars().all(plain) {
+        return format!("attachment; filename=\"{ascii}\"");
+    }
+    let encoded: String = name
+        .bytes()
+        .map(|b| if plain(char::from(b)) { char::from(b).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// `GET /media/recording/<record>_<uid>.wav`: a real WAV for each user that talked in an
@@ -129,8 +199,7 @@ pub async fn recording(
         r.talkers().iter().any(|t| t == uid).then(|| end.saturating_sub(r.start_ms()) as f32 / 1000.0)
     })
     .ok_or_else(not_found)?;
-    let wav = wav::tones(&file, secs.clamp(1.0, MAX_RECORDING_SECS));
-    Ok(([(header::CONTENT_TYPE, "audio/wav")], wav).into_response())
+    Ok(wav::response(wav::tones(&file, secs.clamp(1.0, MAX_RECORDING_SECS))))
 }
 
 #[cfg(test)]
@@ -146,5 +215,43 @@ mod tests {
         }
         // md5("") is d41d8cd98f00b204e9800998ecf8427e.
         assert_eq!(stored_name(b"", "a.txt"), "d41d8cd98f00b204e9800998ecf8427e.txt");
+    }
+
+    #[test]
+    fn only_media_that_cannot_run_keeps_its_type() {
+        assert_eq!(inert_type("audio/wav").as_deref(), Some("audio/wav"));
+        assert_eq!(inert_type(" Image/PNG; x=1").as_deref(), Some("Image/PNG; x=1"));
+        assert_eq!(inert_type("text/plain;charset=utf-8").as_deref(), Some("text/plain;charset=utf-8"));
+        for runs in [
+            "text/html",
+            "image/svg+xml",
+            "application/xhtml+xml",
+            "text/xml",
+            "application/javascript",
+            "text/javascript",
+            "application/pdf",
+            "application/octet-stream",
+            "",
+            "audio",
+            "audio/wav\r\nx-evil: 1",
+        ] {
+            assert_eq!(inert_type(runs), None, "{runs:?}");
+        }
+    }
+
+    #[test]
+    fn download_names_are_safe_and_keep_non_ascii_in_filename_star() {
+        assert_eq!(attachment("note.txt"), "attachment; filename=\"note.txt\"");
+        assert_eq!(attachment("../../etc/passwd"), "attachment; filename=\"passwd\"");
+        assert_eq!(attachment("C:\\x\\a.wav"), "attachment; filename=\"a.wav\"");
+        assert_eq!(attachment(""), "attachment; filename=\"download\"");
+        assert_eq!(
+            attachment("报告 1.txt"),
+            "attachment; filename=\"___1.txt\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A%201.txt"
+        );
+        assert_eq!(
+            attachment("a\"; b=\r\n.html"),
+            "attachment; filename=\"a___b_.html\"; filename*=UTF-8''a%22%3B%20b%3D.html"
+        );
     }
 }

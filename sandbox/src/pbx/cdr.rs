@@ -419,7 +419,11 @@ pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
             .collect();
         let total = rows.len() as u64;
         Ok(envelope::ok(
-            super::list_json(pbx, page_of(rows, page, page_size), super::Odd::Drop("uniqueid")),
+            super::list_json(
+                pbx,
+                page_of(rows, super::served_page(pbx, page), page_size),
+                super::Odd::Drop("uniqueid"),
+            ),
             total,
         ))
     })
@@ -481,8 +485,10 @@ pub async fn billing_list(
             rows.reverse();
         }
         let total = rows.len() as u64;
-        let page_rows: Vec<BillingRow<'_>> =
-            page_of(rows, page, page_size).into_iter().map(CdrRow::billing).collect();
+        let page_rows: Vec<BillingRow<'_>> = page_of(rows, super::served_page(pbx, page), page_size)
+            .into_iter()
+            .map(CdrRow::billing)
+            .collect();
         Ok(envelope::ok(super::list_json(pbx, page_rows, super::Odd::Drop("uniqueid")), total))
     })
 }

@@ -363,6 +363,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/cdr", get(cdr::list))
         .route("/cdr/list", get(cdr::billing_list))
         .route("/tts/synthesize", post(tts::synthesize))
+        .route_layer(middleware::from_fn_with_state(state.clone(), big_reply))
         .route_layer(middleware::from_fn_with_state(state.clone(), auth::require_bearer))
         // Added last, so it runs first: a 503 "before doing anything".
         .route_layer(middleware::from_fn_with_state(state, fail_share))
@@ -383,6 +384,41 @@ pub fn root_router() -> Router<AppState> {
         .route("/voicemail/{*path}", get(sandbox::voicemail_file))
         .route("/push", get(push::connect))
         .route("/push/", get(push::connect))
+}
+
+/// Most bytes the `bigReplyBytes` knob pads a reply to.
+pub const MAX_BIG_REPLY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The `bigReplyBytes` knob: `status/trunk` and `tts/synthesize` replies padded with
+/// trailing JSON whitespace to that size, declared (`Content-Length`) or, with
+/// `bigReplyChunked`, streamed in 64 KiB chunks with no length.
+async fn big_reply(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    let (bytes, chunked) = {
+        let pbx = state.pbx();
+        (pbx.cfg.big_reply_bytes, pbx.cfg.big_reply_chunked)
+    };
+    let padded_route = path.ends_with("/status/trunk") || path.ends_with("/tts/synthesize");
+    let resp = next.run(req).await;
+    if bytes == 0 || !padded_route {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, usize::MAX).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut padded = body.to_vec();
+    padded.resize(padded.len().max(usize::try_from(bytes).unwrap_or(usize::MAX)), b' ');
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let body = if chunked {
+        const CHUNK: usize = 64 * 1024;
+        let chunks: Vec<Result<Bytes, std::convert::Infallible>> =
+            padded.chunks(CHUNK).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
+        axum::body::Body::from_stream(futures_util::stream::iter(chunks))
+    } else {
+        axum::body::Body::from(padded)
+    };
+    Response::from_parts(parts, body)
 }
 
 /// The `failShare` knob: that share of `/api/v1/*` requests gets HTTP 503 at once.
@@ -500,6 +536,16 @@ pub(crate) fn paging(q: &HashMap<String, String>) -> Result<(u64, u64), PbxError
         return Err(bad_query(format!("pageSize 不能大于 {MAX_PAGE_SIZE}")));
     }
     Ok((page, page_size))
+}
+
+/// The page a list route serves when asked for `page`: page 1 whatever was asked with
+/// the `ignorePage` knob on (a PBX that does not page), else `page`.
+pub(crate) fn served_page(pbx: &PbxState, page: u64) -> u64 {
+    if pbx.cfg.ignore_page {
+        1
+    } else {
+        page
+    }
 }
 
 /// The rows of page `page` (1-based) of `page_size`.

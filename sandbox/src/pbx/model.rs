@@ -64,6 +64,17 @@ pub struct SimSettings {
     /// `callerid`, `parkingSpace`, `id`, `uniqueid`) or, for agent rows, whose
     /// every field is optional, sends `penalty` as a word. `total` is unchanged.
     pub odd_row: bool,
+    /// Every paged list (`cdr`, `cdr/list`, `voicemail`, `status/*`) ignores `page` and
+    /// answers page 1, as some PBX builds do: a client that pages until a short page
+    /// would ask for ever. `total` is unchanged.
+    pub ignore_page: bool,
+    /// 0 = off; else the replies of `status/trunk` and `tts/synthesize` are padded
+    /// with JSON whitespace to at least this many bytes (still valid replies), so a
+    /// client's reply caps can be tested: a broken or hostile PBX.
+    pub big_reply_bytes: u64,
+    /// With `bigReplyBytes`: the padded reply is streamed in chunks without a
+    /// `Content-Length` (else it declares its length).
+    pub big_reply_chunked: bool,
 }
 
 /// 2^53: added to `id` and `duration` of rows written with `hugeNumbers`, so each is
@@ -84,6 +95,9 @@ impl Default for SimSettings {
             cdr_every_ms: 0,
             huge_numbers: false,
             odd_row: false,
+            ignore_page: false,
+            big_reply_bytes: 0,
+            big_reply_chunked: false,
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Sandbox-only PBX routes (under `/sandbox`, no token) and the recording files.
 //!
 //! - `GET|POST /sandbox/pbx/settings` — the simulation knobs ([`SimSettings`]), among
-//!   them `hugeNumbers` (CDR ids and durations beyond 2^53).
+//!   them `hugeNumbers` (CDR ids and durations beyond 2^53) and `ignorePage` (every
+//!   paged list answers page 1), `bigReplyBytes`/`bigReplyChunked` (`status/trunk` and
+//!   `tts/synthesize` replies padded to that size, with or without `Content-Length`).
 //! - `GET|POST /sandbox/pbx/account {password?, lockoutAfter?, unlock?, reset?, revokeTokens?}` — the API
 //!   user's password and lockout (an admin changing the password; a brute-force guard).
 //! - `POST /sandbox/pbx/callers {number?, queue?}` — a caller arrives now.
@@ -15,7 +17,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -100,6 +102,11 @@ fn apply_settings(cfg: &SimSettings, p: &Map<String, Value>) -> Result<SimSettin
             "cdrEveryMs" => c.cdr_every_ms = ms_field(v, key, 100, DAY_MS, true)?,
             "oddRow" => c.odd_row = v.as_bool().ok_or("oddRow must be true or false")?,
             "hugeNumbers" => c.huge_numbers = v.as_bool().ok_or("hugeNumbers must be true or false")?,
+            "ignorePage" => c.ignore_page = v.as_bool().ok_or("ignorePage must be true or false")?,
+            "bigReplyBytes" => c.big_reply_bytes = ms_field(v, key, 1, super::MAX_BIG_REPLY_BYTES, true)?,
+            "bigReplyChunked" => {
+                c.big_reply_chunked = v.as_bool().ok_or("bigReplyChunked must be true or false")?;
+            }
             other => return Err(format!("unknown setting {other}")),
         }
     }
@@ -337,7 +344,7 @@ fn media(state: &AppState, dir: &str, path: Option<String>) -> Response {
     // Advance first: a call that has just ended by the clock has its recording now.
     let file = with_pbx(state, |pbx, _| pbx.media.get(&key).cloned());
     match file {
-        Some(f) => ([(header::CONTENT_TYPE, "audio/wav")], wav::tones(&f.seed, f.secs)).into_response(),
+        Some(f) => wav::response(wav::tones(&f.seed, f.secs)),
         None => (StatusCode::NOT_FOUND, "no such recording").into_response(),
     }
 }

@@ -57,7 +57,10 @@ pub async fn endpoint(State(state): State<AppState>, RawQuery(raw): RawQuery) ->
             })
             .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("state")), total))
+        Ok(envelope::ok(
+            list_json(pbx, page_of(rows, super::served_page(pbx, page), page_size), Odd::Drop("state")),
+            total,
+        ))
     })
 }
 
@@ -180,7 +183,10 @@ pub async fn trunk(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Re
         .filter(|r| name.is_none_or(|n| r.endpoint.contains(n)))
         .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("state")), total))
+        Ok(envelope::ok(
+            list_json(pbx, page_of(rows, super::served_page(pbx, page), page_size), Odd::Drop("state")),
+            total,
+        ))
     })
 }
 
@@ -231,6 +237,9 @@ pub async fn wait(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
     with_pbx(&state, |pbx, now| {
         let rows = pbx.wait_rows(&queue, now);
         let total = rows.len() as u64;
-        Ok(envelope::ok(list_json(pbx, page_of(rows, page, page_size), Odd::Drop("callerid")), total))
+        Ok(envelope::ok(
+            list_json(pbx, page_of(rows, super::served_page(pbx, page), page_size), Odd::Drop("callerid")),
+            total,
+        ))
     })
 }

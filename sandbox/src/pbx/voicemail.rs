@@ -32,7 +32,14 @@ pub async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Res
             .filter(|v| read.is_none_or(|r| v.is_read == r))
             .collect();
         let total = rows.len() as u64;
-        Ok(envelope::ok(super::list_json(pbx, page_of(rows, page, page_size), super::Odd::Drop("id")), total))
+        Ok(envelope::ok(
+            super::list_json(
+                pbx,
+                page_of(rows, super::served_page(pbx, page), page_size),
+                super::Odd::Drop("id"),
+            ),
+            total,
+        ))
     })
 }
 

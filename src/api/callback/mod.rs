@@ -242,6 +242,7 @@ impl CallbackApi {
             ],
             // Serialising plain structs of strings cannot fail.
             body: Some(serde_json::to_string(body).unwrap_or_default()),
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         }
     }
 
@@ -298,9 +299,9 @@ pub fn decode_end_call(resp: &HttpResponse) -> Result<(), ApiError> {
 pub fn decode_recording(resp: &HttpResponse) -> Result<Recording, ApiError> {
     let raw: RawRecording = decode(resp)?;
     let url = raw.file_url.trim();
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(ApiError::Decode(format!("fileUrl {url:?} is not an http(s) URL")));
-    }
+    // The console plays it in an `<audio src>`: the link check, not a prefix test.
+    let url = crate::api::http::check_web_link(url)
+        .map_err(|_| ApiError::Decode(format!("fileUrl {url:?} is not an http(s) URL")))?;
     Ok(Recording { file_url: url.to_string() })
 }
 

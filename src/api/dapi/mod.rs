@@ -438,6 +438,7 @@ impl DapiApi {
             url: format!("{}{path}", self.base_url),
             headers: vec![("Content-Type".into(), "application/json".into())],
             body: Some(body.to_string()),
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         }
     }
 
@@ -531,6 +532,7 @@ impl DapiApi {
             url: format!("{}/dapi/system/config", self.base_url),
             headers: Vec::new(),
             body: None,
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         }
     }
 
@@ -675,9 +677,35 @@ pub fn cut_task_page(reply: CallTaskPage, page: u64, per_page: u64) -> CallTaskP
     }
 }
 
+/// Most bytes of files one `/d/upload` request may carry (the server
+/// answers 413 past it): refused before a byte is sent.
+pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+/// Most bytes of an upload's reply read: a list of URLs.
+pub const UPLOAD_REPLY_MAX_BODY: u64 = 64 * 1024;
+
+/// Checks the sizes (`File.size`, bytes) of the files of one upload against
+/// [`MAX_UPLOAD_BYTES`], together. A size that is not a finite,
+/// non-negative number (never from a real `Blob`) is refused too.
+pub fn check_upload_sizes(sizes: &[f64]) -> Result<(), InvalidInput> {
+    let max = MAX_UPLOAD_BYTES as f64;
+    if let Some(bad) = sizes.iter().find(|s| !(s.is_finite() && **s >= 0.0)) {
+        return Err(InvalidInput::new("files", Problem::Malformed, &format!("a file of size {bad}")));
+    }
+    let total: f64 = sizes.iter().sum();
+    if total > max {
+        // Whole bytes: the sum of Blob sizes is an integer well below 2^53.
+        let shown = crate::api::bytes_text(total as u64);
+        return Err(InvalidInput::new("files", Problem::TooManyBytes { max: MAX_UPLOAD_BYTES }, &shown));
+    }
+    Ok(())
+}
+
 /// Decodes `/d/upload`: a bare URL or array (seed 000), or the same inside
-/// a `{success, data}` envelope; always a list.
+/// a `{success, data}` envelope; always a list. A reply over
+/// [`UPLOAD_REPLY_MAX_BODY`] is [`ApiError::TooLarge`].
 pub fn decode_upload(resp: &HttpResponse) -> Result<Vec<String>, ApiError> {
+    resp.check_size(UPLOAD_REPLY_MAX_BODY)?;
     let v: serde_json::Value = match serde_json::from_slice(&resp.body) {
         Ok(v) => v,
         Err(_) if !(200..300).contains(&resp.status) => return Err(crate::api::envelope::http_error(resp)),

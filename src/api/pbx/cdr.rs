@@ -490,11 +490,20 @@ pub enum PushFrame {
     Other(String),
 }
 
+/// Longest billing push frame read, bytes of UTF-8: a frame carries the
+/// rows of one moment (a few hundred bytes each), so a megabyte is a broken
+/// or hostile server. Longer frames are refused unparsed.
+pub const MAX_PUSH_FRAME_BYTES: usize = 1024 * 1024;
+
 /// Decodes one text frame of the billing push, row by row (one odd row
 /// costs only itself, and is counted), loose on the shape (`data` may be
-/// one row or a list).
+/// one row or a list). A frame over [`MAX_PUSH_FRAME_BYTES`] is
+/// [`ApiError::TooLarge`], checked before any parsing.
 pub fn decode_push(text: &str) -> Result<PushFrame, ApiError> {
     use crate::api::de::Listed;
+    if text.len() > MAX_PUSH_FRAME_BYTES {
+        return Err(ApiError::TooLarge { limit: MAX_PUSH_FRAME_BYTES as u64 });
+    }
     #[derive(Deserialize)]
     struct Frame {
         #[serde(rename = "type", default, deserialize_with = "string_lenient")]
@@ -540,17 +549,22 @@ pub fn recording_url(media_root: &str, path: &str) -> Result<String, InvalidInpu
     Ok(format!("{}/{p}", media_root.trim_end_matches('/')))
 }
 
-/// Checks the PBX's spool directory setting: an absolute path of safe characters.
+/// Checks the PBX's spool directory setting: an absolute path of safe
+/// characters with no empty, `.` or `..` segment (a trailing `/` aside).
+/// Returned without the trailing slash, so `/` itself is `""`.
 pub fn check_spool_dir(dir: &str) -> Result<String, InvalidInput> {
     let d = dir.trim();
     let d = if d.is_empty() { "/var/spool/asterisk" } else { d };
+    let root = d.trim_end_matches('/');
+    // `//spool` would make every desk-phone path start `//`, which POSIX
+    // leaves to the system to read (a network path on some).
     let ok = d.starts_with('/')
         && d.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
-        && d.split('/').all(|s| s != "..");
+        && root.split('/').skip(1).all(|s| !s.is_empty() && s != "." && s != "..");
     if !ok {
         return Err(InvalidInput::new("spoolDir", Problem::Malformed, d));
     }
-    Ok(d.trim_end_matches('/').to_string())
+    Ok(root.to_string())
 }
 
 /// `call/handsetPlay`: play `recording` on `extension`'s desk phone.

@@ -33,7 +33,7 @@ pub use tts::Speech;
 pub use types::{Extension, Page, PhoneNumber, Uniqueid};
 pub use voicemail::{Voicemail, VoicemailFilter};
 
-use crate::api::http::{check_http_url, url_with_query};
+use crate::api::http::{check_http_url, url_with_query, DEFAULT_MAX_BODY};
 use crate::api::{ApiError, HttpRequest, HttpResponse, InvalidInput, Method, Problem};
 use serde::de::DeserializeOwned;
 
@@ -98,6 +98,7 @@ impl PbxApi {
             url: url_with_query(&self.base_url, path, query),
             headers,
             body: body.map(|b| b.to_string()),
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 

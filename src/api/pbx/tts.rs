@@ -10,6 +10,11 @@ use serde_json::json;
 /// Longest text sent (characters); the seed gives no limit, a prompt is short.
 pub const MAX_TEXT_CHARS: usize = 500;
 
+/// Most reply bytes read from `tts/synthesize`: the audio comes base64 in
+/// JSON, and 500 characters of Chinese speak for about two minutes (16 kHz
+/// 16-bit WAV: about 4 MB, 5.3 MB as base64). Eight times the default cap.
+pub const TTS_MAX_BODY: u64 = 32 * 1024 * 1024;
+
 /// Checks the text: not blank, at most [`MAX_TEXT_CHARS`].
 pub fn check_text(text: &str) -> Result<&str, InvalidInput> {
     let t = text.trim();
@@ -45,9 +50,10 @@ impl Speech {
 }
 
 impl PbxApi {
-    /// `POST /api/v1/tts/synthesize`.
+    /// `POST /api/v1/tts/synthesize`, whose reply may be up to
+    /// [`TTS_MAX_BODY`] (base64 audio).
     pub fn synthesize(&self, text: &str) -> HttpRequest {
-        self.post("/api/v1/tts/synthesize", json!({ "text": text }))
+        self.post("/api/v1/tts/synthesize", json!({ "text": text })).with_max_body(TTS_MAX_BODY)
     }
 }
 
@@ -81,4 +87,26 @@ pub fn decode_speech(resp: &HttpResponse) -> Result<Speech, ApiError> {
         return Err(ApiError::Decode("data.audio is not a RIFF/WAVE file".into()));
     }
     Ok(Speech { audio, format, vendor: raw.vendor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::http::DEFAULT_MAX_BODY;
+    use crate::api::pbx::Credentials;
+
+    #[test]
+    fn speech_may_be_larger_than_other_replies() {
+        let api = PbxApi::new("https://pbx.example/dscom-api/public", "zh-CN").unwrap();
+        assert_eq!(api.synthesize("你好").max_body, TTS_MAX_BODY);
+        // Every other route keeps the default.
+        let creds = Credentials::new("4", "s", "api", "pw").unwrap();
+        let token = api.token(&creds, &crate::api::pbx::TokenGrant::Password);
+        assert_eq!(token.max_body, DEFAULT_MAX_BODY);
+        let mut big = HttpResponse::new(200, vec![b' '; 5 * 1024 * 1024]);
+        assert!(big.check_size(api.synthesize("x").max_body).is_ok());
+        assert_eq!(big.check_size(token.max_body), Err(ApiError::TooLarge { limit: DEFAULT_MAX_BODY }));
+        big.body_refused = true;
+        assert!(big.check_size(TTS_MAX_BODY).is_err());
+    }
 }

@@ -350,6 +350,7 @@ impl SipCdrApi {
                 ("Accept".into(), "application/json".into()),
             ],
             body: Some(body),
+            max_body: crate::api::http::DEFAULT_MAX_BODY,
         }
     }
 }
@@ -522,6 +523,15 @@ pub fn decode_bills(resp: &HttpResponse) -> Result<BillPage, ApiError> {
             .to_string()
     };
     let either = |a: String, b: String| if a.trim().is_empty() { b } else { a };
+    // An empty `ret` (`null`, `""`) is no GetBill envelope: as a vendor
+    // error it would carry no code.
+    if env.ret.trim().is_empty() {
+        return Err(if (200..300).contains(&resp.status) {
+            ApiError::Decode("the reply's ret is empty".into())
+        } else {
+            crate::api::envelope::http_error(resp)
+        });
+    }
     if env.ret.trim() != "200" {
         return Err(ApiError::Vendor {
             code: env.ret.trim().to_string(),
@@ -533,6 +543,9 @@ pub fn decode_bills(resp: &HttpResponse) -> Result<BillPage, ApiError> {
     }
     let data: RawData = serde_json::from_value(env.data.unwrap_or(serde_json::Value::Null))
         .map_err(|e| ApiError::Decode(format!("data: {e}")))?;
+    if data.status.trim().is_empty() {
+        return Err(ApiError::Decode("data.status is empty".into()));
+    }
     if data.status.trim() != "0" {
         return Err(ApiError::Vendor {
             code: format!("status_{}", data.status.trim()),
