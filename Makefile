@@ -29,7 +29,8 @@ sandbox:
 bench-heartbeat:
 	scripts/bench-heartbeat.sh
 
-# The PBX call log with 10 000 rows: first paint, scroll steps, DOM rows (prints figures).
+# The PBX call log with 10 000 rows: first paint, scroll steps, DOM rows; first paint
+# of the console against a Yew hello-world, and the ratio (prints figures).
 bench-cdr:
 	scripts/bench-cdr.sh
 

@@ -68,6 +68,10 @@ stage "console: trunk build --release"
 if trunk build --release --offline 2>&1 | tail -3 | tee "$ART/trunk.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
   STAGES_FAILED+=(trunk)
 else
+  stage "size: brotli of the console and the package against scripts/size-budgets.json (make size)"
+  # Over a budget is reported; over a ceiling (the size reached so far) fails.
+  if ! node scripts/size-check.mjs dist pkg 2>&1 | tee "$ART/size.log"; then STAGES_FAILED+=(size); fi
+
   stage "console: click-through in Chromium (playwright-core)"
   # Queues other than the seed's 200/300: the console must list the PBX's own (630 has no roster).
   start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 --pbx-no-callers --pbx-queues 610,620,630 || { STAGES_FAILED+=(sandbox-start); exit 1; }

@@ -5,12 +5,13 @@
 
 use agent_console::api::pbx::{BillingQuery, Cdr, Reply};
 use agent_console::api::time::CstDateTime;
-use agent_console::core::billing::{
+use agent_console::core::paging::WalkEnd;
+use agent_console::core::pbx::billing::{
     BillingEvent, BillingFeed, BillingOp, BillingSettings, CdrStore, FeedState,
 };
-use agent_console::core::paging::WalkEnd;
 use agent_console::core::time::{Duration, Instant};
 use agent_console::core::Error;
+use agent_console::i18n::Message;
 use serde_json::json;
 use std::collections::{BTreeSet, VecDeque};
 
@@ -522,7 +523,7 @@ fn a_pbx_that_ignores_page_gets_a_bounded_fill_that_ends_live_and_says_so() {
     );
     assert_eq!(t[0].code(), "truncated");
     // The console's list still shows it once the feed is live.
-    let mut view = agent_console::core::billing::BillingView::new(10);
+    let mut view = agent_console::core::pbx::billing::BillingView::new(10);
     for ev in events.iter().cloned() {
         view.apply(ev);
     }
@@ -673,10 +674,10 @@ fn the_store_stays_bounded_over_a_shift_and_refuses_rows_it_let_go() {
             let_go_row = Some(r.clone());
         }
         assert!(store.insert(r));
-        assert!(store.len() <= agent_console::core::billing::STORE_ROWS);
+        assert!(store.len() <= agent_console::core::pbx::billing::STORE_ROWS);
     }
     println!("store after 100000 rows: {} held, {} let go", store.len(), store.let_go());
-    assert_eq!(store.len(), agent_console::core::billing::STORE_ROWS);
+    assert_eq!(store.len(), agent_console::core::pbx::billing::STORE_ROWS);
     assert_eq!(store.let_go(), 95_000);
     // Re-sent rows that were let go are not new: by id, and without one.
     let old = let_go_row.unwrap();
@@ -717,7 +718,7 @@ fn the_store_stays_bounded_over_a_shift_and_refuses_rows_it_let_go() {
 #[test]
 fn a_feed_over_a_shift_keeps_its_store_bounded() {
     let (recent, max_len) = shift(BillingSettings::default(), 10);
-    assert!(max_len <= agent_console::core::billing::STORE_ROWS);
+    assert!(max_len <= agent_console::core::pbx::billing::STORE_ROWS);
     // About 120 reconciles, each a page or two: far from an hour of rows each.
     assert!(recent.rows < 120 * 400, "{recent:?}");
     println!(

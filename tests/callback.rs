@@ -343,7 +343,9 @@ fn a_signer_answering_for_another_timestamp_is_refused_before_sending() {
 
 mod click_to_call_box {
     use agent_console::api::callback::{CallIdentifier, HangupReason};
-    use agent_console::core::click_to_call::{ClickToCallAction as A, ClickToCallState, Phase, RelayStatus};
+    use agent_console::core::callback::click_to_call::{
+        ClickToCallAction as A, ClickToCallState, Phase, RelayStatus,
+    };
     use agent_console::core::Error;
 
     fn placed(id: &str) -> ClickToCallState {
@@ -422,7 +424,7 @@ mod click_to_call_box {
     #[test]
     fn relay_requests_and_replies() {
         use agent_console::api::HttpResponse;
-        use agent_console::core::click_to_call::{relay_reply, relay_request};
+        use agent_console::core::callback::click_to_call::{relay_reply, relay_request};
         let id = CallIdentifier::parse("12 3").unwrap_err();
         assert_eq!(id.field, "callidentifier");
         let id = CallIdentifier::parse("123").unwrap();

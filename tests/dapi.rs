@@ -6,7 +6,7 @@ use agent_console::api::dapi::{
     self, CallRecordPush, CallTaskInput, Channel, DapiApi, EventCode, MessageStatus, SenderType, Uid,
 };
 use agent_console::api::{ApiError, HttpRequest, HttpResponse, Method, Problem};
-use agent_console::core::softphone::{Op, Reply};
+use agent_console::core::dapi::softphone::{Op, Reply};
 use agent_console::core::{DapiSession, Error, HttpClient};
 use futures::executor::block_on;
 use serde_json::{json, Value};

@@ -3,9 +3,10 @@
 
 use agent_console::api::pbx::{EndpointState, EndpointStatus, Extension, PhoneNumber, Uniqueid};
 use agent_console::api::ApiError;
-use agent_console::core::desk::{format_duration, DeskAction as A, DeskState, Notice, NEVER_BUSY_MS};
+use agent_console::core::pbx::desk::{format_duration, DeskAction as A, DeskState, Notice, NEVER_BUSY_MS};
 use agent_console::core::Error;
 use agent_console::i18n::Lang;
+use agent_console::i18n::Message;
 
 fn row(ext: &str, state: EndpointState) -> EndpointStatus {
     EndpointStatus {

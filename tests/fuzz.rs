@@ -77,12 +77,13 @@ use agent_console::api::pbx::{
 };
 use agent_console::api::time::{parse_cst_ms, parse_http_date_ms, CstDateTime};
 use agent_console::api::{sipcdr, ApiError, HttpRequest, HttpResponse};
-use agent_console::core::billing::{BillingFeed, BillingSettings};
+use agent_console::core::callback::click_to_call::RelayStatus;
 use agent_console::core::callback::{check_authorization, ClockSkew};
-use agent_console::core::click_to_call::RelayStatus;
+use agent_console::core::pbx::billing::{BillingFeed, BillingSettings};
 use agent_console::core::session::HttpClient;
 use agent_console::core::{Error, Instant, PbxSettings};
 use agent_console::i18n::Lang;
+use agent_console::i18n::Message;
 use serde::Serialize;
 use serde_json::Value;
 use std::cell::RefCell;
@@ -820,7 +821,7 @@ impl HttpClient for Offline {
 struct ConsoleLike {
     #[serde(flatten)]
     pbx: PbxSettings,
-    #[serde(default, deserialize_with = "agent_console::core::agent_desk::deserialize_queues")]
+    #[serde(default, deserialize_with = "agent_console::core::pbx::agent_desk::deserialize_queues")]
     queues: Vec<String>,
 }
 
@@ -1010,7 +1011,7 @@ fn targets() -> Vec<Target> {
                     let mut trouble = false;
                     while feed.poll_op().is_some() {}
                     while let Some(ev) = feed.poll_event() {
-                        if let agent_console::core::billing::BillingEvent::Trouble(e) = ev {
+                        if let agent_console::core::pbx::billing::BillingEvent::Trouble(e) = ev {
                             trouble = true;
                             let _ = (e.code(), e.message(Lang::Zh), e.message(Lang::En));
                         }

@@ -5,6 +5,7 @@ use agent_console::api::pbx::{self, codes, EndpointState, TokenResponse};
 use agent_console::api::{ApiError, HttpResponse};
 use agent_console::core::Error;
 use agent_console::i18n::Lang;
+use agent_console::i18n::Message;
 
 /// The seed's examples are copied verbatim into `tests/fixtures/pbx/`. The
 /// document indents with no-break spaces (U+00A0), which no server sends and

@@ -8,6 +8,7 @@ use agent_console::api::sipcdr::{
 use agent_console::api::{ApiError, HttpRequest, HttpResponse, Problem};
 use agent_console::core::sipcdr::{BillSync, Step};
 use agent_console::core::{Error, HttpClient, SipCdrSession};
+use agent_console::i18n::Message;
 use futures::executor::block_on;
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeSet, HashMap};
@@ -462,7 +463,9 @@ mod records_page {
     fn listed(rows: Vec<agent_console::api::sipcdr::Bill>) -> Listed<agent_console::api::sipcdr::Bill> {
         Listed { rows, skipped: Default::default() }
     }
-    use agent_console::core::call_records::{CallRecordsAction as A, CallRecordsState, Filter, SYNCED_KEPT};
+    use agent_console::core::sipcdr::call_records::{
+        CallRecordsAction as A, CallRecordsState, Filter, SYNCED_KEPT,
+    };
     use agent_console::core::Error;
 
     #[test]

@@ -4,7 +4,7 @@
 
 use agent_console::api::dapi::{CallMessage, Channel, EventCode, JoinInfo, MessageStatus, SystemConfig, Uid};
 use agent_console::api::ApiError;
-use agent_console::core::softphone::{
+use agent_console::core::dapi::softphone::{
     heartbeat_interval, CallId, CallState, Connection, EndReason, MediaEvent, MediaOp, Op, Reply, Role,
     Softphone, SoftphoneEvent, SoftphoneSettings, Transmit,
 };

@@ -10,9 +10,9 @@ use std::rc::Rc;
 use agent_console::api::pbx::cdr::CdrFilter;
 use agent_console::api::pbx::{Credentials, Page, PbxApi};
 use agent_console::api::{HttpRequest, HttpResponse};
-use agent_console::core::billing::{BillingEvent, BillingFeed, BillingOp, BillingSettings, FeedState};
-use agent_console::core::cdr_view::{row_key, PAGE_SIZE};
 use agent_console::core::paging::{PageStep, PageWalk, WalkEnd};
+use agent_console::core::pbx::billing::{BillingEvent, BillingFeed, BillingOp, BillingSettings, FeedState};
+use agent_console::core::pbx::cdr_view::{row_key, PAGE_SIZE};
 use agent_console::core::time::Duration;
 use agent_console::core::{Error, HttpClient, Instant, PbxSession};
 use agent_console_sandbox::{

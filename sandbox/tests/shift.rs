@@ -6,7 +6,7 @@
 //! minute (debug build): the sandbox runs on a manual clock
 //! (`Clock::manual`) that the loop jumps to whatever is due next.
 //!
-//! What the console does is copied from `src/ui` and `src/transport`
+//! What the console does is copied from `crates/console/src` and `src/transport`
 //! (their browser I/O cannot run natively): the desk tab's agent area
 //! (every 2.5 s: this extension's agent status, endpoint state and the
 //! parked calls, every 12th time also every agent's status), its endpoint
@@ -41,12 +41,12 @@ use agent_console::api::pbx::{
     AgentFilter, AgentLogin, Credentials, EndpointFilter, Extension, Page, PbxApi,
 };
 use agent_console::api::{HttpRequest, HttpResponse};
-use agent_console::core::agent_desk::{AgentAction, AgentDesk};
-use agent_console::core::billing::{
+use agent_console::core::pbx::agent_desk::{AgentAction, AgentDesk};
+use agent_console::core::pbx::billing::{
     BillingEvent, BillingFeed, BillingOp, BillingSettings, BillingView, FeedState, DEFAULT_HISTORY,
 };
-use agent_console::core::desk::{DeskAction, DeskState};
-use agent_console::core::token::REFRESH_AT;
+use agent_console::core::pbx::desk::{DeskAction, DeskState};
+use agent_console::core::pbx::token::REFRESH_AT;
 use agent_console::core::{Error, HttpClient, Instant, PbxSession};
 use agent_console_sandbox::pbx::push::PushMsg;
 use agent_console_sandbox::{
@@ -76,14 +76,14 @@ const PUSH_URL: &str = "ws://pbx.sim/push/";
 /// The console's extension and agent (the sandbox's demo desk).
 const EXTENSION: &str = "8001";
 const AGENT: &str = "1011";
-/// `src/ui/agent.rs`: `REFRESH_MS`, `ROSTER_EVERY`.
+/// `crates/console/src/agent.rs`: `REFRESH_MS`, `ROSTER_EVERY`.
 const AGENT_REFRESH_MS: u64 = 2_500;
 const ROSTER_EVERY: u32 = 12;
-/// `src/ui/desk.rs`: `STATUS_REFRESH_MS`.
+/// `crates/console/src/desk.rs`: `STATUS_REFRESH_MS`.
 const ENDPOINT_REFRESH_MS: u64 = 2_000;
 /// `src/transport/billing.rs`: `TOKEN_CHECK_MS`.
 const TOKEN_CHECK_MS: u64 = 15_000;
-/// `src/ui/billing.rs`: rows the live list keeps.
+/// `crates/console/src/billing.rs`: rows the live list keeps.
 const KEEP: usize = 200;
 /// The sandbox's background ticker (`pbx::push::TICK`).
 const SANDBOX_TICK_MS: u64 = 250;
@@ -500,7 +500,7 @@ impl Console {
         self.run();
     }
 
-    /// The agent area's refresh (`src/ui/agent.rs`).
+    /// The agent area's refresh (`crates/console/src/agent.rs`).
     async fn agent_refresh(self: Rc<Self>, roster: bool) {
         if roster {
             let r = self.session.agent_status(&AgentFilter::default()).await;
@@ -536,7 +536,7 @@ impl Console {
         }
     }
 
-    /// The endpoint panel's refresh (`src/ui/desk.rs`).
+    /// The endpoint panel's refresh (`crates/console/src/desk.rs`).
     async fn endpoint_refresh(self: Rc<Self>) {
         let filter = EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
         let r = self.session.endpoint_status(&filter).await;

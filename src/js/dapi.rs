@@ -2,10 +2,10 @@
 //! and the call engine run with the embedder's RTC adapter.
 
 use super::{prop, to_js, to_js_error};
-use crate::api::dapi::{CallRecordPush, CallTaskInput, Channel, DapiApi, EventCode, JoinInfo, Uid};
+use crate::api::dapi::{CallRecordPush, CallTaskInput, Channel, EventCode, JoinInfo, Uid};
 use crate::api::http::resolve_link;
 use crate::api::{InvalidInput, Problem};
-use crate::core::softphone::{CallId, CallSnapshot, SoftphoneEvent, SoftphoneSettings};
+use crate::core::dapi::softphone::{CallId, CallSnapshot, SoftphoneEvent, SoftphoneSettings};
 use crate::core::time::Duration;
 use crate::core::{DapiSession, Error};
 use crate::i18n::Lang;
@@ -235,9 +235,8 @@ impl DapiClient {
                 return Err(InvalidInput::new("settings", Problem::Malformed, "expected an object").into());
             }
             let base = prop(&obj, "baseUrl")?.unwrap_or_default();
-            let api = DapiApi::new(&transport::resolve_url(&base))?;
             let uid = Uid::parse("uid", &prop(&obj, "uid")?.unwrap_or_default())?;
-            Ok(DapiClient { session: Rc::new(DapiSession::new(api, uid, FetchClient)), lang })
+            Ok(DapiClient { session: Rc::new(transport::open_dapi(&base, uid)?), lang })
         };
         build().map_err(|e| to_js_error(&e, lang))
     }
@@ -454,14 +453,11 @@ impl DapiClient {
     /// ```
     #[wasm_bindgen(unchecked_return_type = "Promise<string[]>")]
     pub fn upload(&self, files: FilesArg, on_progress: Option<Function>) -> Promise {
-        let blobs = match blobs(&files.into()).and_then(|b| {
-            crate::api::dapi::check_upload_sizes(&transport::upload::sizes(&b))?;
-            Ok(b)
-        }) {
+        let blobs = match blobs(&files.into()) {
             Ok(b) => b,
             Err(e) => return self.reject(e),
         };
-        let url = self.session.api().upload_url();
+        let session = self.session.clone();
         let base = self.session.api().base_url().to_string();
         let lang = self.lang;
         future_to_promise(async move {
@@ -471,10 +467,7 @@ impl DapiClient {
                 }
             };
             let result = async {
-                let cap = crate::api::dapi::UPLOAD_REPLY_MAX_BODY;
-                let resp =
-                    transport::upload::upload(&url, &blobs, cap, progress).await.map_err(Error::Network)?;
-                let urls = crate::api::dapi::decode_upload(&resp)?;
+                let urls = transport::upload::upload_files(session.api(), &blobs, progress).await?;
                 // A URL that is not a web address (`javascript:`, `data:`) is
                 // refused, never handed on for an embedder to put into a link.
                 urls.iter()

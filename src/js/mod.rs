@@ -16,21 +16,33 @@
 //! catch (e) { console.log(e.code, e.message); } // e.g. "600002"
 //! ```
 
+// One module a backend, each behind its cargo feature.
+#[cfg(feature = "callback")]
 mod callback;
+#[cfg(feature = "dapi")]
 mod dapi;
+#[cfg(feature = "pbx")]
 mod pbx;
+#[cfg(feature = "pbx")]
 mod pbx_desk;
+#[cfg(feature = "sipcdr")]
 mod sipcdr;
 
+#[cfg(feature = "callback")]
 pub use callback::CallbackClient;
+#[cfg(feature = "dapi")]
 pub use dapi::{parse_dapi_call_record, DapiClient, Softphone};
+#[cfg(feature = "pbx")]
 pub use pbx::PbxClient;
+#[cfg(feature = "pbx")]
 pub use pbx_desk::BillingSubscription;
+#[cfg(feature = "sipcdr")]
 pub use sipcdr::SipCdrClient;
 
 use crate::api::{ApiError, InvalidInput, Problem};
 use crate::core::Error;
 use crate::i18n::Lang;
+use crate::i18n::Message;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -12,7 +12,7 @@ use crate::api::pbx::{
 };
 use crate::api::time::CstDateTime;
 use crate::api::{ApiError, InvalidInput, Problem};
-use crate::core::billing::{BillingEvent, BillingFeed, BillingSettings, DEFAULT_HISTORY};
+use crate::core::pbx::billing::{BillingEvent, DEFAULT_HISTORY};
 use crate::core::Error;
 use crate::i18n::Lang;
 use crate::transport::billing::BillingDriver;
@@ -834,7 +834,6 @@ impl PbxClient {
             _ if since.is_undefined() || since.is_null() => wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64,
             _ => return Err(to_js_error(&InvalidInput::new("since", Problem::NotDateTime, "").into(), lang)),
         };
-        let feed = BillingFeed::new(BillingSettings::default(), floor_ms, crate::transport::jitter_seed());
         // To `onError`; a batch that could not be converted (`loud`) goes to
         // the console when there is no `onError`, so it is never lost in
         // silence. Fetch troubles without `onError` stay quiet: the feed retries.
@@ -859,7 +858,7 @@ impl PbxClient {
             }
             BillingEvent::Trouble(e) => report(&e, false),
         };
-        let driver = BillingDriver::start(feed, self.session.clone(), self.push_url.clone(), sink);
+        let driver = BillingDriver::subscribe(self.session.clone(), self.push_url.clone(), floor_ms, sink);
         Ok(BillingSubscription { driver: Rc::new(RefCell::new(Some(driver))), lang })
     }
 }

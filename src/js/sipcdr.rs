@@ -1,7 +1,7 @@
 //! `SipCdrClient` for JS: GetBill pages and the once-only sync.
 
 use super::{from_js, to_js, to_js_error};
-use crate::api::sipcdr::{BillQueryInput, SipCdrApi};
+use crate::api::sipcdr::BillQueryInput;
 use crate::core::{Error, SipCdrSession};
 use crate::i18n::Lang;
 use crate::transport::{self, FetchClient};
@@ -117,9 +117,8 @@ impl SipCdrClient {
     pub fn new(settings: SipCdrSettingsArg) -> Result<SipCdrClient, JsValue> {
         let s: SettingsIn = from_js("settings", settings.into()).map_err(|e| to_js_error(&e, Lang::Zh))?;
         let lang = s.language.as_deref().map(Lang::from_tag).unwrap_or_default();
-        let api = SipCdrApi::new(&transport::resolve_url(&s.api_url), &s.token)
-            .map_err(|e| to_js_error(&Error::from(e), lang))?;
-        Ok(SipCdrClient { session: Rc::new(SipCdrSession::new(api, FetchClient)), lang })
+        let session = transport::open_sipcdr(&s.api_url, &s.token).map_err(|e| to_js_error(&e, lang))?;
+        Ok(SipCdrClient { session: Rc::new(session), lang })
     }
 
     fn query(&self, q: BillQueryArg, sync: bool) -> Result<crate::api::sipcdr::BillQuery, Error> {

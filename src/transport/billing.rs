@@ -5,7 +5,7 @@ use super::ticker::WorkerTimer;
 use super::{now, wall_clock_ms, FetchClient};
 use crate::api::pbx::cdr::MAX_PUSH_FRAME_BYTES;
 use crate::api::pbx::PbxApi;
-use crate::core::billing::{BillingEvent, BillingFeed, BillingOp};
+use crate::core::pbx::billing::{BillingEvent, BillingFeed, BillingOp, BillingSettings};
 use crate::core::{Error, PbxSession};
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -221,6 +221,20 @@ pub struct BillingDriver {
 }
 
 impl BillingDriver {
+    /// The "live billing" use case of the JS package's `subscribeBilling`
+    /// and the console's list: a feed with the default settings holding rows
+    /// from `floor_ms` (epoch ms), its retries jittered per page
+    /// ([`super::jitter_seed`]), started against the push at `push_url`.
+    pub fn subscribe(
+        session: Rc<PbxSession<FetchClient>>,
+        push_url: String,
+        floor_ms: i64,
+        sink: impl Fn(BillingEvent) + 'static,
+    ) -> Self {
+        let feed = BillingFeed::new(BillingSettings::default(), floor_ms, super::jitter_seed());
+        Self::start(feed, session, push_url, sink)
+    }
+
     /// Starts `feed` against `session`'s push at `push_url`
     /// (`wss://HOST:8282/`); `sink` receives every event.
     pub fn start(

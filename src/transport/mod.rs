@@ -2,6 +2,7 @@
 //! browser's clock for the core.
 
 pub mod billing;
+pub mod media;
 pub mod softphone;
 pub mod ticker;
 pub mod upload;
@@ -232,6 +233,25 @@ pub fn resolve_url(url: &str) -> String {
         Some(o) if url.starts_with('/') => format!("{o}{url}"),
         _ => url.to_string(),
     }
+}
+
+/// Opens a browser sipcdr session: the API at `api_url` (a path is resolved
+/// against the page) with its `token`, over fetch. The JS package's
+/// `SipCdrClient` and the console's records page open it this one way.
+pub fn open_sipcdr(api_url: &str, token: &str) -> Result<crate::core::SipCdrSession<FetchClient>, Error> {
+    let api = crate::api::sipcdr::SipCdrApi::new(&resolve_url(api_url), token)?;
+    Ok(crate::core::SipCdrSession::new(api, FetchClient))
+}
+
+/// Opens a browser dapi session for the app user `uid` against `base_url`
+/// (a path is resolved against the page), over fetch: the JS package's
+/// `DapiClient` and the console's softphone open it this one way.
+pub fn open_dapi(
+    base_url: &str,
+    uid: crate::api::dapi::Uid,
+) -> Result<crate::core::DapiSession<FetchClient>, Error> {
+    let api = crate::api::dapi::DapiApi::new(&resolve_url(base_url))?;
+    Ok(crate::core::DapiSession::new(api, uid, FetchClient))
 }
 
 /// Opens a browser PBX session (fetch, the monotonic clock, paths resolved

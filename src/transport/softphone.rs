@@ -1,4 +1,4 @@
-//! Runs the sans-IO call engine ([`crate::core::softphone`]) in a browser:
+//! Runs the sans-IO call engine ([`crate::core::dapi::softphone`]) in a browser:
 //! requests over fetch, media through an adapter, timers in a worker (so a
 //! hidden tab keeps its heartbeat), and a wake-up on `visibilitychange`,
 //! `resume` and `online`. The JS `Softphone` and the console both use it.
@@ -6,7 +6,7 @@
 use super::ticker::WorkerTimer;
 use super::{now, FetchClient};
 use crate::api::dapi::JoinInfo;
-use crate::core::softphone::{CallId, MediaEvent, MediaOp, Softphone, SoftphoneEvent, Transmit};
+use crate::core::dapi::softphone::{CallId, MediaEvent, MediaOp, Softphone, SoftphoneEvent, Transmit};
 use crate::core::{DapiSession, Error, Instant};
 use futures::future::LocalBoxFuture;
 use gloo_events::EventListener;

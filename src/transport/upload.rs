@@ -8,6 +8,25 @@ use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+/// The upload use case, the same for the JS package's `DapiClient.upload`
+/// and the console's upload box: files over the limit together are refused
+/// before a byte is sent (`File.size`), the rest posted with progress, the
+/// reply held to its cap and decoded into the URLs as the server sent them
+/// (callers resolve each with [`crate::api::http::resolve_link`] where they
+/// show it or hand it on).
+pub async fn upload_files(
+    api: &crate::api::dapi::DapiApi,
+    files: &[web_sys::Blob],
+    on_progress: impl Fn(f64, f64) + 'static,
+) -> Result<Vec<String>, crate::core::Error> {
+    use crate::api::dapi::{check_upload_sizes, decode_upload, UPLOAD_REPLY_MAX_BODY};
+    check_upload_sizes(&sizes(files))?;
+    let resp = upload(&api.upload_url(), files, UPLOAD_REPLY_MAX_BODY, on_progress)
+        .await
+        .map_err(crate::core::Error::Network)?;
+    Ok(decode_upload(&resp)?)
+}
+
 /// Longest an upload may take before it is abandoned.
 pub const UPLOAD_TIMEOUT_MS: u32 = 300_000;
 

@@ -6,10 +6,15 @@
 //   - per scroll step (BENCH_STEPS, default 20, of scrollTop += 2000 px):
 //     time until the rows of the new position are in the DOM and painted;
 //   - how many rows are in the DOM (the list is virtual).
+// Then first paint: the console's sign-in form against a Yew hello-world
+// (crates/hello, built the same way, served by HELLO_URL), each loaded
+// BENCH_LOADS times (default 7) in a fresh page, and the ratio.
 // Run with `make bench-cdr`.
 import { launch } from './chromium.mjs';
 
 const URL = process.env.CONSOLE_URL ?? 'http://127.0.0.1:8081';
+const HELLO_URL = process.env.HELLO_URL;
+const LOADS = Number(process.env.BENCH_LOADS ?? 7);
 const ROWS = Number(process.env.BENCH_ROWS ?? 10000);
 const STEPS = Number(process.env.BENCH_STEPS ?? 20);
 const STEP_PX = 2000;
@@ -97,6 +102,45 @@ try {
   console.log(`scroll: ${STEPS} steps of scrollTop += ${STEP_PX} px (to ${scroll.top} px): per step until painted ${stats(ok)}${ok.length < STEPS ? ` (${STEPS - ok.length} steps never matched)` : ''}`);
   console.log(`DOM: ${Math.min(...scroll.dom)}-${Math.max(...scroll.dom)} row elements for ${scroll.count} rows; ${scroll.allNodes} elements in the whole page`);
   if (errors.length) console.log(`page errors: ${errors.join('; ')}`);
+  await page.close();
+
+  // First paint: from navigation start to the frame that shows the first
+  // element the app renders (read in the page, on performance's clock).
+  const firstPaint = async (url, selector) => {
+    const times = [];
+    for (let i = 0; i < LOADS; i++) {
+      const p = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await p.addInitScript((sel) => {
+        window.__painted = new Promise((resolve) => {
+          const seen = () => {
+            if (!document.querySelector(sel)) return false;
+            requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
+            return true;
+          };
+          const watch = () => {
+            if (seen()) return;
+            new MutationObserver((_, o) => { if (seen()) o.disconnect(); })
+              .observe(document.documentElement, { childList: true, subtree: true });
+          };
+          if (document.documentElement) watch(); else addEventListener('DOMContentLoaded', watch);
+        });
+      }, selector);
+      await p.goto(url);
+      times.push(await p.evaluate(() => window.__painted));
+      await p.close();
+    }
+    return times;
+  };
+  if (HELLO_URL) {
+    const consoleTimes = await firstPaint(URL, '#username');
+    const helloTimes = await firstPaint(HELLO_URL, '#hello');
+    const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    console.log(`first paint, console sign-in form (${LOADS} loads): ${stats(consoleTimes)}`);
+    console.log(`first paint, Yew hello-world (${LOADS} loads): ${stats(helloTimes)}`);
+    console.log(`first paint ratio console / hello-world (medians): ${(median(consoleTimes) / median(helloTimes)).toFixed(2)}`);
+  } else {
+    console.log('first paint: HELLO_URL not set (make bench-cdr sets it)');
+  }
 } finally {
   await browser.close();
 }

@@ -46,7 +46,7 @@ test('dist/index.html has no inline script and no style attribute', () => {
   }
   assert.doesNotMatch(html, /\sstyle=/i);
   assert.doesNotMatch(html, /<style\b/i);
-  assert.match(html, /<link rel="modulepreload" href="\/agent-console-[0-9a-f]+\.js"[^>]*integrity="sha384-/, 'the glue keeps its SRI');
+  assert.match(html, /<link rel="modulepreload" href="\/agent-console-ui-[0-9a-f]+\.js"[^>]*integrity="sha384-/, 'the glue keeps its SRI');
 });
 
 test('the console boots under the CSP and its timer worker file is allowed', async () => {

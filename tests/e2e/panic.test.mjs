@@ -2,7 +2,7 @@
 // "console stopped" banner with the panic's words and a reload link, and
 // logs it; the reload brings the console back. The panic is forced through
 // the test-only export `__test_force_panic` of the console's wasm module
-// (src/ui/fatal.rs), taken from the loader's `TrunkApplicationStarted` event.
+// (crates/console/src/fatal.rs), taken from the loader's `TrunkApplicationStarted` event.
 // CONSOLE_URL: a sandbox serving the trunk-built console (`--www dist`).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,31 @@
+//! The PBX console's words: call-control buttons and supervisor actions.
+
+use agent_console_core::pbx::agent_desk::CallOp;
+use agent_console_wire::pbx::TargetAction;
+
+/// The words of a call-control button (Chinese, English).
+pub fn call_op_words(op: CallOp) -> (&'static str, &'static str) {
+    match op {
+        CallOp::Hold => ("保持", "Hold"),
+        CallOp::Unhold => ("取回", "Resume"),
+        CallOp::TransferBlind => ("直接转接", "Blind transfer"),
+        CallOp::TransferAttended => ("咨询转接", "Attended transfer"),
+        CallOp::CancelAttended => ("取消咨询转", "Cancel transfer"),
+        CallOp::TransferIvr => ("转 IVR", "To IVR"),
+        CallOp::TransferQueue => ("转队列", "To queue"),
+        CallOp::Park => ("驻留", "Park"),
+        CallOp::Hangup => ("挂断", "Hang up"),
+    }
+}
+
+/// Button words of a supervisor action (Chinese, English).
+pub fn action_words(a: TargetAction) -> (&'static str, &'static str) {
+    match a {
+        TargetAction::Unpark => ("接回", "Unpark"),
+        TargetAction::Redirect => ("接听", "Answer"),
+        TargetAction::Pickup => ("代接", "Pick up"),
+        TargetAction::Barge => ("强插", "Barge"),
+        TargetAction::Monitor => ("监听", "Monitor"),
+        TargetAction::Whisper => ("督导", "Whisper"),
+    }
+}
