@@ -17,7 +17,8 @@ lint:
 pkg:
 	scripts/pkg.sh
 
-# Release wasm sizes: raw, wasm-opt -Oz, gzip, brotli.
+# Brotli of the console, the package and one package a backend against their budgets
+# and ceilings (scripts/size-budgets.json), then code size per crate and function.
 size:
 	scripts/size.sh
 

@@ -12,13 +12,15 @@ T=${CARGO_TARGET_DIR:-target}
 REL="$T/wasm32-unknown-unknown/release"
 OUT=$(mktemp -d); trap 'rm -rf "$OUT"' EXIT
 rc=0
+# Each build's output goes to a log, shown when the build fails.
+quiet() { "$@" >"$OUT/build.log" 2>&1 || { echo "size: failed: $*"; tail -40 "$OUT/build.log"; exit 1; }; }
 # One package a backend first, measured and then kept aside.
 for backend in pbx dapi callback sipcdr; do
-  PKG_FEATURES="js,$backend" PKG_OUT="$OUT/pkg-$backend" scripts/pkg.sh >/dev/null 2>&1
+  quiet env PKG_FEATURES="js,$backend" PKG_OUT="$OUT/pkg-$backend" scripts/pkg.sh
 done
-scripts/pkg.sh >/dev/null 2>&1
+quiet scripts/pkg.sh
 cp "$REL/agent_console.wasm" "$OUT/package.wasm"
-trunk build --release --offline >/dev/null 2>&1
+quiet trunk build --release --offline
 node scripts/size-check.mjs dist pkg "$OUT"/pkg-* || rc=$?
 echo
 node scripts/wasm-top.mjs "$REL/agent_console_ui.wasm" 15

@@ -76,14 +76,14 @@ const PUSH_URL: &str = "ws://pbx.sim/push/";
 /// The console's extension and agent (the sandbox's demo desk).
 const EXTENSION: &str = "8001";
 const AGENT: &str = "1011";
-/// `crates/console/src/agent.rs`: `REFRESH_MS`, `ROSTER_EVERY`.
+/// `crates/console/src/pbx/agent.rs`: `REFRESH_MS`, `ROSTER_EVERY`.
 const AGENT_REFRESH_MS: u64 = 2_500;
 const ROSTER_EVERY: u32 = 12;
-/// `crates/console/src/desk.rs`: `STATUS_REFRESH_MS`.
+/// `crates/console/src/pbx/desk.rs`: `STATUS_REFRESH_MS`.
 const ENDPOINT_REFRESH_MS: u64 = 2_000;
 /// `src/transport/billing.rs`: `TOKEN_CHECK_MS`.
 const TOKEN_CHECK_MS: u64 = 15_000;
-/// `crates/console/src/billing.rs`: rows the live list keeps.
+/// `crates/console/src/pbx/billing.rs`: rows the live list keeps.
 const KEEP: usize = 200;
 /// The sandbox's background ticker (`pbx::push::TICK`).
 const SANDBOX_TICK_MS: u64 = 250;
@@ -500,7 +500,7 @@ impl Console {
         self.run();
     }
 
-    /// The agent area's refresh (`crates/console/src/agent.rs`).
+    /// The agent area's refresh (`crates/console/src/pbx/agent.rs`).
     async fn agent_refresh(self: Rc<Self>, roster: bool) {
         if roster {
             let r = self.session.agent_status(&AgentFilter::default()).await;
@@ -536,7 +536,7 @@ impl Console {
         }
     }
 
-    /// The endpoint panel's refresh (`crates/console/src/desk.rs`).
+    /// The endpoint panel's refresh (`crates/console/src/pbx/desk.rs`).
     async fn endpoint_refresh(self: Rc<Self>) {
         let filter = EndpointFilter { page: Page { page: 1, page_size: 100 }, endpoint: None };
         let r = self.session.endpoint_status(&filter).await;

@@ -29,3 +29,32 @@ pub fn action_words(a: TargetAction) -> (&'static str, &'static str) {
         TargetAction::Whisper => ("督导", "Whisper"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_button_has_its_own_words_in_both_languages() {
+        let ops = [
+            CallOp::Hold,
+            CallOp::Unhold,
+            CallOp::TransferBlind,
+            CallOp::TransferAttended,
+            CallOp::CancelAttended,
+            CallOp::TransferIvr,
+            CallOp::TransferQueue,
+            CallOp::Park,
+            CallOp::Hangup,
+        ];
+        let mut zh: Vec<_> = ops.iter().map(|o| call_op_words(*o).0).collect();
+        let mut en: Vec<_> = ops.iter().map(|o| call_op_words(*o).1).collect();
+        zh.sort();
+        zh.dedup();
+        en.sort();
+        en.dedup();
+        assert_eq!((zh.len(), en.len()), (ops.len(), ops.len()));
+        assert_eq!(action_words(TargetAction::Whisper), ("督导", "Whisper"));
+        assert_eq!(action_words(TargetAction::Barge), ("强插", "Barge"));
+    }
+}

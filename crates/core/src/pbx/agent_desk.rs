@@ -157,7 +157,8 @@ pub fn call_phase(
     let ringing = agent == Some(&AgentState::Ringing) || endpoint.is_some_and(EndpointState::is_ringing);
     let talking = agent.is_some_and(agent_talking);
     let busy = match endpoint {
-        Some(e) => !is_free(e) && !e.is_ringing(),
+        // `Ring+InUse` is a call in progress with another ringing: busy.
+        Some(e) => !is_free(e) && (!e.is_ringing() || e.rings_while_in_use()),
         // Unknown endpoint: trust the agent status and the flags.
         None => talking || flags.held || flags.consulting,
     };
@@ -537,6 +538,8 @@ mod tests {
             CallPhase::Ringing
         );
         assert_eq!(call_phase(None, Some(&other("Ringing")), none), CallPhase::Ringing);
+        // A second call ringing on a phone in a call: the call's controls stay.
+        assert_eq!(call_phase(None, Some(&other("Ring+InUse")), none), CallPhase::Talking);
         assert_eq!(
             call_phase(Some(&AgentState::Talking), Some(&EndpointState::InUse), none),
             CallPhase::Talking

@@ -54,12 +54,21 @@ impl EndpointState {
         !matches!(self, Self::Unavailable | Self::NotInUse)
     }
 
-    /// Whether the device rings: Asterisk's `Ringing`, or `Ring+Inuse` (a
-    /// second call ringing on a busy phone), in any case. The one rule the
-    /// desk's call phase, the supervisor's targets and the console's words
-    /// share.
+    /// Whether the device rings: Asterisk's `Ringing`, or `Ring+InUse` (a
+    /// second call ringing on a phone already in a call), in any case. The
+    /// one rule the desk's call phase, the supervisor's targets and the
+    /// console's words share.
     pub fn is_ringing(&self) -> bool {
         matches!(self, Self::Other(s) if s.to_ascii_lowercase().contains("ring"))
+    }
+
+    /// Whether it rings while a call is up on it (`Ring+InUse`): the phone
+    /// is in a call, so the desk keeps that call's controls.
+    pub fn rings_while_in_use(&self) -> bool {
+        matches!(self, Self::Other(s) if {
+            let s = s.to_ascii_lowercase();
+            s.contains("ring") && (s.contains("inuse") || s.contains("in use"))
+        })
     }
 
     /// Whether the call on the device is held: Asterisk's `On Hold`, in any case.
@@ -185,10 +194,12 @@ mod tests {
     #[test]
     fn asterisk_device_states_ring_and_hold_by_one_rule() {
         let st = EndpointState::from_wire;
-        for ringing in ["Ringing", "Ring+Inuse", "ringing", " RINGING "] {
+        for ringing in ["Ringing", "Ring+InUse", "Ring+Inuse", "ringing", " RINGING "] {
             assert!(st(ringing).is_ringing(), "{ringing}");
             assert!(!st(ringing).is_on_hold(), "{ringing}");
         }
+        assert!(st("Ring+InUse").rings_while_in_use() && st("ring+inuse").rings_while_in_use());
+        assert!(!st("Ringing").rings_while_in_use() && !st("In use").rings_while_in_use());
         for held in ["On Hold", "on hold", " ON HOLD "] {
             assert!(st(held).is_on_hold(), "{held}");
             assert!(!st(held).is_ringing(), "{held}");
