@@ -149,7 +149,7 @@ fn every_webhook_reason_decodes() {
         );
         let n = StatusNotification::decode(body.as_bytes()).unwrap();
         assert_eq!(n.reason.as_ref(), Some(&reason));
-        let (zh, en) = reason.describe();
+        let (zh, en) = agent_console::i18n::callback::hangup_reason_words(&reason);
         assert!(!zh.is_empty() && !en.is_empty());
     }
     let n = StatusNotification::decode(

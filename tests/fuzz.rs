@@ -1059,7 +1059,10 @@ fn targets() -> Vec<Target> {
             run: |i| {
                 outcome(StatusNotification::decode(&i.body), |n| {
                     assert!(!n.callidentifier.is_empty() && parse_cst_ms(n.end_time.trim()).is_some());
-                    let _ = (n.answered(), n.reason.as_ref().map(|r| r.describe()));
+                    let _ = (
+                        n.answered(),
+                        n.reason.as_ref().map(agent_console::i18n::callback::hangup_reason_words),
+                    );
                     reaches_js(&n);
                 })
             },

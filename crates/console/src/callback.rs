@@ -64,7 +64,7 @@ async fn poll_relay(status_url: &str, id: &CallIdentifier) -> A {
 fn reason_words(lang: Lang, r: Option<&HangupReason>) -> String {
     match r {
         Some(r) => {
-            let (zh, en) = r.describe();
+            let (zh, en) = agent_console_words::callback::hangup_reason_words(r);
             pick(lang, zh, en).to_string()
         }
         None => pick(lang, "已结束", "Ended").to_string(),

@@ -18,6 +18,7 @@ mod error;
 pub use error::{error_message, skipped_rows, Message};
 
 // One module a vendor backend, as in the other layers.
+pub mod callback;
 pub mod dapi;
 pub mod pbx;
 
