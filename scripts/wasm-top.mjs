@@ -2,7 +2,10 @@
 // named from the name section (keep it: wasm-bindgen keeps it unless told
 // not to; run this before wasm-opt strips it), summed per crate and listed
 // per function. Usage: node scripts/wasm-top.mjs FILE.wasm [N]
-// Prints the N (default 25) largest crates and functions and the data size.
+// Prints the N (default 25) largest crates and functions, the data size, and
+// the code of each of issue 15's suspects (functions matched by name; each
+// function counted once, in the first group it matches): the most that
+// removing that suspect entirely could save, before wasm-opt and brotli.
 import fs from 'node:fs';
 
 const [file, topArg] = process.argv.slice(2);
@@ -112,3 +115,28 @@ console.log(`\ntop crates by code size`);
 for (const [c, n] of [...byCrate].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${kb(n)} ${pct(n)}  ${c}`);
 console.log(`\ntop functions by code size`);
 for (const f of fns.sort((a, b) => b.size - a.size).slice(0, top)) console.log(`${kb(f.size)} ${pct(f.size)}  ${f.name.slice(0, 140)}`);
+
+// Issue 15's suspects, by the names of the functions they bring in.
+const SUSPECTS = [
+  ['serde_json Value, decoding (reply -> Value -> T)', /serde_json::value::de|serde_json::value::Value as serde::de|ValueVisitor|serde_json::value::from_value|MapDeserializer|SeqDeserializer/],
+  ['serde_json Value, building (json! bodies, to_value)', /serde_json::value::ser|serde_json::map::Map|serde_json::value::to_value|SerializeMap as serde::ser|json_internal/],
+  ['serde_json text reader/writer', /^serde_json::(de|ser|read|error)|<serde_json::(de|ser|read)/],
+  ['serde derive visitors (field/struct visitors, deserialize_with)', /__FieldVisitor|__Visitor|__DeserializeWith|__Field as serde|as serde::de::Visitor>|as serde::de::Deserialize>::deserialize/],
+  ['serde derive Serialize', /as serde::ser::Serialize>::serialize/],
+  ['JS boundary serde (serde-wasm-bindgen)', /serde_wasm_bindgen/],
+  ['core::fmt and float formatting (format!)', /^core::fmt|^<[^>]* as core::fmt::(Display|Debug)>|core::num::flt2dec|core::num::fmt|alloc::fmt::format/],
+  ['hash maps (hashbrown, RandomState)', /hashbrown|std::collections::hash|RandomState/],
+  ['BTreeMap/BTreeSet', /alloc::collections::btree/],
+  ['yew hooks and Rc<dyn Any> state', /yew::functional|HookContext|use_reducer|use_state|use_effect/],
+  ['yew virtual DOM and rendering', /^yew::(html|virtual_dom|dom_bundle|scheduler|renderer)|<yew::(html|virtual_dom|dom_bundle)/],
+  ['allocator and Vec/String growth', /^dlmalloc|^alloc::raw_vec|RawVec|alloc::alloc::|__rust_alloc|__rdl_/],
+];
+const claimed = new Set();
+console.log(`\nsuspects (issue 15): code each brings, counted once, share of all code`);
+for (const [label, re] of SUSPECTS) {
+  let n = 0, count = 0;
+  fns.forEach((f, i) => {
+    if (!claimed.has(i) && re.test(f.name)) { claimed.add(i); n += f.size; count++; }
+  });
+  console.log(`${kb(n)} ${pct(n)}  ${label} (${count} functions)`);
+}

@@ -940,12 +940,7 @@ fn targets() -> Vec<Target> {
                 if let Ok(r) = &r {
                     for (n, c) in r.data.iter().enumerate() {
                         assert!(!c.uniqueid.trim().is_empty());
-                        let _ = (
-                            c.calldate_ms(),
-                            c.same_record(&r.data[n / 2]),
-                            c.disposition.zh(),
-                            c.disposition.en(),
-                        );
+                        let _ = (c.calldate_ms(), c.same_record(&r.data[n / 2]), c.disposition.as_wire());
                         if let Ok(url) = cdr::recording_url("https://pbx.example", &c.recording) {
                             assert!(!url.contains("/../") && !url.contains("javascript:"), "{url}");
                         }

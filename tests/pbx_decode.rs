@@ -147,7 +147,8 @@ fn every_documented_code_maps_in_both_languages() {
         let zh = e.message(Lang::Zh);
         let en = e.message(Lang::En);
         assert!(zh.contains(c.zh) && zh.contains(c.code), "{zh}");
-        assert!(en.contains(c.en) && en.contains(c.code), "{en}");
+        let words = agent_console::i18n::pbx::codes::vendor_code_en(c.code).unwrap();
+        assert!(en.contains(words) && en.contains(c.code), "{en}");
         assert_eq!(e.code(), c.code);
     }
     let unknown = Error::Api(ApiError::Vendor { code: "999999".into(), message: "新错误".into() });

@@ -99,29 +99,6 @@ impl InvalidInput {
             ),
         }
     }
-
-    /// The reason in Chinese.
-    pub fn reason_zh(&self) -> String {
-        let v = &self.value;
-        match &self.problem {
-            Problem::Required => "不能为空".into(),
-            Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）或分机名"),
-            Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
-            Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
-            Problem::Malformed => format!("格式不正确：{v}"),
-            Problem::NotPhoneNumber => format!("“{v}”不是有效的电话号码（5-20位数字，可以 + 开头）"),
-            Problem::TooLong { max } => format!("不能超过 {max} 个字符"),
-            Problem::NotDateTime => format!("“{v}”不是有效的时间（格式如 2024-01-31 08:00:00）"),
-            Problem::NotOneOf { allowed } => format!("“{v}”只能是 {allowed} 之一"),
-            Problem::Before { other } => format!("“{v}”早于 {other}"),
-            Problem::ControlChars => format!("“{v}”含有控制字符"),
-            Problem::TooManyBytes { max } => format!("共 {v}，超过上限 {}", bytes_text(*max)),
-            Problem::DialChars => format!(
-                "“{v}”不能包含空格或以下字符：{}",
-                crate::ids::DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
-            ),
-        }
-    }
 }
 
 /// `n` bytes for a person: `10 MB`, `512 KB`, `12 bytes` (binary units,

@@ -1,10 +1,11 @@
 //! People's words for errors: every [`Error`] of the core (and the wire
 //! errors inside it) in Chinese or English.
 
+use crate::pbx::codes::vendor_code_en;
 use crate::Lang;
 use agent_console_core::Error;
 use agent_console_wire::pbx::codes;
-use agent_console_wire::ApiError;
+use agent_console_wire::{bytes_text, ids::DIAL_META, ApiError, InvalidInput, Problem};
 
 /// The person-facing message of `e`.
 pub fn error_message(e: &Error, lang: Lang) -> String {
@@ -58,7 +59,7 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
         }
         Error::Api(ApiError::InvalidInput(i)) => {
             if zh {
-                format!("输入有误（{}）：{}", i.field, i.reason_zh())
+                format!("输入有误（{}）：{}", i.field, reason_zh(i))
             } else {
                 format!("Invalid input ({}): {}", i.field, i.reason_en())
             }
@@ -68,9 +69,9 @@ pub fn error_message(e: &Error, lang: Lang) -> String {
             // which parameter was wrong. Left out when it only repeats the table.
             Some(c) => match vendor_words(message, c.zh) {
                 Some(m) if zh => format!("{}（错误码 {code}）：{m}", c.zh),
-                Some(m) => format!("{} (code {code}): {m}", c.en),
+                Some(m) => format!("{} (code {code}): {m}", vendor_code_en(code).unwrap_or(c.zh)),
                 None if zh => format!("{}（错误码 {code}）", c.zh),
-                None => format!("{} (code {code})", c.en),
+                None => format!("{} (code {code})", vendor_code_en(code).unwrap_or(c.zh)),
             },
             None if zh => format!("服务器返回错误 {code}：{message}"),
             None => format!("The server returned error {code}: {message}"),
@@ -173,5 +174,32 @@ fn state_words(key: &str) -> (&'static str, &'static str) {
         "not_in_channel" => ("尚未进入通话频道", "Not in a call channel yet."),
         "stopped" => ("软电话已停止", "The softphone is stopped."),
         _ => ("当前状态下不能执行该操作", "That cannot be done now."),
+    }
+}
+
+/// Why `i` was refused, in Chinese (the English is the error's own
+/// `Display`, [`InvalidInput::reason_en`]).
+pub fn reason_zh(i: &InvalidInput) -> String {
+    let v = &i.value;
+    match &i.problem {
+        Problem::Required => "不能为空".into(),
+        Problem::NotNumber => format!("“{v}”不是有效的号码（只能包含数字、*、#，可以 + 开头）或分机名"),
+        Problem::OutOfRange { min, max } => format!("“{v}”应在 {min}-{max} 之间"),
+        Problem::NotUrl => format!("“{v}”不是 http(s) 地址"),
+        Problem::Malformed => format!("格式不正确：{v}"),
+        Problem::NotPhoneNumber => format!("“{v}”不是有效的电话号码（5-20位数字，可以 + 开头）"),
+        Problem::TooLong { max } => format!("不能超过 {max} 个字符"),
+        Problem::NotDateTime => format!("“{v}”不是有效的时间（格式如 2024-01-31 08:00:00）"),
+        Problem::NotOneOf { allowed } => format!("“{v}”只能是 {allowed} 之一"),
+        Problem::Before { other } => format!("“{v}”早于 {other}"),
+        Problem::ControlChars => format!("“{v}”含有控制字符"),
+        Problem::TooManyBytes { max } => format!("共 {v}，超过上限 {}", bytes_text(*max)),
+        Problem::DialChars => format!(
+            "“{v}”不能包含空格或以下字符：{}",
+            DIAL_META.chars().map(String::from).collect::<Vec<_>>().join(" ")
+        ),
+        // Future problems of the non-exhaustive enum: the English reason.
+        #[allow(unreachable_patterns)]
+        _ => i.reason_en(),
     }
 }

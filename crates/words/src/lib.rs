@@ -15,7 +15,7 @@
 
 // Shared by every backend.
 mod error;
-pub use error::{error_message, skipped_rows, Message};
+pub use error::{error_message, reason_zh, skipped_rows, Message};
 
 // One module a vendor backend, as in the other layers.
 pub mod callback;

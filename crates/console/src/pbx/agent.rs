@@ -19,6 +19,7 @@ use agent_console_wire::pbx::{
     PauseReason, QueueNumber, Target, TargetAction, Transfer,
 };
 use agent_console_wire::{InvalidInput, Problem};
+use agent_console_words::pbx::pause_reason_words;
 use agent_console_words::Message;
 use agent_console_words::{pick, Lang};
 use std::rc::Rc;
@@ -353,7 +354,7 @@ fn queue_bar(props: &PartProps) -> Html {
     let pause_buttons = PauseReason::ALL.iter().map(|r| {
         let id = if *r == PauseReason::Ready { "agent-ready".to_string() } else { format!("agent-pause-{}", r.code()) };
         let is_current = current == Some(i64::from(r.code()));
-        let label = if pending.pause == Some(*r) { pick(lang, "设置中…", "Setting…") } else { pick(lang, r.zh(), r.en()) };
+        let label = if pending.pause == Some(*r) { pick(lang, "设置中…", "Setting…") } else { reason_label(*r, lang) };
         html! {
             <button id={id} type="button" class={classes!(is_current.then_some("current"))} data-code={r.code().to_string()}
                 onclick={pause(*r)} disabled={any_pending || is_current}>{ label }</button>
@@ -391,7 +392,7 @@ fn queue_bar(props: &PartProps) -> Html {
                 <label for="agent-login-paused">{ pick(lang, "签入后状态", "Start as") }
                     <select id="agent-login-paused" onchange={on_login_paused}>
                         { for PauseReason::ALL.iter().map(|r| html! {
-                            <option value={r.code().to_string()} selected={*r == *login_paused}>{ pick(lang, r.zh(), r.en()) }</option>
+                            <option value={r.code().to_string()} selected={*r == *login_paused}>{ reason_label(*r, lang) }</option>
                         }) }
                     </select></label>
                 <div class="actions">
@@ -659,4 +660,10 @@ fn op_id(op: CallOp) -> &'static str {
         CallOp::Park => "cc-park",
         CallOp::Hangup => "cc-hangup",
     }
+}
+
+/// A break reason's words in `lang`.
+fn reason_label(r: PauseReason, lang: Lang) -> &'static str {
+    let (zh, en) = pause_reason_words(r);
+    pick(lang, zh, en)
 }

@@ -8,6 +8,7 @@ use agent_console::transport::wall_clock_ms;
 use agent_console_core::pbx::billing::{BillingEvent, BillingView, FeedState, DEFAULT_HISTORY};
 use agent_console_core::pbx::desk::format_duration;
 use agent_console_wire::pbx::Extension;
+use agent_console_words::pbx::cdr::disposition_words;
 use agent_console_words::Message;
 use agent_console_words::{pick, Lang};
 use std::rc::Rc;
@@ -104,7 +105,7 @@ pub fn billing_list(props: &BillingProps) -> Html {
                                 <span class="time">{ &r.calldate }</span>
                                 <span class="who">{ format!("{} → {}", r.src, r.dst) }</span>
                                 <span class="dur">{ format_duration(r.billsec) }</span>
-                                <span class="disp">{ pick(lang, r.disposition.zh(), r.disposition.en()) }</span>
+                                <span class="disp">{ disposition_words(&r.disposition, lang) }</span>
                             </li>
                         }
                     }) }

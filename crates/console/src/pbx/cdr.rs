@@ -10,13 +10,14 @@ use crate::Session;
 use agent_console::transport::wall_clock_ms;
 use agent_console_core::paging::{PageStep, PageWalk};
 use agent_console_core::pbx::cdr_view::{
-    column_cell, dedupe, direction_words, disposition_words, extra_column, mmss, row_key, to_csv_with,
-    visible_range, CdrAction as A, CdrField, CdrView, Rows, EXTRA_COLUMNS, PAGE_SIZE,
+    column_cell, dedupe, extra_column, mmss, row_key, visible_range, CdrAction as A, CdrField, CdrView, Rows,
+    EXTRA_COLUMNS, PAGE_SIZE,
 };
 use agent_console_core::Error;
 use agent_console_wire::de::Skipped;
 use agent_console_wire::pbx::cdr::recording_url;
 use agent_console_wire::pbx::{Cdr, Extension, HandsetPlay, Page};
+use agent_console_words::pbx::cdr::{column_header, direction_words, disposition_words, to_csv_with};
 use agent_console_words::{pick, Lang};
 use std::cell::Cell;
 use std::collections::HashSet;
@@ -234,13 +235,13 @@ pub fn pbx_cdr(props: &PbxCdrProps) -> Html {
     };
     let column_boxes = EXTRA_COLUMNS.iter().map(|c| {
         let d = state.dispatcher();
-        let key = c.key;
+        let key = *c;
         let onchange = Callback::from(move |_: Event| d.dispatch(A::ToggleColumn(key.to_string())));
         let id = format!("pcdr-col-{key}");
         html! {
             <label for={id.clone()} class="pcdr-col" title={key}>
                 <input id={id} type="checkbox" data-col={key} checked={state.columns.contains(&key)} {onchange} />
-                { c.label(lang) }</label>
+                { column_header(key, lang) }</label>
         }
     });
     let all_columns = {
@@ -398,8 +399,8 @@ fn cdr_list(props: &ListProps) -> Html {
         let playing = props.playing.as_deref() == Some(key.as_str());
         let handset_busy = props.handset_pending.is_some();
         let cells = extra.iter().map(|col| {
-            let v = column_cell(c, col.key);
-            html! { <span class="c-x" data-col={col.key} title={v.clone()}>{ v }</span> }
+            let v = column_cell(c, col);
+            html! { <span class="c-x" data-col={*col} title={v.clone()}>{ v }</span> }
         });
         html! {
             <div class={classes!("cdr-row", playing.then_some("playing"))} role="row" data-index={index.to_string()}
@@ -421,9 +422,9 @@ fn cdr_list(props: &ListProps) -> Html {
             </div>
         }
     });
-    let heads = extra
-        .iter()
-        .map(|col| html! { <span class="c-x" data-col={col.key} title={col.key}>{ col.label(lang) }</span> });
+    let heads = extra.iter().map(
+        |col| html! { <span class="c-x" data-col={*col} title={*col}>{ column_header(col, lang) }</span> },
+    );
     html! {
         <div class="cdr-scroll">
         <div class="cdr-table" role="table" ref={table} data-count={len.to_string()} data-columns={extra.len().to_string()}>

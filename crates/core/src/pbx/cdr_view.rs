@@ -1,13 +1,13 @@
 //! The PBX call-record (CDR) page as a pure reducer, plus the pieces the
 //! page needs that are worth testing on their own: the filter check (from
 //! `datetime-local` inputs), paging until every matching row is loaded,
-//! de-duplication, the virtual list's window, and the CSV export.
+//! de-duplication, the virtual list's window, and the CSV cells (the
+//! export with its headers and words is in `words::pbx::cdr`).
 
 use crate::pbx::handset::HandsetPlayback;
 use crate::Error;
-use agent_console_wire::pbx::{Cdr, CdrFilter, Disposition, Page};
+use agent_console_wire::pbx::{Cdr, CdrFilter, Page};
 use agent_console_wire::InvalidInput;
-use agent_console_wire::Lang;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::rc::Rc;
@@ -214,33 +214,15 @@ pub fn mmss(secs: u64) -> String {
     format!("{:02}:{:02}", secs / 60, secs % 60)
 }
 
-/// Words for a CDR direction.
-pub fn direction_words(d: &str, lang: Lang) -> String {
-    let (zh, en) = match d.trim() {
-        "in" => ("呼入", "Inbound"),
-        "out" => ("呼出", "Outbound"),
-        "inter" | "inner" | "internal" => ("内部", "Internal"),
-        "" => ("—", "—"),
-        other => return other.to_string(),
-    };
-    lang.pick(zh, en).to_string()
-}
-
-/// Words for a disposition.
-pub fn disposition_words(d: &Disposition, lang: Lang) -> String {
-    match lang {
-        Lang::Zh => d.zh().to_string(),
-        Lang::En => d.en().to_string(),
-    }
-}
-
 /// Whether a spreadsheet would read `cell` as a formula: it starts with one
 /// of OWASP's CSV-injection characters `= + - @`, tab or carriage return.
 pub fn csv_formula_risk(cell: &str) -> bool {
     matches!(cell.chars().next(), Some('=' | '+' | '-' | '@' | '\t' | '\r'))
 }
 
-fn csv_field(out: &mut String, v: &str) {
+/// Appends `v` to `out` as one CSV field (RFC 4180 quoting), guarded
+/// against spreadsheet formulas ([`csv_formula_risk`]).
+pub fn csv_field(out: &mut String, v: &str) {
     // A leading `'` makes Excel and LibreOffice keep the cell as text.
     let v = if csv_formula_risk(v) { format!("'{v}") } else { v.to_string() };
     if v.contains([',', '"', '\r', '\n']) {
@@ -252,144 +234,55 @@ fn csv_field(out: &mut String, v: &str) {
     }
 }
 
-/// The rows as CSV (RFC 4180: CRLF line ends, fields with a comma, quote
-/// or line break quoted, quotes doubled), with a UTF-8 byte-order mark so
-/// Excel reads the Chinese, headers and words in `lang`: the page's ten
-/// columns.
-pub fn to_csv(rows: &[Cdr], lang: Lang) -> String {
-    to_csv_with(rows, &[], lang)
-}
-
-/// [`to_csv`] plus the [`EXTRA_COLUMNS`] named in `extra` (seed names, in
-/// the order given; unknown names are left out), each cell exactly as the
-/// PBX sent it.
-pub fn to_csv_with<'a>(rows: impl IntoIterator<Item = &'a Cdr>, extra: &[&str], lang: Lang) -> String {
-    let rows = rows.into_iter();
-    let extra: Vec<&CdrColumn> = extra.iter().filter_map(|k| extra_column(k)).collect();
-    let head: [(&str, &str); 10] = [
-        ("时间", "Time"),
-        ("主叫", "From"),
-        ("被叫", "To"),
-        ("时长", "Duration"),
-        ("计费时长（秒）", "Billed (s)"),
-        ("结果", "Result"),
-        ("方向", "Direction"),
-        ("录音", "Recording"),
-        ("唯一标识", "Uniqueid"),
-        ("工号", "Agent"),
-    ];
-    let mut out = String::with_capacity(64 + rows.size_hint().0.saturating_mul(120));
-    out.push('\u{feff}');
-    for (i, (zh, en)) in head.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        csv_field(&mut out, lang.pick(zh, en));
-    }
-    for c in &extra {
-        out.push(',');
-        csv_field(&mut out, c.label(lang));
-    }
-    out.push_str("\r\n");
-    for r in rows {
-        let cells = [
-            r.calldate.clone(),
-            r.src.clone(),
-            r.dst.clone(),
-            mmss(r.duration),
-            r.billsec.to_string(),
-            disposition_words(&r.disposition, lang),
-            direction_words(&r.direction, lang),
-            r.recording.clone(),
-            r.uniqueid.clone(),
-            r.agentid.clone(),
-        ];
-        for (i, c) in cells.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            csv_field(&mut out, c);
-        }
-        for c in &extra {
-            out.push(',');
-            csv_field(&mut out, &column_cell(r, c.key));
-        }
-        out.push_str("\r\n");
-    }
-    out
-}
-
-/// A column of the call log beyond the page's ten: the seed's name and a
-/// header in both languages (the seed's description where it has one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CdrColumn {
-    /// The seed's column name (also the JS field name).
-    pub key: &'static str,
-    /// Chinese header.
-    pub zh: &'static str,
-    /// English header.
-    pub en: &'static str,
-}
-
-impl CdrColumn {
-    /// The header in `lang`.
-    pub fn label(&self, lang: Lang) -> &'static str {
-        lang.pick(self.zh, self.en)
-    }
-}
-
-const fn col(key: &'static str, zh: &'static str, en: &'static str) -> CdrColumn {
-    CdrColumn { key, zh, en }
-}
-
-/// Every documented `GET cdr` column the page does not show by default, in
-/// the seed's order: with the ten of [`to_csv`] they are all 50.
-pub const EXTRA_COLUMNS: [CdrColumn; 40] = [
-    col("id", "记录主键", "Record id"),
-    col("clid", "主叫号码", "Caller ID"),
-    col("dnid", "直入号码", "Dialled number"),
-    col("dept_exten", "部门分机", "Department extension"),
-    col("sipcallid", "SIP通话标识", "SIP Call-ID"),
-    col("dcontext", "目标context", "Context"),
-    col("channel", "通道", "Channel"),
-    col("dstchannel", "目标通道", "Called channel"),
-    col("callerip", "主叫IP", "Caller IP"),
-    col("calledip", "被叫IP", "Called IP"),
-    col("lastapp", "最后进入app", "Last app"),
-    col("lastdata", "app参数", "Last app data"),
-    col("start", "开始时间", "Start"),
-    col("answer", "应答时间", "Answered"),
-    col("end", "结束时间", "End"),
-    col("amaflags", "AMA标志", "AMA flags"),
-    col("accountcode", "账户代码", "Account code"),
-    col("peeraccount", "对端账户", "Peer account"),
-    col("linkedid", "关联标识", "Linkedid"),
-    col("userfield", "用户字段", "User field"),
-    col("ivrdigit", "IVR按键", "IVR digits"),
-    col("ivrflow", "IVR流程", "IVR flow"),
-    col("sequence", "记录序列号", "Sequence"),
-    col("billingid", "计费ID", "Billing id"),
-    col("area_code", "区号", "Area code"),
-    col("city", "号码所在城市", "City"),
-    col("succ", "succ", "succ"),
-    col("billed", "是否已计费", "Billed"),
-    col("bill", "费用", "Charge"),
-    col("musictype", "转接类型", "Transfer type"),
-    col("service_level", "服务水平", "Service level"),
-    col("caller_recording", "主叫录音设置", "Caller recording"),
-    col("callee_recording", "被叫录音设置", "Callee recording"),
-    col("option", "option", "Option"),
-    col("numcalls", "当前通话数", "Calls up"),
-    col("loadavg", "当前通话负载", "Load"),
-    col("hangupsource", "挂断源", "Hung up by"),
-    col("hangupcause", "挂断原因", "Hangup cause"),
-    col("create_time", "记录创建时间", "Record created"),
-    col("trunkName", "中继名称", "Trunk"),
+/// Every documented `GET cdr` column the page does not show by default, by
+/// the seed's name, in the seed's order: with the page's ten they are all
+/// 50. Their headers are in the words crate (`words::pbx::cdr`).
+pub const EXTRA_COLUMNS: [&str; 40] = [
+    "id",
+    "clid",
+    "dnid",
+    "dept_exten",
+    "sipcallid",
+    "dcontext",
+    "channel",
+    "dstchannel",
+    "callerip",
+    "calledip",
+    "lastapp",
+    "lastdata",
+    "start",
+    "answer",
+    "end",
+    "amaflags",
+    "accountcode",
+    "peeraccount",
+    "linkedid",
+    "userfield",
+    "ivrdigit",
+    "ivrflow",
+    "sequence",
+    "billingid",
+    "area_code",
+    "city",
+    "succ",
+    "billed",
+    "bill",
+    "musictype",
+    "service_level",
+    "caller_recording",
+    "callee_recording",
+    "option",
+    "numcalls",
+    "loadavg",
+    "hangupsource",
+    "hangupcause",
+    "create_time",
+    "trunkName",
 ];
 
-/// The extra column named `key`.
-pub fn extra_column(key: &str) -> Option<&'static CdrColumn> {
-    EXTRA_COLUMNS.iter().find(|c| c.key == key)
+/// The extra column named `key`, as the table's own `'static` name.
+pub fn extra_column(key: &str) -> Option<&'static str> {
+    EXTRA_COLUMNS.iter().copied().find(|c| *c == key)
 }
 
 /// The cell of column `key` (a seed name) of `c`, as sent: numbers in full
@@ -565,16 +458,15 @@ impl CdrView {
             ToggleColumn(key) => {
                 if let Some(col) = extra_column(&key) {
                     let mut shown: Vec<&'static str> =
-                        self.columns.iter().copied().filter(|k| *k != col.key).collect();
+                        self.columns.iter().copied().filter(|k| *k != col).collect();
                     if shown.len() == self.columns.len() {
-                        shown.push(col.key);
+                        shown.push(col);
                     }
                     // Always the table's order, whatever order they were picked in.
-                    self.columns =
-                        EXTRA_COLUMNS.iter().map(|c| c.key).filter(|k| shown.contains(k)).collect();
+                    self.columns = EXTRA_COLUMNS.iter().copied().filter(|k| shown.contains(k)).collect();
                 }
             }
-            AllColumns => self.columns = EXTRA_COLUMNS.iter().map(|c| c.key).collect(),
+            AllColumns => self.columns = EXTRA_COLUMNS.to_vec(),
             BaseColumns => self.columns.clear(),
             // The search number goes on: a loader of before must not match a
             // new search. The columns are the agent's choice: they stay too.
@@ -700,61 +592,20 @@ mod tests {
     }
 
     #[test]
-    fn csv_quoting_bom_and_words() {
-        let mut r = cdr(1);
-        r.src = "\"Li, Lei\" <8002>".into();
-        r.dst = "line\nbreak".into();
-        r.agentid = "=cmd()".into();
-        let csv = to_csv(&[r, cdr(2)], Lang::Zh);
-        assert!(csv.starts_with('\u{feff}'));
-        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(lines[0], "时间,主叫,被叫,时长,计费时长（秒）,结果,方向,录音,唯一标识,工号");
-        assert!(lines[1].starts_with(
-            "2024-11-15 10:31:35,\"\"\"Li, Lei\"\" <8002>\",\"line\nbreak\",02:05,120,已接通,呼入,"
-        ));
-        assert!(lines[1].ends_with(",hwd-1.1,'=cmd()"));
-        assert_eq!(
-            lines[2],
-            "2024-11-15 10:31:35,8002,8003,02:05,120,已接通,呼入,monitor/20241115/a.wav,hwd-1.2,"
-        );
-        assert_eq!(*lines.last().unwrap(), "");
-        let en = to_csv(&[], Lang::En);
-        assert_eq!(
-            en,
-            "\u{feff}Time,From,To,Duration,Billed (s),Result,Direction,Recording,Uniqueid,Agent\r\n"
-        );
-    }
-
-    #[test]
-    fn csv_guards_all_six_formula_starts() {
-        // OWASP's CSV-injection list: = + - @ tab CR.
-        for lead in ['=', '+', '-', '@', '\t', '\r'] {
-            let mut r = cdr(1);
-            r.agentid = format!("{lead}1+1");
-            r.src = format!("{lead}HYPERLINK(\"http://x\")");
-            let csv = to_csv(&[r], Lang::En);
-            // A CR quotes the cell; the guard sits inside the quotes.
-            let agent = if lead == '\r' { format!("\"'{lead}1+1\"") } else { format!("'{lead}1+1") };
-            assert!(csv.contains(&format!(",{agent}")), "{lead:?}: {csv:?}");
-            let src = format!(",\"'{lead}HYPERLINK(\"\"http://x\"\")\",");
-            assert!(csv.contains(&src), "{lead:?}: {csv:?}");
-        }
-        // Inside a cell, and plain numbers, nothing changes.
-        let mut r = cdr(1);
-        r.agentid = "a-b+c=d@e".into();
-        let csv = to_csv(&[r], Lang::En);
-        assert!(csv.contains(",a-b+c=d@e"), "{csv:?}");
-        assert!(csv.contains(",8002,8003,"), "{csv:?}");
-    }
-
-    #[test]
-    fn words() {
+    fn mm_ss() {
         assert_eq!(mmss(0), "00:00");
         assert_eq!(mmss(125), "02:05");
         assert_eq!(mmss(6_000), "100:00");
-        assert_eq!(direction_words("out", Lang::En), "Outbound");
-        assert_eq!(direction_words("weird", Lang::Zh), "weird");
-        assert_eq!(disposition_words(&Disposition::NoAnswer, Lang::Zh), "未接通");
+    }
+
+    #[test]
+    fn csv_fields_quote_and_guard() {
+        let mut out = String::new();
+        for v in ["plain", "a,b", "say \"hi\"", "=1+1", "\rx"] {
+            csv_field(&mut out, v);
+            out.push('|');
+        }
+        assert_eq!(out, "plain|\"a,b\"|\"say \"\"hi\"\"\"|'=1+1|\"'\rx\"|");
     }
 
     #[test]
@@ -843,11 +694,6 @@ mod tests {
         let one: Rows = last.iter().cloned().collect::<Vec<_>>().into();
         assert_eq!(&one, last);
         assert_ne!(Rows::from(vec![cdr(1)]), Rows::from(vec![cdr(2)]));
-        // The export reads the pages in order.
-        assert_eq!(
-            to_csv_with(last, &[], Lang::En),
-            to_csv(&one.iter().cloned().collect::<Vec<_>>(), Lang::En)
-        );
         // A new search starts from no pages.
         assert!(s.reduce(CdrAction::LoadStarted(2)).rows.pages().is_empty());
     }
@@ -879,7 +725,7 @@ mod tests {
             serde_json::from_str(include_str!("../../../../tests/fixtures/pbx/cdr_every_column.json"))
                 .unwrap();
         let wire = v["data"][0].as_object().unwrap().clone();
-        let mut keys: Vec<&str> = BASE.iter().copied().chain(EXTRA_COLUMNS.iter().map(|c| c.key)).collect();
+        let mut keys: Vec<&str> = BASE.iter().copied().chain(EXTRA_COLUMNS).collect();
         assert_eq!(keys.len(), 50);
         keys.sort_unstable();
         keys.dedup();
@@ -895,35 +741,6 @@ mod tests {
             assert_eq!(column_cell(&row, k), sent, "{k}");
         }
         assert_eq!(column_cell(&row, "nope"), "");
-        for c in EXTRA_COLUMNS {
-            assert!(!c.zh.is_empty() && !c.en.is_empty(), "{}", c.key);
-        }
-    }
-
-    #[test]
-    fn csv_exports_the_chosen_extra_columns_with_huge_numbers_exact() {
-        let mut r = full_row();
-        r.id = Some(9_007_199_254_740_993);
-        r.duration = 18_446_744_073_709_551_615;
-        let csv = to_csv_with(&[r.clone()], &["hangupcause", "id", "nope", "loadavg"], Lang::En);
-        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(
-            lines[0],
-            "Time,From,To,Duration,Billed (s),Result,Direction,Recording,Uniqueid,Agent,Hangup cause,Record id,Load"
-        );
-        assert!(lines[1].ends_with(",1011,16,9007199254740993,4.36"), "{}", lines[1]);
-        let all: Vec<&str> = EXTRA_COLUMNS.iter().map(|c| c.key).collect();
-        let csv = to_csv_with(&[r], &all, Lang::Zh);
-        let lines: Vec<&str> = csv.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert!(
-            lines[0].starts_with("时间,主叫,被叫,") && lines[0].ends_with(",记录创建时间,中继名称"),
-            "{}",
-            lines[0]
-        );
-        assert!(lines[1].contains(",hwd-1731637895.49,1011,9007199254740993,"), "{}", lines[1]);
-        assert!(lines[1].ends_with(",2024-11-15 10:36:36,trunkHWD"), "{}", lines[1]);
-        // Without extra columns the export is the page's ten, as before.
-        assert_eq!(to_csv_with(&[], &[], Lang::En), to_csv(&[], Lang::En));
     }
 
     #[test]

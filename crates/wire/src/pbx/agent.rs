@@ -129,30 +129,6 @@ impl PauseReason {
             InvalidInput::new(field, Problem::NotOneOf { allowed: "0, 4, 5, 11, 12, 13" }, &code.to_string())
         })
     }
-
-    /// The seed's words.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Self::Ready => "就绪",
-            Self::PrivateBreak => "私事暂休",
-            Self::WorkBreak => "公事暂休",
-            Self::Custom1 => "自定义状态1",
-            Self::Custom2 => "自定义状态2",
-            Self::Custom3 => "自定义状态3",
-        }
-    }
-
-    /// English words.
-    pub fn en(self) -> &'static str {
-        match self {
-            Self::Ready => "Ready",
-            Self::PrivateBreak => "Private break",
-            Self::WorkBreak => "Work break",
-            Self::Custom1 => "Custom state 1",
-            Self::Custom2 => "Custom state 2",
-            Self::Custom3 => "Custom state 3",
-        }
-    }
 }
 
 /// An agent's status (`status` of `getAgentStatus`: a number; of
@@ -254,7 +230,8 @@ impl AgentState {
         }
     }
 
-    /// Words in Chinese.
+    /// The PBX's own Chinese word (`status/queue` sends it, and
+    /// [`Self::from_wire`] reads it back): vocabulary of the wire, not UI words.
     pub fn zh(&self) -> String {
         match self {
             Self::Custom(c) => format!("自定义状态{}", c.saturating_sub(10)),
@@ -263,7 +240,7 @@ impl AgentState {
         }
     }
 
-    /// Words in English.
+    /// The PBX's own English word (seed 003's `statusDesc` sends `Ready`).
     pub fn en(&self) -> String {
         match self {
             Self::Custom(c) => format!("Custom state {}", c.saturating_sub(10)),

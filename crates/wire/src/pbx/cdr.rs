@@ -65,28 +65,6 @@ impl Disposition {
             Self::Other(o) => o,
         }
     }
-
-    /// Chinese words (the seed's).
-    pub fn zh(&self) -> &str {
-        match self {
-            Self::Answered => "已接通",
-            Self::NoAnswer => "未接通",
-            Self::Failed => "呼叫失败",
-            Self::Busy => "忙",
-            Self::Other(o) => o,
-        }
-    }
-
-    /// English words.
-    pub fn en(&self) -> &str {
-        match self {
-            Self::Answered => "Answered",
-            Self::NoAnswer => "No answer",
-            Self::Failed => "Failed",
-            Self::Busy => "Busy",
-            Self::Other(o) => o,
-        }
-    }
 }
 
 impl Serialize for Disposition {

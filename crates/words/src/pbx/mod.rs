@@ -1,7 +1,23 @@
-//! The PBX console's words: call-control buttons and supervisor actions.
+//! The PBX's words: call-control buttons, supervisor actions, break
+//! reasons, the call log ([`cdr`]) and the vendor error codes ([`codes`]).
+
+pub mod cdr;
+pub mod codes;
 
 use agent_console_core::pbx::agent_desk::CallOp;
-use agent_console_wire::pbx::TargetAction;
+use agent_console_wire::pbx::{PauseReason, TargetAction};
+
+/// The words of a break reason (Chinese: the seed's; English).
+pub fn pause_reason_words(r: PauseReason) -> (&'static str, &'static str) {
+    match r {
+        PauseReason::Ready => ("就绪", "Ready"),
+        PauseReason::PrivateBreak => ("私事暂休", "Private break"),
+        PauseReason::WorkBreak => ("公事暂休", "Work break"),
+        PauseReason::Custom1 => ("自定义状态1", "Custom state 1"),
+        PauseReason::Custom2 => ("自定义状态2", "Custom state 2"),
+        PauseReason::Custom3 => ("自定义状态3", "Custom state 3"),
+    }
+}
 
 /// The words of a call-control button (Chinese, English).
 pub fn call_op_words(op: CallOp) -> (&'static str, &'static str) {
@@ -56,5 +72,17 @@ mod tests {
         assert_eq!((zh.len(), en.len()), (ops.len(), ops.len()));
         assert_eq!(action_words(TargetAction::Whisper), ("督导", "Whisper"));
         assert_eq!(action_words(TargetAction::Barge), ("强插", "Barge"));
+    }
+
+    #[test]
+    fn every_break_reason_has_its_own_words() {
+        let mut zh: Vec<_> = PauseReason::ALL.iter().map(|r| pause_reason_words(*r).0).collect();
+        let mut en: Vec<_> = PauseReason::ALL.iter().map(|r| pause_reason_words(*r).1).collect();
+        zh.sort_unstable();
+        zh.dedup();
+        en.sort_unstable();
+        en.dedup();
+        assert_eq!((zh.len(), en.len()), (6, 6));
+        assert_eq!(pause_reason_words(PauseReason::PrivateBreak), ("私事暂休", "Private break"));
     }
 }
