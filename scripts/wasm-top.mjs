@@ -121,14 +121,15 @@ const SUSPECTS = [
   ['serde_json Value, decoding (reply -> Value -> T)', /serde_json::value::de|serde_json::value::Value as serde::de|ValueVisitor|serde_json::value::from_value|MapDeserializer|SeqDeserializer/],
   ['serde_json Value, building (json! bodies, to_value)', /serde_json::value::ser|serde_json::map::Map|serde_json::value::to_value|SerializeMap as serde::ser|json_internal/],
   ['serde_json text reader/writer', /^serde_json::(de|ser|read|error)|<serde_json::(de|ser|read)/],
-  ['serde derive visitors (field/struct visitors, deserialize_with)', /__FieldVisitor|__Visitor|__DeserializeWith|__Field as serde|as serde::de::Visitor>|as serde::de::Deserialize>::deserialize/],
-  ['serde derive Serialize', /as serde::ser::Serialize>::serialize/],
+  ['serde derive visitors (field/struct visitors, deserialize_with)', /__FieldVisitor|__Visitor|__DeserializeWith|__Field as serde|as serde(_core)?::de::(Visitor|Deserialize|DeserializeSeed)>|serde(_core)?::de::(Visitor|MapAccess|SeqAccess)|serde(_core)?::de::/],
+  ['serde derive Serialize', /as serde(_core)?::ser::(Serialize|SerializeStruct|SerializeMap|Serializer)>|serde(_core)?::ser::/],
   ['JS boundary serde (serde-wasm-bindgen)', /serde_wasm_bindgen/],
   ['core::fmt and float formatting (format!)', /^core::fmt|^<[^>]* as core::fmt::(Display|Debug)>|core::num::flt2dec|core::num::fmt|alloc::fmt::format/],
   ['hash maps (hashbrown, RandomState)', /hashbrown|std::collections::hash|RandomState/],
   ['BTreeMap/BTreeSet', /alloc::collections::btree/],
   ['yew hooks and Rc<dyn Any> state', /yew::functional|HookContext|use_reducer|use_state|use_effect/],
   ['yew virtual DOM and rendering', /^yew::(html|virtual_dom|dom_bundle|scheduler|renderer)|<yew::(html|virtual_dom|dom_bundle)/],
+  ['drop glue (drop_in_place of our types)', /drop_in_place/],
   ['allocator and Vec/String growth', /^dlmalloc|^alloc::raw_vec|RawVec|alloc::alloc::|__rust_alloc|__rdl_/],
 ];
 const claimed = new Set();
