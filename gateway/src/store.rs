@@ -1,0 +1,263 @@
+//! The gateway's SQLite database (`DATA/gateway.sqlite`): the audit log of
+//! every action the gateway forwarded or refused, every webhook received,
+//! the events delivered to consoles (kept, so a console that reconnects or a
+//! gateway that restarts loses none), and which agent started which
+//! callback call. One connection behind a
+//! mutex, used from blocking threads; WAL, so a reader never waits on a writer
+//! for long and a crash loses no committed row.
+
+use crate::error::GatewayError;
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// Most audit rows one read returns.
+pub const MAX_AUDIT_READ: u32 = 1000;
+
+/// One forwarded or refused action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditRow {
+    /// When, Unix ms.
+    pub at_ms: i64,
+    /// Who (the agent's login).
+    pub login: String,
+    /// `POST call/dial`.
+    pub action: String,
+    /// The extension or number acted on, as sent (may be empty).
+    pub target: String,
+    /// `forwarded 200`, `refused: …`, `upstream failed: …`.
+    pub result: String,
+}
+
+/// The database.
+#[derive(Clone)]
+pub struct Store {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database in the folder `data`.
+    pub fn open(data: &Path) -> Result<Self, GatewayError> {
+        std::fs::create_dir_all(data)?;
+        let conn = Connection::open(data.join("gateway.sqlite"))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS audit (
+                id INTEGER PRIMARY KEY,
+                at_ms INTEGER NOT NULL,
+                login TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                result TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS audit_at ON audit(at_ms);
+            CREATE TABLE IF NOT EXISTS webhooks (
+                id INTEGER PRIMARY KEY,
+                at_ms INTEGER NOT NULL,
+                source TEXT NOT NULL,
+                body TEXT NOT NULL
+            );
+            CREATE TABLE IF NOT EXISTS events (
+                id INTEGER PRIMARY KEY,
+                at_ms INTEGER NOT NULL,
+                login TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                data TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS events_login ON events(login, id);
+            CREATE TABLE IF NOT EXISTS callback_calls (
+                callidentifier TEXT PRIMARY KEY,
+                login TEXT NOT NULL,
+                at_ms INTEGER NOT NULL
+            );",
+        )?;
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    ) -> Result<T, GatewayError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panicked writer leaves the connection usable: SQLite rolled back.
+            let c = conn.lock().unwrap_or_else(|p| p.into_inner());
+            f(&c)
+        })
+        .await
+        .map_err(|e| GatewayError::Io(std::io::Error::other(e.to_string())))?
+        .map_err(GatewayError::from)
+    }
+
+    /// Appends one row.
+    pub async fn audit(&self, row: AuditRow) -> Result<(), GatewayError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO audit (at_ms, login, action, target, result) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![row.at_ms, row.login, row.action, row.target, row.result],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// The newest `limit` rows (at most [`MAX_AUDIT_READ`]), newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditRow>, GatewayError> {
+        let limit = limit.clamp(1, MAX_AUDIT_READ);
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT at_ms, login, action, target, result FROM audit ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = st.query_map(params![limit], |r| {
+                Ok(AuditRow {
+                    at_ms: r.get(0)?,
+                    login: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    result: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+}
+
+/// An event for one agent's consoles, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Its id (increasing): the SSE `id`, so a console resumes after it.
+    pub id: i64,
+    /// Whose.
+    pub login: String,
+    /// `callback_status`, `dapi_record`, `billing_cdr`.
+    pub kind: String,
+    /// The payload, JSON text.
+    pub data: String,
+}
+
+/// Most events one replay returns.
+pub const MAX_REPLAY: u32 = 1000;
+
+impl Store {
+    /// Keeps a webhook body as received (`source`: `callback`, `dapi`).
+    pub async fn webhook(&self, source: &'static str, body: String) -> Result<i64, GatewayError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO webhooks (at_ms, source, body) VALUES (?1, ?2, ?3)",
+                params![crate::now_ms(), source, body],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    /// Stores an event for `login`; returns it with its id.
+    pub async fn event(
+        &self,
+        login: String,
+        kind: &'static str,
+        data: String,
+    ) -> Result<StoredEvent, GatewayError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT INTO events (at_ms, login, kind, data) VALUES (?1, ?2, ?3, ?4)",
+                params![crate::now_ms(), login, kind, data],
+            )?;
+            Ok(StoredEvent { id: c.last_insert_rowid(), login, kind: kind.to_string(), data })
+        })
+        .await
+    }
+
+    /// `login`'s events after `after`, oldest first, at most [`MAX_REPLAY`].
+    pub async fn events_after(&self, login: String, after: i64) -> Result<Vec<StoredEvent>, GatewayError> {
+        self.with(move |c| {
+            let mut st = c.prepare(
+                "SELECT id, login, kind, data FROM events WHERE login = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )?;
+            let rows = st.query_map(params![login, after, MAX_REPLAY], |r| {
+                Ok(StoredEvent { id: r.get(0)?, login: r.get(1)?, kind: r.get(2)?, data: r.get(3)? })
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// The newest event id (0 when none): where a console that asks for no
+    /// history starts.
+    pub async fn last_event_id(&self) -> Result<i64, GatewayError> {
+        self.with(|c| c.query_row("SELECT COALESCE(MAX(id), 0) FROM events", [], |r| r.get(0))).await
+    }
+
+    /// Remembers that `login` started callback call `id`.
+    pub async fn bind_callback(&self, id: String, login: String) -> Result<(), GatewayError> {
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR REPLACE INTO callback_calls (callidentifier, login, at_ms) VALUES (?1, ?2, ?3)",
+                params![id, login, crate::now_ms()],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    /// Who started callback call `id`.
+    pub async fn callback_owner(&self, id: String) -> Result<Option<String>, GatewayError> {
+        self.with(move |c| {
+            let mut st = c.prepare("SELECT login FROM callback_calls WHERE callidentifier = ?1")?;
+            let mut rows = st.query_map(params![id], |r| r.get::<_, String>(0))?;
+            rows.next().transpose()
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rows_survive_a_reopen_newest_first() {
+        let dir = std::env::temp_dir().join(format!("gw-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        for i in 0..3 {
+            let row = AuditRow {
+                at_ms: i,
+                login: "li".into(),
+                action: "POST call/dial".into(),
+                target: format!("800{i}"),
+                result: "forwarded 200".into(),
+            };
+            s.audit(row).await.unwrap();
+        }
+        drop(s);
+        let s = Store::open(&dir).unwrap();
+        let rows = s.audit_log(2).await.unwrap();
+        assert_eq!(rows.iter().map(|r| r.target.as_str()).collect::<Vec<_>>(), ["8002", "8001"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[tokio::test]
+    async fn events_replay_after_an_id_per_login_and_calls_remember_their_agent() {
+        let dir = std::env::temp_dir().join(format!("gw-store-ev-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        assert_eq!(s.last_event_id().await.unwrap(), 0);
+        let a = s.event("li".into(), "callback_status", "{}".into()).await.unwrap();
+        s.event("wang".into(), "callback_status", "{}".into()).await.unwrap();
+        let b = s.event("li".into(), "dapi_record", "[1]".into()).await.unwrap();
+        let after = s.events_after("li".into(), a.id).await.unwrap();
+        assert_eq!(after, vec![b.clone()]);
+        assert_eq!(s.events_after("li".into(), 0).await.unwrap().len(), 2);
+        assert_eq!(s.last_event_id().await.unwrap(), b.id);
+        s.bind_callback("cid-1".into(), "li".into()).await.unwrap();
+        assert_eq!(s.callback_owner("cid-1".into()).await.unwrap().as_deref(), Some("li"));
+        assert_eq!(s.callback_owner("cid-2".into()).await.unwrap(), None);
+        assert!(s.webhook("callback", "{}".into()).await.unwrap() > 0);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

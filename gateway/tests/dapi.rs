@@ -1,0 +1,92 @@
+//! dapi through the gateway: uid fields are the agent's own, uploads pass
+//! bounded, and the call-record webhook reaches the agents it names.
+
+mod support;
+
+use serde_json::json;
+use support::{config_text, gateway, read_events, temp_dir, vendors, Console};
+
+#[tokio::test]
+async fn uid_fields_are_the_agents_own_and_nothing_else_is_forwarded() {
+    let v = vendors().await;
+    let base = gateway(&config_text(&v, &temp_dir("dapi"))).await;
+    let mut li = Console::new(&base);
+    li.sign_in("li", "li-pass").await;
+    let a =
+        li.send("POST", "/dapi/call/user", Some(json!({"src_uid": "1001", "dst_uid": ["2002"]})), &[]).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(a.json["success"], true, "{}", a.json);
+    let a =
+        li.send("POST", "/dapi/call/user", Some(json!({"src_uid": "2002", "dst_uid": ["1001"]})), &[]).await;
+    assert_eq!((a.status, a.json["success"].as_bool()), (403, Some(false)));
+    let a = li.send("POST", "/dapi/call/msg", Some(json!({"uid": "2002"})), &[]).await;
+    assert_eq!(a.status, 403);
+    assert_eq!(v.count("/dapi/call/user"), 1);
+    assert_eq!(v.count("/dapi/call/msg"), 0);
+    let a = li.send("GET", "/dapi/system/config", None, &[]).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert!(
+        a.json["data"]["channel_heartbeat"].is_number() || a.json["data"]["channel_heartbeat"].is_string(),
+        "{}",
+        a.json
+    );
+}
+
+#[tokio::test]
+async fn an_upload_is_forwarded_as_sent() {
+    let v = vendors().await;
+    let base = gateway(&config_text(&v, &temp_dir("upload"))).await;
+    let mut li = Console::new(&base);
+    li.sign_in("li", "li-pass").await;
+    let boundary = "XyZ";
+    let body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nContent-Type: text/plain\r\n\r\nhello\r\n--{boundary}--\r\n");
+    let resp = li
+        .http
+        .post(format!("{base}/d/upload"))
+        .header("cookie", format!("agc_session={}", li.cookie.clone().unwrap()))
+        .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let j: serde_json::Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap();
+    // One file, one URL (seed 001), as the server answered it.
+    assert!(j.to_string().contains("general_upload"), "{j}");
+    assert_eq!(v.count("/d/upload"), 1);
+    let anon = reqwest::Client::new().post(format!("{base}/d/upload")).body("x").send().await.unwrap();
+    assert_eq!(anon.status(), 401);
+}
+
+#[tokio::test]
+async fn a_call_record_reaches_the_caller_and_the_callees_streams() {
+    let v = vendors().await;
+    let base = gateway(&config_text(&v, &temp_dir("dapihook"))).await;
+    let mut li = Console::new(&base);
+    li.sign_in("li", "li-pass").await;
+    let mut wang = Console::new(&base);
+    wang.sign_in("wang", "wang-pass").await;
+    let mut zhao = Console::new(&base);
+    zhao.sign_in("zhao", "zhao-pass").await;
+    let (mut li_ev, mut wang_ev) = (li.events(None).await, wang.events(None).await);
+    let record = json!({"callrecord": {"channel": "ch-1", "dst_uid": ["2002"], "id": 7, "is_robot": false, "src_uid": "1001",
+        "starttime": "2024-01-31 08:00:00", "endtime": "2024-01-31 08:01:00", "event": [], "pk": 7, "count": 1}});
+    let r = reqwest::Client::new()
+        .post(format!("{base}/hooks/dapi"))
+        .header("content-type", "application/json")
+        .body(record.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    for ev in [&mut li_ev, &mut wang_ev] {
+        let got = read_events(ev, "dapi_record", 1, 5).await;
+        assert_eq!(got.len(), 1);
+        let r: serde_json::Value = serde_json::from_str(&got[0].1).unwrap();
+        assert_eq!(r["channel"], "ch-1");
+    }
+    assert!(
+        read_events(&mut zhao.events(Some(0)).await, "dapi_record", 1, 1).await.is_empty(),
+        "not zhao's call"
+    );
+}
