@@ -22,6 +22,7 @@ quiet scripts/pkg.sh
 cp "$REL/agent_console.wasm" "$OUT/package.wasm"
 quiet trunk build --release --offline
 node scripts/size-check.mjs dist pkg "$OUT"/pkg-* || rc=$?
+echo "(over budget: the 'suspects' lines below bound what removing each could save; README, \"Size\")"
 echo
 node scripts/wasm-top.mjs "$REL/agent_console_ui.wasm" 15
 echo
