@@ -148,12 +148,33 @@ impl Config {
     fn check(&self) -> Result<(), GatewayError> {
         let bad = |m: String| Err(GatewayError::Config(m));
         let mut logins = HashSet::new();
+        // Records and events are routed by these: two agents with one would
+        // see each other's.
+        let (mut extensions, mut uids, mut numbers) = (HashSet::new(), HashSet::new(), HashSet::new());
         for a in &self.agents {
             if a.login.trim().is_empty() || a.login.len() > 64 {
                 return bad(format!("agent login {:?}: 1 to 64 characters", a.login));
             }
             if !logins.insert(a.login.as_str()) {
                 return bad(format!("agent login {:?} is listed twice", a.login));
+            }
+            let taken = |set: &mut HashSet<String>, v: &str| {
+                !v.trim().is_empty() && !set.insert(v.trim().to_string())
+            };
+            if taken(&mut extensions, &a.extension) {
+                return bad(format!(
+                    "agent {:?}: extension {} belongs to another agent",
+                    a.login, a.extension
+                ));
+            }
+            if taken(&mut uids, &a.dapi_uid) {
+                return bad(format!("agent {:?}: dapi_uid {} belongs to another agent", a.login, a.dapi_uid));
+            }
+            if taken(&mut numbers, &a.callback_number) {
+                return bad(format!(
+                    "agent {:?}: callback_number {} belongs to another agent",
+                    a.login, a.callback_number
+                ));
             }
             if a.extension.trim().is_empty() {
                 return bad(format!("agent {:?}: extension is required", a.login));
@@ -227,6 +248,8 @@ password = "p"
         };
         let twice = format!("{}{}", agent("li", HASH, "agent"), agent("li", HASH, "agent"));
         assert!(Config::parse(&base(&twice)).unwrap_err().to_string().contains("twice"));
+        let shared = format!("{}{}", agent("li", HASH, "agent"), agent("wang", HASH, "agent"));
+        assert!(Config::parse(&base(&shared)).unwrap_err().to_string().contains("extension 8001 belongs"));
         let plain = agent("li", "hunter2", "agent");
         assert!(Config::parse(&base(&plain)).unwrap_err().to_string().contains("hash-password"));
         let role = agent("li", HASH, "admin");

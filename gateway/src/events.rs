@@ -1,8 +1,9 @@
 //! Events to consoles: `GET /events`, a Server-Sent Events stream per
-//! session. Every event is stored first ([`crate::store`]), then sent live to
-//! the agent's open streams; a stream that resumes (`Last-Event-ID`, or
-//! `?after=ID` after a reload) is replayed what it missed from the store, so
-//! a dropped connection or a gateway restart loses none.
+//! session. Every event is stored first ([`crate::store`]); the live side
+//! is only a doorbell: a stream woken reads what follows its last id from
+//! the store, in order, in pages. So events stored out of order by parallel
+//! webhooks, a stream that resumes (`Last-Event-ID`, or `?after=ID` after a
+//! reload), a slow stream and a gateway restart all lose none.
 
 use crate::store::StoredEvent;
 use crate::{lock, Shared};
@@ -17,14 +18,16 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::broadcast;
 
-/// Events buffered per agent for slow streams; one that falls further
-/// behind is closed and resumes from the store.
-const LIVE_BUFFER: usize = 256;
+/// Doorbell rings buffered per agent (a stream that misses some reads the
+/// store anyway).
+const LIVE_BUFFER: usize = 16;
+/// Events read from the store per page.
+const PAGE: usize = 100;
 
 /// The live side: one broadcast channel per agent with an open stream.
 #[derive(Default)]
 pub struct Hub {
-    by_login: Mutex<HashMap<String, broadcast::Sender<StoredEvent>>>,
+    by_login: Mutex<HashMap<String, broadcast::Sender<i64>>>,
 }
 
 impl Hub {
@@ -33,14 +36,14 @@ impl Hub {
     pub fn publish(&self, e: StoredEvent) {
         let mut map = lock(&self.by_login);
         if let Some(tx) = map.get(&e.login) {
-            if tx.send(e.clone()).is_err() {
+            if tx.send(e.id).is_err() {
                 // Every receiver is gone: drop the channel.
                 map.remove(&e.login);
             }
         }
     }
 
-    fn subscribe(&self, login: &str) -> broadcast::Receiver<StoredEvent> {
+    fn subscribe(&self, login: &str) -> broadcast::Receiver<i64> {
         let mut map = lock(&self.by_login);
         // Channels whose streams all closed are dropped as we pass.
         map.retain(|_, tx| tx.receiver_count() > 0);
@@ -60,7 +63,7 @@ fn sse_event(e: &StoredEvent) -> Event {
 
 /// `GET /events`.
 pub async fn stream(State(gw): State<Shared>, headers: HeaderMap, Query(q): Query<After>) -> Response {
-    let Some((_, login, _)) = gw.signed_in(&headers) else {
+    let Some((session_id, login, _)) = gw.signed_in(&headers) else {
         return (StatusCode::UNAUTHORIZED, "not signed in").into_response();
     };
     let resume = headers
@@ -68,36 +71,38 @@ pub async fn stream(State(gw): State<Shared>, headers: HeaderMap, Query(q): Quer
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .or(q.after);
-    // Subscribe before reading the store, so nothing falls between the two.
-    let rx = gw.hub.subscribe(&login);
-    let replay = match resume {
-        Some(after) => gw.store.events_after(login.clone(), after).await,
-        None => Ok(Vec::new()),
-    };
+    // Where to start, then subscribe: an event stored in between is read
+    // from the store on the first pass.
     let start = match resume {
-        Some(after) => Ok(after),
-        None => gw.store.last_event_id().await,
+        Some(after) => after,
+        None => match gw.store.last_event_id().await {
+            Ok(id) => id,
+            Err(_) => return (StatusCode::INTERNAL_SERVER_ERROR, "store unavailable").into_response(),
+        },
     };
-    let (Ok(replay), Ok(start)) = (replay, start) else {
-        return (StatusCode::INTERNAL_SERVER_ERROR, "store unavailable").into_response();
-    };
-    let last = replay.last().map_or(start, |e| e.id);
-    let state = (VecDeque::from(replay), rx, last);
-    let events = futures_util::stream::unfold(state, |(mut replay, mut rx, last)| async move {
-        if let Some(e) = replay.pop_front() {
-            let ev = sse_event(&e);
-            return Some((Ok::<_, Infallible>(ev), (replay, rx, last.max(e.id))));
-        }
+    let rx = gw.hub.subscribe(&login);
+    let state = (gw, session_id, login, VecDeque::<StoredEvent>::new(), rx, start);
+    let events = futures_util::stream::unfold(state, |(gw, sid, login, mut page, mut rx, last)| async move {
         loop {
-            match rx.recv().await {
-                Ok(e) if e.id > last => {
-                    let ev = sse_event(&e);
-                    return Some((Ok(ev), (replay, rx, e.id)));
+            if let Some(e) = page.pop_front() {
+                let ev = sse_event(&e);
+                return Some((Ok::<_, Infallible>(ev), (gw, sid, login, page, rx, e.id)));
+            }
+            // A signed-out or expired session's stream ends.
+            if !gw.session_alive(&sid) {
+                return None;
+            }
+            match gw.store.events_after(login.clone(), last).await {
+                Ok(rows) if !rows.is_empty() => {
+                    page.extend(rows.into_iter().take(PAGE));
+                    continue;
                 }
-                Ok(_) => continue,
-                // Too far behind, or the gateway is closing: end; the browser
-                // reconnects with Last-Event-ID and is replayed from the store.
+                Ok(_) => {}
                 Err(_) => return None,
+            }
+            match rx.recv().await {
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
+                Err(broadcast::error::RecvError::Closed) => return None,
             }
         }
     });

@@ -27,7 +27,7 @@ pub mod session;
 pub mod store;
 pub mod upstream;
 
-use crate::config::{Config, Role};
+use crate::config::{AgentConfig, Config, Role};
 use crate::pbx::rules::{self, Actor, Decision};
 use crate::pbx::{Pbx, Reply};
 use crate::session::{CallRate, FailureLimit, Profile, Sessions};
@@ -49,6 +49,9 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 pub use error::GatewayError;
 
+/// Password checks (argon2, ~19 MiB each) run at once; more wait.
+const MAX_HASHING: usize = 4;
+
 /// Largest sign-in body read.
 const MAX_SIGNIN_BODY: usize = 4 * 1024;
 
@@ -62,6 +65,8 @@ pub struct Gateway {
     pub(crate) up: Upstream,
     pub(crate) store: Store,
     pub(crate) hub: events::Hub,
+    // Password checks running at once.
+    hashing: tokio::sync::Semaphore,
     // Verified against when the login is unknown, so a wrong login takes as
     // long as a wrong password.
     dummy_hash: String,
@@ -95,6 +100,7 @@ impl Gateway {
             up,
             store,
             hub: events::Hub::default(),
+            hashing: tokio::sync::Semaphore::new(MAX_HASHING),
             dummy_hash,
         }))
     }
@@ -114,6 +120,18 @@ impl Gateway {
         if let Err(e) = self.store.audit(row).await {
             eprintln!("gateway: audit write failed: {e}");
         }
+    }
+
+    /// The signed-in agent's session id and config (`None`: signed out, or
+    /// no longer in the file).
+    pub(crate) fn signed_in_agent(&self, headers: &HeaderMap) -> Option<(String, AgentConfig)> {
+        let (id, login, _) = self.signed_in(headers)?;
+        Some((id, self.config.agent(&login)?.clone()))
+    }
+
+    /// Whether session `id` is still signed in (an event stream checks).
+    pub(crate) fn session_alive(&self, id: &str) -> bool {
+        lock(&self.sessions).get(id, Instant::now()).is_some()
     }
 
     /// The signed-in agent of a request: (session id, login, role).
@@ -194,10 +212,15 @@ async fn session_post(
     let now = Instant::now();
     let ip = format!("ip:{}", session::client_address(peer.ip(), &headers));
     let user = format!("login:{login}");
+    let pair = format!("pair:{login}|{ip}");
+    let keys = [
+        (&pair, session::MAX_FAILURES),
+        (&user, session::MAX_LOGIN_FAILURES),
+        (&ip, session::MAX_ADDRESS_FAILURES),
+    ];
     {
         let mut f = lock(&gw.failures);
-        let held = f.check(&user, session::MAX_FAILURES, now).err();
-        if let Some(wait) = held.or_else(|| f.check(&ip, session::MAX_ADDRESS_FAILURES, now).err()) {
+        if let Some(wait) = keys.iter().find_map(|(k, max)| f.check(k, *max, now).err()) {
             let mins = wait.as_secs().div_ceil(60).max(1);
             return error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -206,20 +229,24 @@ async fn session_post(
                 &format!("Too many failed sign-ins: try again in {mins} min"),
             );
         }
+        // Counted before the (slow) check, so parallel guesses cannot all
+        // pass the limit; taken back below when the password is right.
+        keys.iter().for_each(|(k, _)| f.fail(k, now));
     }
     let agent = gw.config.agent(&login).cloned();
     let hash = agent.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| gw.dummy_hash.clone());
+    // argon2 takes ~19 MiB a check: a few at a time, whatever the flood.
+    let Ok(_permit) = gw.hashing.acquire().await else {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "busy", "服务繁忙", "The gateway is busy");
+    };
     let ok = tokio::task::spawn_blocking(move || session::verify_password(&password, &hash))
         .await
         .unwrap_or(false);
     let Some(agent) = agent.filter(|_| ok) else {
-        {
-            let mut f = lock(&gw.failures);
-            f.fail(&user, now);
-            f.fail(&ip, now);
-        }
-        gw.audit(&login, "POST /session".into(), String::new(), "refused: wrong login or password".into())
-            .await;
+        // Not the login as typed: a password typed into the login box must
+        // not end up in the audit log supervisors read.
+        let who = if gw.config.agent(&login).is_some() { login.as_str() } else { "(unknown login)" };
+        gw.audit(who, "POST /session".into(), String::new(), "refused: wrong login or password".into()).await;
         return error(
             StatusCode::UNAUTHORIZED,
             "bad_credentials",
@@ -227,7 +254,12 @@ async fn session_post(
             "Wrong login or password",
         );
     };
-    lock(&gw.failures).clear(&user);
+    {
+        let mut f = lock(&gw.failures);
+        f.clear(&pair);
+        f.forgive_one(&user);
+        f.forgive_one(&ip);
+    }
     let id = lock(&gw.sessions).create(&agent, now);
     gw.audit(&agent.login, "POST /session".into(), agent.extension.clone(), "signed in".into()).await;
     let cookie = session::set_cookie(&id, session::behind_https(&headers));
@@ -291,12 +323,10 @@ async fn pbx_proxy(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some((session_id, login, _)) = gw.signed_in(&headers) else {
+    let Some((session_id, agent)) = gw.signed_in_agent(&headers) else {
         return pbx_reply(Reply::envelope(401, "请先登录（Sign in first）"));
     };
-    let Some(agent) = gw.config.agent(&login).cloned() else {
-        return pbx_reply(Reply::envelope(401, "请先登录（Sign in first）"));
-    };
+    let login = agent.login.clone();
     let Ok(bytes) = to_bytes(body, pbx::MAX_REQUEST_BODY).await else {
         return pbx_reply(Reply::envelope(413, "请求过大（The request is too large）"));
     };
@@ -374,10 +404,13 @@ async fn pbx_proxy(
             }
         }
     }
-    let code = serde_json::from_slice::<Value>(&reply.body)
-        .ok()
-        .and_then(|v| v.get("code").map(|c| c.to_string().trim_matches('"').to_string()))
-        .unwrap_or_default();
-    gw.audit(&login, action, target, format!("forwarded {} {code}", reply.status)).await;
+    // Actions are audited; reads (the consoles' polling) only when refused.
+    if method != Method::GET {
+        let code = serde_json::from_slice::<Value>(&reply.body)
+            .ok()
+            .and_then(|v| v.get("code").map(|c| c.to_string().trim_matches('"').to_string()))
+            .unwrap_or_default();
+        gw.audit(&login, action, target, format!("forwarded {} {code}", reply.status)).await;
+    }
     pbx_reply(reply)
 }

@@ -21,9 +21,16 @@ pub const IDLE: Duration = Duration::from_secs(12 * 3600);
 pub const MAX_AGE: Duration = Duration::from_secs(24 * 3600);
 /// Most sessions held; the least recently used goes first.
 pub const MAX_SESSIONS: usize = 20_000;
-/// Failed sign-ins of one login within [`FAIL_WINDOW`] before further tries
-/// are refused until the window passes.
+/// Most sessions of one login (tabs, machines); its least recently used
+/// goes first, so one agent signing in over and over evicts only their own.
+pub const MAX_SESSIONS_PER_LOGIN: usize = 20;
+/// Failed sign-ins of one login from one address within [`FAIL_WINDOW`]
+/// before further tries are refused until the window passes.
 pub const MAX_FAILURES: usize = 5;
+/// The same for one login from anywhere: higher, so that someone guessing
+/// from one address cannot lock a named agent out, yet bounded for guesses
+/// spread over many addresses.
+pub const MAX_LOGIN_FAILURES: usize = 30;
 /// The same for one address: higher, because a call centre's agents often
 /// share one address (an office NAT), and one agent's typos must not lock
 /// out the floor.
@@ -139,6 +146,14 @@ impl Sessions {
     /// A new session for `a`; returns its id.
     pub fn create(&mut self, a: &AgentConfig, now: Instant) -> String {
         self.expire(now);
+        let theirs = self.by_id.values().filter(|s| s.login == a.login).count();
+        if theirs >= MAX_SESSIONS_PER_LOGIN {
+            let oldest =
+                self.by_id.iter().filter(|(_, s)| s.login == a.login).min_by_key(|(_, s)| s.last_seen);
+            if let Some(k) = oldest.map(|(k, _)| k.clone()) {
+                self.by_id.remove(&k);
+            }
+        }
         if self.by_id.len() >= MAX_SESSIONS {
             if let Some(oldest) = self.by_id.iter().min_by_key(|(_, s)| s.last_seen).map(|(k, _)| k.clone()) {
                 self.by_id.remove(&oldest);
@@ -216,6 +231,14 @@ impl FailureLimit {
         q.push_back(now);
         while q.len() > MAX_ADDRESS_FAILURES {
             q.pop_front();
+        }
+    }
+
+    /// Takes back `key`'s newest failure (counted before a check that then
+    /// succeeded).
+    pub fn forgive_one(&mut self, key: &str) {
+        if let Some(q) = self.by_key.get_mut(key) {
+            q.pop_back();
         }
     }
 
@@ -377,6 +400,12 @@ mod tests {
         let id = s.create(&agent(), t0);
         s.remove(&id);
         assert!(s.get(&id, t0).is_none());
+        let first = s.create(&agent(), t0);
+        for i in 1..=MAX_SESSIONS_PER_LOGIN as u64 {
+            s.create(&agent(), t0 + Duration::from_secs(i));
+        }
+        assert!(s.get(&first, t0).is_none(), "one login's oldest session went");
+        assert!(s.len() <= MAX_SESSIONS_PER_LOGIN + 2);
         assert!(s.get("made-up", t0).is_none());
     }
 

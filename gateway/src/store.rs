@@ -139,8 +139,8 @@ pub struct StoredEvent {
     pub data: String,
 }
 
-/// Most events one replay returns.
-pub const MAX_REPLAY: u32 = 1000;
+/// Most events one read returns.
+pub const MAX_REPLAY: u32 = 100;
 
 impl Store {
     /// Keeps a webhook body as received (`source`: `callback`, `dapi`).

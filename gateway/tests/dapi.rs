@@ -90,3 +90,50 @@ async fn a_call_record_reaches_the_caller_and_the_callees_streams() {
         "not zhao's call"
     );
 }
+
+#[tokio::test]
+async fn parallel_webhooks_reach_a_stream_all_once_and_in_order() {
+    let v = vendors().await;
+    let base = gateway(&config_text(&v, &temp_dir("dapiorder"))).await;
+    let mut li = Console::new(&base);
+    li.sign_in("li", "li-pass").await;
+    let mut stream = li.events(None).await;
+    let mut posts = Vec::new();
+    for i in 0..60u64 {
+        let url = format!("{base}/hooks/dapi");
+        posts.push(tokio::spawn(async move {
+            let record = json!({"callrecord": {"channel": format!("ch-{i}"), "dst_uid": ["3003"], "id": i, "src_uid": "1001"}});
+            let r = reqwest::Client::new().post(url).header("content-type", "application/json").body(record.to_string()).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+        }));
+    }
+    for p in posts {
+        p.await.unwrap();
+    }
+    let got = read_events(&mut stream, "dapi_record", 60, 10).await;
+    assert_eq!(got.len(), 60);
+    assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "in id order, none twice");
+    let mut channels: Vec<String> = got
+        .iter()
+        .map(|(_, d)| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["channel"].as_str().unwrap().to_string()
+        })
+        .collect();
+    channels.sort();
+    channels.dedup();
+    assert_eq!(channels.len(), 60, "every record, once");
+    // Signed out: the stream ends at its next wake.
+    li.send("DELETE", "/session", None, &[]).await;
+    let r = reqwest::Client::new()
+        .post(format!("{base}/hooks/dapi"))
+        .header("content-type", "application/json")
+        .body(
+            json!({"callrecord": {"channel": "late", "dst_uid": [], "id": 99, "src_uid": "1001"}})
+                .to_string(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(read_events(&mut stream, "dapi_record", 1, 3).await.is_empty(), "nothing after sign-out");
+}

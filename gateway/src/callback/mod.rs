@@ -47,12 +47,10 @@ pub async fn proxy(
     body: Body,
 ) -> Response {
     let path = uri.path().to_string();
-    let Some((_, login, _)) = gw.signed_in(&headers) else {
+    let Some((_, agent)) = gw.signed_in_agent(&headers) else {
         return envelope(401, "请先登录（Sign in first）");
     };
-    let Some(agent) = gw.config.agent(&login).cloned() else {
-        return envelope(401, "请先登录（Sign in first）");
-    };
+    let login = agent.login.clone();
     let Some(cfg) = gw.config.callback.clone() else {
         return envelope(404, "网关未配置回呼接口（The gateway has no [callback] configured）");
     };

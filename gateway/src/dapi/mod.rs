@@ -74,12 +74,10 @@ pub async fn proxy(
     body: Body,
 ) -> Response {
     let path = uri.path().to_string();
-    let Some((_, login, _)) = gw.signed_in(&headers) else {
+    let Some((_, agent)) = gw.signed_in_agent(&headers) else {
         return envelope(401, "请先登录（Sign in first）");
     };
-    let Some(agent) = gw.config.agent(&login).cloned() else {
-        return envelope(401, "请先登录（Sign in first）");
-    };
+    let login = agent.login.clone();
     let Some(cfg) = gw.config.dapi.clone() else {
         return envelope(404, "网关未配置 dapi（The gateway has no [dapi] configured）");
     };

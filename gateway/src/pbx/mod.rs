@@ -25,6 +25,9 @@ pub const PREFIX: &str = "/dscom-api/public";
 /// Most bytes of a request body the gateway reads from a console.
 pub const MAX_REQUEST_BODY: usize = 64 * 1024;
 
+/// How long a refused password grant waits before the gateway tries again.
+const REJECTED_RETRY_MS: u64 = 60_000;
+
 /// Pages of voicemail the gateway walks for an agent's own inbox.
 const VOICEMAIL_PAGE: u32 = 1000;
 
@@ -32,7 +35,7 @@ const VOICEMAIL_PAGE: u32 = 1000;
 pub struct Pbx {
     api: PbxApi,
     creds: Credentials,
-    token: Mutex<TokenManager>,
+    token: Mutex<(TokenManager, Option<CoreInstant>)>,
     started: Instant,
 }
 
@@ -62,7 +65,7 @@ impl Pbx {
         Ok(Self {
             api,
             creds,
-            token: Mutex::new(TokenManager::with_seed(rand::random())),
+            token: Mutex::new((TokenManager::with_seed(rand::random()), None)),
             started: Instant::now(),
         })
     }
@@ -75,9 +78,23 @@ impl Pbx {
     /// the lock is held while it is out, so a hundred consoles asking at once
     /// cause one password grant).
     pub async fn token(&self, up: &Upstream) -> Result<String, CoreError> {
-        let mut m = self.token.lock().await;
+        let mut guard = self.token.lock().await;
+        let (m, rejected_at) = &mut *guard;
         for _ in 0..3 {
             let now = self.now();
+            // A refused password grant latches (it must not lock the PBX
+            // account); the gateway has no one to type it again, so it tries
+            // once more after a cool-down.
+            if m.credentials_rejected() {
+                match rejected_at {
+                    None => *rejected_at = Some(now),
+                    Some(t) if now.0.saturating_sub(t.0) >= REJECTED_RETRY_MS => {
+                        m.allow_retry();
+                        *rejected_at = None;
+                    }
+                    Some(_) => {}
+                }
+            }
             m.handle_timeout(now);
             if let Some(t) = m.valid_token(now) {
                 return Ok(t.to_string());
@@ -128,7 +145,7 @@ impl Pbx {
             };
             let resp = up.send(&req).await?;
             if resp.status == 401 && attempt == 0 {
-                self.token.lock().await.handle_unauthorized(&token);
+                self.token.lock().await.0.handle_unauthorized(&token);
                 continue;
             }
             return Ok(resp);
@@ -196,8 +213,14 @@ pub fn keep_own_rows(resp: HttpResponse, own: &rules::OwnRows) -> Reply {
     let Some(mut v) = upstream::ok_envelope(&resp) else {
         return Reply { status: resp.status, body: resp.body };
     };
+    // Fails closed: an ok reply whose rows are not a list shows none.
+    if !v.get("data").is_some_and(Value::is_array) {
+        if let Some(o) = v.as_object_mut() {
+            o.insert("data".into(), Value::Array(Vec::new()));
+        }
+    }
     let Some(rows) = v.get_mut("data").and_then(Value::as_array_mut) else {
-        return Reply { status: resp.status, body: resp.body };
+        return Reply::envelope(502, "PBX 回复无法识别（The PBX reply could not be read）");
     };
     let before = rows.len();
     rows.retain(|r| rules::row_is_own(own, r));

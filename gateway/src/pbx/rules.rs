@@ -104,6 +104,61 @@ fn supervisors_only(route: &str) -> Refusal {
     Refusal::forbidden(format!("仅班长可以使用：{route}"), format!("{route} is for supervisors only"))
 }
 
+/// A route the gateway may put in a URL: letters, digits, `_`, `-` and
+/// single `/` between segments (the wildcard arrives percent-decoded, so
+/// `..`, `?` or `%2F` tricks end here).
+fn plain_route(route: &str) -> bool {
+    !route.is_empty()
+        && route.split('/').all(|seg| !seg.is_empty())
+        && route.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'/'))
+}
+
+/// Why the request's shape is refused before any rule, if it is: a route
+/// that is not plain, a key given twice in the query (the PBX may read the
+/// other one), a body on a GET or a query on a POST/PUT (the PBX may merge
+/// them with what was checked), a field the rules read that is neither a
+/// string nor a number.
+fn shape_refusal(
+    method: &str,
+    route: &str,
+    query_pairs: &[(String, String)],
+    body: Option<&Value>,
+) -> Option<Refusal> {
+    if !plain_route(route) {
+        return Some(Refusal::forbidden(format!("接口路径不合法：{route}"), format!("Not a route: {route}")));
+    }
+    let mut keys: Vec<&str> = query_pairs.iter().map(|(k, _)| k.as_str()).collect();
+    keys.sort_unstable();
+    if let Some(w) = keys.windows(2).find(|w| w.first() == w.last()) {
+        let k = w.first().copied().unwrap_or("");
+        return Some(Refusal::forbidden(
+            format!("查询参数 {k} 重复"),
+            format!("The query gives {k} more than once"),
+        ));
+    }
+    if method == "GET" && body.is_some() {
+        return Some(Refusal::forbidden("GET 请求不能带请求体", "A GET may not carry a body"));
+    }
+    if method != "GET" && !query_pairs.is_empty() {
+        return Some(Refusal::forbidden(
+            "该请求的参数应在请求体中",
+            "This request takes its parameters in the body, not the query",
+        ));
+    }
+    for k in ["extension", "agentid", "dest", "filename", "src", "dst"] {
+        if body
+            .and_then(|b| b.get(k))
+            .is_some_and(|v| !matches!(v, Value::String(_) | Value::Number(_) | Value::Null))
+        {
+            return Some(Refusal::forbidden(
+                format!("字段 {k} 应为文本或数字"),
+                format!("{k} must be text or a number"),
+            ));
+        }
+    }
+    None
+}
+
 /// The decision for `method route` (the part after `/api/v1/`) with `query`
 /// and `body`, for `who`, in `session` (what it was shown before).
 pub fn decide(
@@ -114,6 +169,9 @@ pub fn decide(
     query_pairs: &[(String, String)],
     body: Option<&Value>,
 ) -> Decision {
+    if let Some(r) = shape_refusal(method, route, query_pairs, body) {
+        return Decision::Refuse(r);
+    }
     let supervisor = who.role == Role::Supervisor;
     let own = |v: Option<&str>| v.is_some_and(|v| v == who.extension);
     match (method, route) {
@@ -123,7 +181,8 @@ pub fn decide(
             }
             // `pickup`/`redirect` act from the supervisor's phone too, when it names one.
             let ext = field(body, "extension");
-            let needs_own = OWN_EXTENSION.contains(&r) || ext.is_some();
+            let named = body.and_then(|b| b.get("extension")).is_some_and(|v| !v.is_null());
+            let needs_own = OWN_EXTENSION.contains(&r) || named;
             if needs_own && !own(ext.as_deref()) {
                 return Decision::Refuse(Refusal::forbidden(
                     format!(
@@ -138,9 +197,11 @@ pub fn decide(
                     ),
                 ));
             }
-            if r == "agent/login" && !who.agent_id.is_empty() {
+            if r == "agent/login" && !supervisor {
+                // Required and own: an agent without an agent id in the file
+                // cannot sign in to queues through the gateway.
                 let id = field(body, "agentid");
-                if id.as_deref().is_some_and(|id| !id.is_empty() && id != who.agent_id) {
+                if who.agent_id.is_empty() || id.as_deref() != Some(who.agent_id) {
                     return Decision::Refuse(Refusal::forbidden(
                         format!("只能用自己的工号 {} 签入", who.agent_id),
                         format!("You may sign in only as your own agent id {}", who.agent_id),
@@ -194,7 +255,8 @@ pub fn decide(
         ("GET", "voicemail") => Decision::ForwardOwn(OwnRows::Voicemail(who.extension.to_string())),
         ("PUT", r) if r.starts_with("voicemail/") => {
             let id = r.trim_start_matches("voicemail/");
-            if supervisor || session.voicemails.contains(id) {
+            let digits = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+            if digits && (supervisor || session.voicemails.contains(id)) {
                 Decision::Forward
             } else {
                 Decision::Refuse(Refusal::forbidden(
@@ -278,7 +340,7 @@ mod tests {
             let theirs = json!({"extension": "8002", "dest": "8001"});
             assert!(refused(&decide(agent(), &s, "POST", r, &[], Some(&theirs))), "{r}");
             assert!(refused(&decide(agent(), &s, "POST", r, &[], None)), "{r} without a body");
-            let number = json!({"extension": 8001});
+            let number = json!({"extension": 8001, "agentid": 1011});
             assert_eq!(
                 decide(agent(), &s, "POST", r, &[], Some(&number)),
                 Decision::Forward,
@@ -347,6 +409,54 @@ mod tests {
         assert!(refused(&decide(agent(), &s, "POST", "call/handsetPlay", &[], Some(&play))));
         s.recordings.insert("monitor/a.wav");
         assert_eq!(decide(agent(), &s, "POST", "call/handsetPlay", &[], Some(&play)), Decision::Forward);
+    }
+
+    #[test]
+    fn shapes_the_pbx_might_read_otherwise_are_refused() {
+        let s = session(Role::Supervisor);
+        let a = session(Role::Agent);
+        let mine = json!({"extension": "8001"});
+        // A body on a GET, a repeated key, a query on a POST.
+        assert!(refused(&decide(
+            agent(),
+            &a,
+            "GET",
+            "agent/getAgentStatus",
+            &q(&[("extension", "8001")]),
+            Some(&json!({"extension": "8002"}))
+        )));
+        let twice = q(&[("extension", "8001"), ("extension", "8002")]);
+        assert!(refused(&decide(agent(), &a, "GET", "agent/getAgentStatus", &twice, None)));
+        let login = json!({"extension": "8001", "queue": "200"});
+        assert!(
+            refused(&decide(agent(), &a, "POST", "agent/login", &q(&[("agentid", "1012")]), Some(&login))),
+            "agentid by query"
+        );
+        assert!(
+            refused(&decide(agent(), &a, "POST", "agent/login", &[], Some(&login))),
+            "agentid is required"
+        );
+        // Arrays and objects where the rules read text.
+        let arr = json!({"extension": ["8001", "8002"]});
+        assert!(refused(&decide(sup(), &s, "POST", "call/pickup", &[], Some(&arr))));
+        let obj = json!({"extension": "8001", "agentid": {"x": 1}});
+        assert!(refused(&decide(agent(), &a, "POST", "agent/login", &[], Some(&obj))));
+        // Routes that would change the URL.
+        for r in [
+            "voicemail/..%2F..%2Foauth%2Ftoken",
+            "voicemail/../../oauth/token",
+            "voicemail/1?x=1",
+            "call//dial",
+            "call/dial/",
+        ] {
+            assert!(refused(&decide(sup(), &s, "PUT", r, &[], Some(&json!({"is_read": "yes"})))), "{r}");
+        }
+        assert!(refused(&decide(sup(), &s, "PUT", "voicemail/abc", &[], Some(&json!({"is_read": "yes"})))));
+        assert_eq!(
+            decide(sup(), &s, "PUT", "voicemail/38", &[], Some(&json!({"is_read": "yes"}))),
+            Decision::Forward
+        );
+        assert_eq!(decide(agent(), &a, "POST", "call/dial", &[], Some(&mine)), Decision::Forward);
     }
 
     #[test]
