@@ -65,6 +65,7 @@ pub struct Gateway {
     pub(crate) up: Upstream,
     pub(crate) store: Store,
     pub(crate) hub: events::Hub,
+    pub(crate) dapi_known: dapi::Known,
     // Password checks running at once.
     hashing: tokio::sync::Semaphore,
     // Verified against when the login is unknown, so a wrong login takes as
@@ -100,6 +101,7 @@ impl Gateway {
             up,
             store,
             hub: events::Hub::default(),
+            dapi_known: dapi::Known::default(),
             hashing: tokio::sync::Semaphore::new(MAX_HASHING),
             dummy_hash,
         }))

@@ -137,3 +137,41 @@ async fn parallel_webhooks_reach_a_stream_all_once_and_in_order() {
     assert_eq!(r.status(), 200);
     assert!(read_events(&mut stream, "dapi_record", 1, 3).await.is_empty(), "nothing after sign-out");
 }
+
+#[tokio::test]
+async fn channels_and_scheduled_calls_are_the_ones_the_server_gave_the_agent() {
+    let v = vendors().await;
+    let base = gateway(&config_text(&v, &temp_dir("dapichan"))).await;
+    let mut li = Console::new(&base);
+    li.sign_in("li", "li-pass").await;
+    let mut wang = Console::new(&base);
+    wang.sign_in("wang", "wang-pass").await;
+    let a =
+        li.send("POST", "/dapi/call/user", Some(json!({"src_uid": "1001", "dst_uid": ["2002"]})), &[]).await;
+    let channel = a.json["data"]["channel"].as_str().unwrap().to_string();
+    let beat = |uid: &str, ch: &str| json!({"uid": uid, "channel": ch});
+    assert_eq!(li.send("POST", "/dapi/call/heartbeat", Some(beat("1001", &channel)), &[]).await.status, 200);
+    let a = li.send("POST", "/dapi/call/heartbeat", Some(beat("1001", "ch_not_mine")), &[]).await;
+    assert_eq!(a.status, 403, "{}", a.json);
+    assert!(a.json["msg"].as_str().unwrap().contains("ch_not_mine"));
+    // The callee may join once the server listed the call for it.
+    assert_eq!(wang.send("POST", "/dapi/call/token", Some(beat("2002", &channel)), &[]).await.status, 403);
+    let msgs = wang.send("POST", "/dapi/call/msg", Some(json!({"uid": "2002"})), &[]).await;
+    assert!(msgs.json["data"].to_string().contains(&channel), "{}", msgs.json);
+    let a = wang.send("POST", "/dapi/call/token", Some(beat("2002", &channel)), &[]).await;
+    assert_eq!(a.status, 200, "{}", a.json);
+    assert_eq!(v.count("/dapi/call/heartbeat"), 1);
+    // Scheduled calls: new ones freely, existing ones only the agent's own.
+    let task =
+        json!({"src_uid": "1001", "dst_uid": ["2002"], "call_time": "2030-01-31 08:00:00", "taskid": "t1"});
+    assert_eq!(li.send("POST", "/dapi/calltask/update", Some(task.clone()), &[]).await.status, 200);
+    let list = li.send("POST", "/dapi/calltask/list", Some(json!({"uid": "1001"})), &[]).await;
+    let id = list.json["data"]["rows"][0]["id"].clone();
+    assert!(!id.is_null(), "{}", list.json);
+    let mut mine = task.clone();
+    mine["id"] = id;
+    assert_eq!(li.send("POST", "/dapi/calltask/update", Some(mine), &[]).await.status, 200);
+    let mut theirs = task;
+    theirs["id"] = json!(987654);
+    assert_eq!(li.send("POST", "/dapi/calltask/update", Some(theirs), &[]).await.status, 403);
+}

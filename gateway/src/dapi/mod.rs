@@ -1,9 +1,11 @@
 //! The RTC voice-call server (seeds 000, 001) behind the gateway:
 //! `/dapi/…` forwarded when every uid field of the body is the agent's own
-//! `dapi_uid` (callees, `dst_uid`, may be anyone), `/d/upload` forwarded as
+//! `dapi_uid` (callees, `dst_uid`, may be anyone) and every `channel` (and
+//! scheduled-call `id`) is one the server gave that agent, `/d/upload` forwarded as
 //! sent (bounded), and the call-record webhook (`POST /hooks/dapi`) stored
 //! and delivered to the agents it names.
 
+use crate::session::Seen;
 use crate::Shared;
 use agent_console_wire::dapi::CallRecordPush;
 use agent_console_wire::dapi::MAX_UPLOAD_BYTES;
@@ -12,6 +14,7 @@ use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{OriginalUri, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Json;
 use serde_json::{json, Value};
 
 /// Most bytes of a console's JSON request or a webhook read.
@@ -31,12 +34,58 @@ const ROUTES: [(&str, &[&str]); 10] = [
     ("calltask/list", &["uid"]),
 ];
 
+/// Routes that act in an existing channel: it must be one the agent was given.
+const IN_CHANNEL: [&str; 5] = ["call/token", "call/event", "call/heartbeat", "invite/robot", "quit/robot"];
+
+/// The channels and scheduled-call ids each agent was given by the server
+/// (from `call/user`, `call/robot`, `call/msg`, `call/token`, `calltask/list`
+/// replies), bounded per agent. In memory: after a restart an agent's next
+/// `call/msg` poll gives the callee's channels back.
+#[derive(Default)]
+pub struct Known {
+    by_login: std::sync::Mutex<std::collections::HashMap<String, (Seen, Seen)>>,
+}
+
+impl Known {
+    fn channels_has(&self, login: &str, channel: &str) -> bool {
+        crate::lock(&self.by_login).get(login).is_some_and(|(c, _)| c.contains(channel))
+    }
+
+    fn tasks_has(&self, login: &str, id: &str) -> bool {
+        crate::lock(&self.by_login).get(login).is_some_and(|(_, t)| t.contains(id))
+    }
+
+    /// Remembers what a reply to `route` gave `login`.
+    fn learn(&self, login: &str, route: &str, reply: &[u8]) {
+        let Ok(v) = serde_json::from_slice::<Value>(reply) else { return };
+        let data = v.get("data").cloned().unwrap_or(Value::Null);
+        let mut map = crate::lock(&self.by_login);
+        let (channels, tasks) = map.entry(login.to_string()).or_default();
+        match route {
+            "calltask/list" => {
+                let rows = data.get("rows").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
+                rows.iter().filter_map(|r| text(r, "id")).for_each(|id| tasks.insert(&id));
+            }
+            "calltask/update" => {
+                if let Some(id) = text(&data, "id") {
+                    tasks.insert(&id);
+                }
+            }
+            _ => {
+                let rows: Vec<&Value> = match &data {
+                    Value::Array(a) => a.iter().collect(),
+                    other => vec![other],
+                };
+                rows.iter().filter_map(|r| text(r, "channel")).for_each(|c| channels.insert(&c));
+            }
+        }
+    }
+}
+
 fn envelope(status: u16, msg: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
     (code, Json(json!({"success": false, "msg": msg, "data": null}))).into_response()
 }
-
-use axum::Json;
 
 fn text(v: &Value, k: &str) -> Option<String> {
     match v.get(k)? {
@@ -92,7 +141,36 @@ pub async fn proxy(
         let Ok(v) = serde_json::from_slice::<Value>(&bytes) else {
             return envelope(400, "请求体不是 JSON（The body is not JSON）");
         };
-        if let Some((zh, en)) = refusal(route, &v, &agent.dapi_uid) {
+        let owned = refusal(route, &v, &agent.dapi_uid).or_else(|| {
+            let channel = text(&v, "channel").unwrap_or_default();
+            if IN_CHANNEL.contains(&route) && !gw.dapi_known.channels_has(&login, &channel) {
+                return Some((
+                    format!("频道 {channel} 不是你的通话"),
+                    format!("Channel {channel} is not one of your calls"),
+                ));
+            }
+            let id = text(&v, "id").filter(|i| !i.is_empty());
+            match id {
+                Some(id) if route == "calltask/update" && !gw.dapi_known.tasks_has(&login, &id) => Some((
+                    format!("预约呼叫 {id} 不是你的"),
+                    format!("Scheduled call {id} is not one of yours"),
+                )),
+                _ => None,
+            }
+        });
+        if owned.is_none() && matches!(route, "call/user" | "call/robot") {
+            let taken = crate::lock(&gw.calls).take(&login, std::time::Instant::now());
+            if let Err(wait) = taken {
+                let s = wait.as_secs().max(1);
+                gw.audit(&login, format!("POST {path}"), agent.dapi_uid.clone(), "refused: call rate".into())
+                    .await;
+                return envelope(
+                    429,
+                    &format!("呼叫过于频繁，请 {s} 秒后再试（Too many calls: try again in {s} s）"),
+                );
+            }
+        }
+        if let Some((zh, en)) = owned {
             gw.audit(&login, format!("POST {path}"), agent.dapi_uid.clone(), format!("refused: {en}")).await;
             return envelope(403, &format!("{zh}（{en}）"));
         }
@@ -104,12 +182,17 @@ pub async fn proxy(
             max_body: DEFAULT_MAX_BODY,
         }
     };
-    forward(&gw, &login, format!("{} {path}", if req.body.is_some() { "POST" } else { "GET" }), req).await
+    let route = route.to_string();
+    forward(&gw, &login, &route, format!("{} {path}", if req.body.is_some() { "POST" } else { "GET" }), req)
+        .await
 }
 
-async fn forward(gw: &Shared, login: &str, action: String, req: HttpRequest) -> Response {
+async fn forward(gw: &Shared, login: &str, route: &str, action: String, req: HttpRequest) -> Response {
     match gw.up.send(&req).await {
         Ok(resp) => {
+            if (200..300).contains(&resp.status) {
+                gw.dapi_known.learn(login, route, &resp.body);
+            }
             // Heartbeats and polls are the bulk: not worth an audit row each.
             if !action.ends_with("call/heartbeat") && !action.ends_with("call/msg") {
                 gw.audit(login, action, String::new(), format!("forwarded {}", resp.status)).await;
