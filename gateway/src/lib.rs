@@ -410,7 +410,7 @@ async fn pbx_proxy(
     if method != Method::GET {
         let code = serde_json::from_slice::<Value>(&reply.body)
             .ok()
-            .and_then(|v| v.get("code").map(|c| c.to_string().trim_matches('"').to_string()))
+            .and_then(|v| upstream::scalar(&v, "code"))
             .unwrap_or_default();
         gw.audit(&login, action, target, format!("forwarded {} {code}", reply.status)).await;
     }

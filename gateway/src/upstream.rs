@@ -80,16 +80,21 @@ async fn read(b: reqwest::RequestBuilder, max_body: u64) -> Result<HttpResponse,
     Ok(HttpResponse { status, body, headers, body_refused: false })
 }
 
+/// The field `key` of `v` as text: a string (trimmed) or a number, as the
+/// vendors send either for the same field; `None` when absent or another kind.
+pub fn scalar(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
 /// The reply as JSON when it is a PBX ok envelope (`code` "200", HTTP 2xx).
 pub fn ok_envelope(resp: &HttpResponse) -> Option<Value> {
     if !(200..300).contains(&resp.status) {
         return None;
     }
     let v: Value = serde_json::from_slice(&resp.body).ok()?;
-    let code = match v.get("code")? {
-        Value::String(s) => s.trim().to_string(),
-        Value::Number(n) => n.to_string(),
-        _ => return None,
-    };
-    (code == "200").then_some(v)
+    (scalar(&v, "code")? == "200").then_some(v)
 }

@@ -6,6 +6,7 @@
 //! the call.
 
 use crate::config::Role;
+use crate::upstream::scalar;
 use crate::{lock, now_ms, Shared};
 use agent_console_wire::callback::StatusNotification;
 use agent_console_wire::callback::{sign, AppId, AppSecret, CallNumber, CALL_PATH, RECORD_PATH};
@@ -27,11 +28,7 @@ fn envelope(status: u16, msg: &str) -> Response {
 }
 
 fn text(v: &Value, k: &str) -> String {
-    match v.get(k) {
-        Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    }
+    scalar(v, k).unwrap_or_default()
 }
 
 async fn refused(gw: &Shared, login: &str, action: String, target: String, zh: &str, en: &str) -> Response {

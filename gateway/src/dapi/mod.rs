@@ -6,6 +6,7 @@
 //! and delivered to the agents it names.
 
 use crate::session::Seen;
+use crate::upstream::scalar;
 use crate::Shared;
 use agent_console_wire::dapi::CallRecordPush;
 use agent_console_wire::dapi::MAX_UPLOAD_BYTES;
@@ -64,10 +65,10 @@ impl Known {
         match route {
             "calltask/list" => {
                 let rows = data.get("rows").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-                rows.iter().filter_map(|r| text(r, "id")).for_each(|id| tasks.insert(&id));
+                rows.iter().filter_map(|r| scalar(r, "id")).for_each(|id| tasks.insert(&id));
             }
             "calltask/update" => {
-                if let Some(id) = text(&data, "id") {
+                if let Some(id) = scalar(&data, "id") {
                     tasks.insert(&id);
                 }
             }
@@ -76,7 +77,7 @@ impl Known {
                     Value::Array(a) => a.iter().collect(),
                     other => vec![other],
                 };
-                rows.iter().filter_map(|r| text(r, "channel")).for_each(|c| channels.insert(&c));
+                rows.iter().filter_map(|r| scalar(r, "channel")).for_each(|c| channels.insert(&c));
             }
         }
     }
@@ -85,14 +86,6 @@ impl Known {
 fn envelope(status: u16, msg: &str) -> Response {
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN);
     (code, Json(json!({"success": false, "msg": msg, "data": null}))).into_response()
-}
-
-fn text(v: &Value, k: &str) -> Option<String> {
-    match v.get(k)? {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
 }
 
 /// Why `route` with `body` is refused for the agent whose uid is `uid`
@@ -105,7 +98,7 @@ pub fn refusal(route: &str, body: &Value, uid: &str) -> Option<(String, String)>
         return Some(("该账号没有设置 dapi_uid".into(), "This account has no dapi_uid".into()));
     }
     for f in fields.iter() {
-        if text(body, f).as_deref() != Some(uid) {
+        if scalar(body, f).as_deref() != Some(uid) {
             return Some((
                 format!("{f} 只能是自己的 uid {uid}"),
                 format!("{f} may only be your own uid {uid}"),
@@ -142,14 +135,14 @@ pub async fn proxy(
             return envelope(400, "请求体不是 JSON（The body is not JSON）");
         };
         let owned = refusal(route, &v, &agent.dapi_uid).or_else(|| {
-            let channel = text(&v, "channel").unwrap_or_default();
+            let channel = scalar(&v, "channel").unwrap_or_default();
             if IN_CHANNEL.contains(&route) && !gw.dapi_known.channels_has(&login, &channel) {
                 return Some((
                     format!("频道 {channel} 不是你的通话"),
                     format!("Channel {channel} is not one of your calls"),
                 ));
             }
-            let id = text(&v, "id").filter(|i| !i.is_empty());
+            let id = scalar(&v, "id").filter(|i| !i.is_empty());
             match id {
                 Some(id) if route == "calltask/update" && !gw.dapi_known.tasks_has(&login, &id) => Some((
                     format!("预约呼叫 {id} 不是你的"),

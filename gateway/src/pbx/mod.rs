@@ -235,12 +235,8 @@ pub fn keep_own_rows(resp: HttpResponse, own: &rules::OwnRows) -> Reply {
 pub fn shown(body: &[u8]) -> (Vec<String>, Vec<String>) {
     let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let rows = v.get("data").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]);
-    let text = |r: &Value, k: &str| match r.get(k) {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    let recordings = rows.iter().map(|r| text(r, "recording")).filter(|s| !s.is_empty()).collect();
-    let ids = rows.iter().map(|r| text(r, "id")).filter(|s| !s.is_empty()).collect();
+    let recordings =
+        rows.iter().filter_map(|r| upstream::scalar(r, "recording")).filter(|s| !s.is_empty()).collect();
+    let ids = rows.iter().filter_map(|r| upstream::scalar(r, "id")).filter(|s| !s.is_empty()).collect();
     (recordings, ids)
 }

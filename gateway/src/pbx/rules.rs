@@ -5,6 +5,7 @@
 
 use crate::config::Role;
 use crate::session::Session;
+use crate::upstream::scalar;
 use serde_json::Value;
 
 /// The agent a request acts for.
@@ -89,11 +90,7 @@ const OWN_EXTENSION: [&str; 15] = [
 pub const RATE_LIMITED: [&str; 2] = ["call/dial", "call/transfer"];
 
 fn field(body: Option<&Value>, name: &str) -> Option<String> {
-    match body?.get(name)? {
-        Value::String(s) => Some(s.trim().to_string()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+    scalar(body?, name)
 }
 
 fn query<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
