@@ -10,6 +10,7 @@ trap stop_sandboxes EXIT
 cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1
 [ -f dist/index.html ] || trunk build --release --offline
 trunk build --release --offline=true --dist dist-hello crates/hello/index.html 2>&1 | tail -1
-start_sandbox URL --port 0 --www dist
+direct_www "${CARGO_TARGET_DIR:-target}/www-direct"
+start_sandbox URL --port 0 --www "${CARGO_TARGET_DIR:-target}/www-direct"
 start_sandbox HELLO --port 0 --www dist-hello
 CONSOLE_URL=$URL HELLO_URL=$HELLO node tests/e2e/bench_cdr.mjs

@@ -8,5 +8,6 @@ scripts/setup.sh test >/dev/null
 trap stop_sandboxes EXIT
 cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1
 [ -f dist/index.html ] || trunk build --release --offline
-start_sandbox URL --port 0 --www dist
+direct_www "${CARGO_TARGET_DIR:-target}/www-direct"
+start_sandbox URL --port 0 --www "${CARGO_TARGET_DIR:-target}/www-direct"
 CONSOLE_URL=$URL node tests/e2e/bench_heartbeat.mjs

@@ -27,3 +27,33 @@ stop_sandboxes() {
   for p in ${SANDBOX_PIDS:-}; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
+
+# direct_www DIR: a copy of dist/ whose config.json is www/config.direct.json
+# (direct mode: the sandbox's demo PBX account in the page, for trusted machines
+# and the click-through tests that drive the PBX form); dist/ keeps the gateway's.
+direct_www() {
+  rm -rf "$1"; cp -r dist "$1"; cp www/config.direct.json "$1/config.json"
+}
+
+# start_gateway VAR SANDBOX_URL WWW: the gateway (gateway/gateway.example.toml's
+# demo accounts) on a free port in front of the sandbox at SANDBOX_URL, serving
+# WWW; stores its base URL in VAR. The database lives in a fresh temp folder.
+start_gateway() {
+  local var=$1 vendors=$2 www=$3
+  local dir; dir=$(mktemp -d)
+  sed -e "s#http://127.0.0.1:8081#$vendors#g" gateway/gateway.example.toml >"$dir/gateway.toml"
+  "${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$dir/gateway.toml" --listen 127.0.0.1:0 \
+    --www "$www" --data "$dir/data" >"$dir/out" 2>"$dir/err" &
+  local pid=$!
+  SANDBOX_PIDS="${SANDBOX_PIDS:-} $pid"
+  for _ in $(seq 1 100); do
+    if grep -q 'gateway listening on' "$dir/out" 2>/dev/null; then
+      printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/out" | head -1)"
+      SANDBOX_LOGS="${SANDBOX_LOGS:-} $dir/err"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "gateway did not start:"; cat "$dir/out" "$dir/err"; return 1
+}

@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
-# Opens the console against the sandbox: installs what is missing, starts the
-# sandbox on 127.0.0.1:8081 and runs `trunk serve` on 127.0.0.1:8080 with the
-# sandbox behind trunk's proxy (Trunk.toml).
+# Opens the console against the sandbox, as deployed: installs what is
+# missing, builds the console (trunk), starts the sandbox on 127.0.0.1:8081
+# (the four vendors) and the gateway on 127.0.0.1:8080 (gateway/gateway.example.toml:
+# the vendor secrets, the demo accounts), which serves the console.
+# No vendor secret reaches the browser: www/config.json has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 scripts/setup.sh serve
-cargo build -p agent-console-sandbox --bin sandbox
+cargo build -p agent-console-sandbox --bin sandbox -p agent-console-gateway --bin gateway
+trunk build --offline
 trap stop_sandboxes EXIT INT TERM
-start_sandbox SANDBOX_URL --port "${SANDBOX_PORT:-8081}"
-echo "sandbox: $SANDBOX_URL (demo account: client 4, user api; see www/config.json)"
+GW_PORT="${GATEWAY_PORT:-8080}"
+start_sandbox SANDBOX_URL --port "${SANDBOX_PORT:-8081}" \
+  --callback-webhook-url "http://127.0.0.1:$GW_PORT/hooks/callback" \
+  --dapi-webhook-url "http://127.0.0.1:$GW_PORT/hooks/dapi"
+data="${XDG_DATA_HOME:-$HOME/.local/share}/agent-console/gateway-data"
+mkdir -p "$data"
+sed -e "s#http://127.0.0.1:8081#$SANDBOX_URL#g" gateway/gateway.example.toml >"$data/gateway.toml"
+chmod 600 "$data/gateway.toml"
+"${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$data/gateway.toml" \
+  --listen "127.0.0.1:$GW_PORT" --www dist --data "$data" &
+SANDBOX_PIDS="${SANDBOX_PIDS:-} $!"
+echo "sandbox: $SANDBOX_URL · gateway database: $data"
 echo
-echo "  Console: http://127.0.0.1:8080/   (ready once trunk says it is serving)"
+echo "  Console: http://127.0.0.1:$GW_PORT/"
+echo "  Sign in as agent / agent-pass (extension 8001) or supervisor / supervisor-pass (8002)."
 echo
-trunk serve --offline
+wait

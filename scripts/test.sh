@@ -48,7 +48,7 @@ count_cargo "$ART/native.log"
 cat "${CARGO_TARGET_DIR:-target}/tmp/fuzz-summary.txt" 2>/dev/null || echo "fuzz: no summary written"
 
 stage "sandbox binary"
-cargo build -p agent-console-sandbox --bin sandbox 2>&1 | tail -1 || { STAGES_FAILED+=(sandbox-build); exit 1; }
+cargo build -p agent-console-sandbox --bin sandbox -p agent-console-gateway --bin gateway 2>&1 | tail -1 || { STAGES_FAILED+=(sandbox-build); exit 1; }
 start_sandbox SANDBOX_URL --port 0 --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
 echo "sandbox for wasm tests: $SANDBOX_URL"
 
@@ -74,12 +74,25 @@ else
 
   stage "console: click-through in Chromium (playwright-core)"
   # Queues other than the seed's 200/300: the console must list the PBX's own (630 has no roster).
-  start_sandbox CONSOLE_URL --port 0 --www dist --answer-delay-ms 800 --pbx-no-callers --pbx-queues 610,620,630 || { STAGES_FAILED+=(sandbox-start); exit 1; }
+  # Direct mode (the PBX form): dist/ with www/config.direct.json.
+  direct_www "$ART/www-direct"
+  start_sandbox CONSOLE_URL --port 0 --www "$ART/www-direct" --answer-delay-ms 800 --pbx-no-callers --pbx-queues 610,620,630 || { STAGES_FAILED+=(sandbox-start); exit 1; }
   echo "console served at $CONSOLE_URL"
   # One file at a time: they share this sandbox, and one moves its clock.
   if CONSOLE_URL=$CONSOLE_URL ARTIFACTS=$ART node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs 2>&1 | tee "$ART/e2e.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
     STAGES_FAILED+=(e2e)
   fi
   p=$(grep -E '^ℹ pass ' "$ART/e2e.log" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$ART/e2e.log" | awk '{print $3}')
+  PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
+
+  stage "console behind the gateway: click-through in Chromium (sign-in by role, no secret in any body)"
+  start_sandbox GW_VENDORS_URL --port 0 --pbx-no-callers || { STAGES_FAILED+=(sandbox-start); exit 1; }
+  start_gateway GATEWAY_URL "$GW_VENDORS_URL" dist || { STAGES_FAILED+=(gateway-start); exit 1; }
+  echo "gateway $GATEWAY_URL in front of the sandbox $GW_VENDORS_URL"
+  if SANDBOX_URL=$GW_VENDORS_URL GATEWAY_URL=$GATEWAY_URL GATEWAY_CONFIG=gateway/gateway.example.toml ARTIFACTS=$ART \
+     node --test --test-concurrency=1 --test-reporter=spec tests/e2e/gateway/*.test.mjs 2>&1 | tee "$ART/e2e-gateway.log"; [ "${PIPESTATUS[0]}" -ne 0 ]; then
+    STAGES_FAILED+=(e2e-gateway)
+  fi
+  p=$(grep -E '^ℹ pass ' "$ART/e2e-gateway.log" | awk '{print $3}'); f=$(grep -E '^ℹ fail ' "$ART/e2e-gateway.log" | awk '{print $3}')
   PASSED=$((PASSED + ${p:-0})); FAILED=$((FAILED + ${f:-0}))
 fi

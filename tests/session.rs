@@ -367,3 +367,34 @@ fn settings_open_a_session_and_name_bad_fields() {
     let e = bad.open(Rc::new(FakePbx::default()), clock, |u| format!("http://h{u}")).err().unwrap();
     assert_eq!(e.field(), Some("clientSecret"));
 }
+
+/// Behind the gateway: no token request and no `Authorization` leave the
+/// browser; a 401 (the gateway session ended) latches, tells the hook once
+/// and sends nothing more.
+#[test]
+fn behind_the_gateway_no_token_is_asked_for_and_a_401_ends_the_session_once() {
+    let pbx = Rc::new(FakePbx::default());
+    // The fake stands for the gateway: it accepts requests with no bearer.
+    pbx.valid.borrow_mut().push(String::new());
+    let session = PbxSession::behind_gateway(
+        PbxApi::new("http://pbx.test/dscom-api/public/", "zh-CN").unwrap(),
+        pbx.clone(),
+        Rc::new(|| Instant::from_millis(0)),
+    );
+    assert!(session.is_behind_gateway());
+    let told = Rc::new(Cell::new(0u32));
+    let t = told.clone();
+    session.on_credentials_rejected(move |_| t.set(t.get() + 1));
+    block_on(session.login()).unwrap();
+    assert_eq!(block_on(session.dial(&dial())).unwrap().uniqueid.0, "hwd-1.1");
+    assert_eq!(pbx.attempts.get(), 0, "no token request");
+    assert_eq!(pbx.api_requests.borrow().first().map(|r| r.1.as_str()), Some(""), "no bearer");
+    pbx.reject_next.set(1);
+    assert!(matches!(block_on(session.dial(&dial())), Err(Error::CredentialsRejected(_))));
+    assert!(session.credentials_rejected());
+    let sent = pbx.api_requests.borrow().len();
+    assert!(matches!(block_on(session.dial(&dial())), Err(Error::CredentialsRejected(_))));
+    assert_eq!(pbx.api_requests.borrow().len(), sent, "nothing sent once the gateway said 401");
+    assert_eq!(told.get(), 1, "the console is told once");
+    assert!(matches!(block_on(session.token()), Err(Error::InvalidState(_))));
+}

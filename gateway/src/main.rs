@@ -27,6 +27,15 @@ struct Cli {
     /// The TOML config file.
     #[arg(long, value_name = "FILE")]
     config: Option<PathBuf>,
+    /// Overrides the config's `listen` (port 0: any free port).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<String>,
+    /// Overrides the config's `www` (the console's files).
+    #[arg(long, value_name = "DIR")]
+    www: Option<PathBuf>,
+    /// Overrides the config's `data` (the database's folder).
+    #[arg(long, value_name = "DIR")]
+    data: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -66,13 +75,23 @@ async fn main() -> ExitCode {
         eprintln!("gateway: --config FILE is required (or `gateway hash-password`)");
         return ExitCode::FAILURE;
     };
-    let config = match Config::load(&path) {
+    let mut config = match Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("gateway: {}: {e}", path.display());
             return ExitCode::FAILURE;
         }
     };
+    // The same file serves a developer's `make serve` and the tests.
+    if let Some(l) = cli.listen {
+        config.listen = l;
+    }
+    if let Some(w) = cli.www {
+        config.www = Some(w);
+    }
+    if let Some(d) = cli.data {
+        config.data = d;
+    }
     let listener = match TcpListener::bind(config.listen.as_str()).await {
         Ok(l) => l,
         Err(e) => {

@@ -36,6 +36,7 @@ impl Upstream {
             Method::Get => reqwest::Method::GET,
             Method::Post => reqwest::Method::POST,
             Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
         };
         let mut b = self.client.request(method, &req.url);
         for (k, v) in &req.headers {

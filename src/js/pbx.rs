@@ -27,6 +27,8 @@ export interface PbxSettings {
   mediaUrl?: string;
   /** The billing websocket; default `wss://` (`ws://` for an http base) the base's host, port 8282. A path resolves against the page. */
   pushUrl?: string;
+  /** Behind the agent-console gateway: the four credentials stay empty; the session cookie authenticates (same origin). */
+  gateway?: boolean;
   /** The PBX's recording spool directory, for `playOnHandset`; default `/var/spool/asterisk`. */
   spoolDir?: string;
   /** `Accept-Language` and the language of error messages; default `zh-CN`. */

@@ -28,6 +28,7 @@ impl HttpClient for FetchClient {
             Method::Get => GlooMethod::GET,
             Method::Post => GlooMethod::POST,
             Method::Put => GlooMethod::PUT,
+            Method::Delete => GlooMethod::DELETE,
         };
         // web_sys directly: gloo's `header()` throws on a value the browser
         // refuses (non-Latin-1, CR/LF), and a throw would skip our cleanup.

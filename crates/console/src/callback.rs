@@ -36,6 +36,8 @@ impl Reduce for ClickToCallState {
 enum Mode {
     SignerUrl,
     Secret,
+    /// Behind the gateway: it signs and checks the caller is the agent's number.
+    Gateway,
 }
 
 type Session = Rc<CallbackSession<FetchClient, AnySigner<FetchClient>>>;
@@ -43,8 +45,14 @@ type Session = Rc<CallbackSession<FetchClient, AnySigner<FetchClient>>>;
 fn open(cfg: &CallbackConfig, mode: Mode, secret: &str) -> Result<Session, Error> {
     let api =
         CallbackApi::new(&transport::resolve_url(&cfg.base_url), &transport::resolve_url(&cfg.record_url))?;
-    let app_id = AppId::parse(&cfg.app_id)?;
+    // Behind the gateway the account id is the gateway's: the one here only
+    // fills the session's slot (nothing is signed with it).
+    let app_id = match mode {
+        Mode::Gateway => AppId::parse(if cfg.app_id.trim().is_empty() { "0" } else { &cfg.app_id })?,
+        _ => AppId::parse(&cfg.app_id)?,
+    };
     let signer = match mode {
+        Mode::Gateway => AnySigner::Gateway,
         Mode::SignerUrl => AnySigner::Url(UrlSigner::new(
             "signerUrl",
             &transport::resolve_url(&cfg.signer_url),
@@ -88,6 +96,10 @@ fn input(
 #[derive(Properties, PartialEq)]
 pub struct ClickToCallProps {
     pub lang: Lang,
+    /// Behind the gateway: the signed-in agent (the gateway signs, and the
+    /// status comes from its event stream).
+    #[prop_or_default]
+    pub profile: Option<Rc<agent_console_core::gateway::Profile>>,
 }
 
 /// The click-to-call page.
@@ -104,9 +116,35 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     // One session per settings, so its clock-offset estimate is kept.
     let held = use_state(|| Held::<CallbackSession<FetchClient, AnySigner<FetchClient>>>(None));
     {
-        let cfg = cfg.clone();
-        use_effect_with((), move |_| {
-            spawn_local(async move { cfg.set(load_config().await.callback) });
+        let (cfg, mode) = (cfg.clone(), mode.clone());
+        use_effect_with(props.profile.clone(), move |profile| {
+            let profile = profile.clone();
+            spawn_local(async move {
+                let mut c = load_config().await.callback;
+                if let Some(p) = &profile {
+                    // The gateway refuses any other caller.
+                    c.agent_number = p.callback_number.clone();
+                    mode.set(Mode::Gateway);
+                }
+                cfg.set(c);
+            });
+        });
+    }
+    // Behind the gateway: the status notification arrives on its stream,
+    // open for as long as the agent is signed in.
+    {
+        let dispatch = state.dispatcher();
+        use_effect_with(props.profile.is_some(), move |behind| {
+            let feed = behind.then(|| {
+                crate::gateway::EventFeed::open(&["callback_status"], move |e| {
+                    let agent_console_core::gateway::GatewayEvent::CallbackStatus(n) = e else { return };
+                    // Not one of ours to show (the reducer ignores other calls).
+                    if let Ok(id) = CallIdentifier::parse(&n.callidentifier) {
+                        dispatch.dispatch(A::Status { id, phase: Some(Phase::Ended), notification: Some(n) });
+                    }
+                })
+            });
+            move || drop(feed)
         });
     }
     {
@@ -308,6 +346,12 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
     let calling = state.pending.call;
     html! {
         <main id="click-to-call" class="columns">
+            if *mode == Mode::Gateway {
+                <section class="card">
+                    <h2>{ pick(lang, "回呼设置", "Callback settings") }</h2>
+                    <p id="cb-gateway" class="muted small">{ pick(lang, "由网关签名并接收通话状态，本页不保存任何密钥。", "The gateway signs and receives the call status: no secret is held in this page.") }</p>
+                </section>
+            } else {
             <section class="card">
                 <h2>{ pick(lang, "回呼设置", "Callback settings") }</h2>
                 { input("cb-base-url", pick(lang, "接口地址", "API base URL"), &cfg.base_url, "text", set_cfg(|c, v| c.base_url = v)) }
@@ -331,6 +375,7 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
                     <p id="cb-settings-error" class="error small">{ msg }</p>
                 }
             </section>
+            }
             <section class="card">
                 <h2>{ pick(lang, "双向回呼", "Click to call") }</h2>
                 { for error }

@@ -14,6 +14,7 @@
 
 // Shared by every page.
 pub mod fatal;
+mod gateway;
 mod kit;
 mod signin;
 
@@ -30,6 +31,7 @@ use agent_console_core::PbxSession;
 use agent_console_words::{pick, text, Lang, Text};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use yew::platform::spawn_local;
 use yew::prelude::*;
 
 /// The session the console talks through, shared by its components, with
@@ -44,6 +46,8 @@ pub(crate) struct Session {
     pub push_url: Rc<str>,
     /// The PBX's spool directory (`spoolDir`), for the desk phone.
     pub spool_dir: Rc<str>,
+    /// Behind the gateway: the signed-in agent (`None`: direct mode).
+    pub profile: Option<Rc<agent_console_core::gateway::Profile>>,
 }
 
 impl PartialEq for Session {
@@ -128,6 +132,13 @@ pub fn app() -> Html {
     let session = use_state(|| None::<Session>);
     let tab = use_state(|| Tab::Desk);
     let dapi = use_state(|| None::<DapiRef>);
+    let behind_gateway = use_state(|| false);
+    {
+        let behind_gateway = behind_gateway.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move { behind_gateway.set(signin::load_config().await.pbx.gateway) });
+        });
+    }
     let lang = desk.lang;
     let on_dapi = {
         let dapi = dapi.clone();
@@ -160,6 +171,12 @@ pub fn app() -> Html {
         Callback::from(move |_| {
             if let Some(s) = session.as_ref() {
                 s.logout();
+                if s.profile.is_some() {
+                    // The gateway ends its session (and clears the cookie).
+                    spawn_local(async move {
+                        let _ = agent_console_core::gateway::sign_out(&FetchClient, &gateway::base()).await;
+                    });
+                }
             }
             session.set(None);
             desk.dispatch(DeskAction::SignOut);
@@ -184,6 +201,11 @@ pub fn app() -> Html {
     // The PBX pages work with the desk's sign-in.
     let pbx = desk.extension.as_ref().and(session.as_ref()).cloned();
     let ext = desk.extension.clone();
+    // Behind the gateway the pages follow the agent's role, and nothing
+    // but the sign-in shows before it.
+    let profile = pbx.as_ref().and_then(|s| s.profile.clone());
+    let pages = !*behind_gateway || profile.is_some();
+    let supervisor_tab = !*behind_gateway || profile.as_ref().is_some_and(|p| p.is_supervisor());
 
     html! {
         <div class="console" lang={lang.tag()}>
@@ -192,30 +214,42 @@ pub fn app() -> Html {
                 <button id="lang-toggle" class="link" onclick={toggle_lang}>{ text(lang, Text::Language) }</button>
             </header>
             <pbx::desk::NoticeBar desk={desk.clone()} />
+                    if !pages {
+                        { desk_page }
+                    } else {
                     <>
                         <nav class="tabs">
                             <button id="tab-desk" class={cls(Tab::Desk)} onclick={go(Tab::Desk)}>{ pick(lang, "坐席", "Desk") }</button>
                             <button id="tab-callback" class={cls(Tab::ClickToCall)} onclick={go(Tab::ClickToCall)}>{ pick(lang, "双向回呼", "Click to call") }</button>
-                            <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
+                            // SIP bills through the gateway (its sync, per agent) are still to come.
+                            if !*behind_gateway {
+                                <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
+                            }
                             <button id="tab-phone" class={cls(Tab::Phone)} onclick={go(Tab::Phone)}>{ pick(lang, "软电话", "Softphone") }</button>
                             <button id="tab-tasks" class={cls(Tab::Tasks)} onclick={go(Tab::Tasks)}>{ pick(lang, "定时呼叫", "Scheduled calls") }</button>
-                            <button id="tab-supervisor" class={cls(Tab::Supervisor)} onclick={go(Tab::Supervisor)}>{ pick(lang, "班长席", "Supervisor") }</button>
+                            if supervisor_tab {
+                                <button id="tab-supervisor" class={cls(Tab::Supervisor)} onclick={go(Tab::Supervisor)}>{ pick(lang, "班长席", "Supervisor") }</button>
+                            }
                             <button id="tab-cdr" class={cls(Tab::PbxCdr)} onclick={go(Tab::PbxCdr)}>{ pick(lang, "呼叫详单", "PBX call log") }</button>
                             <button id="tab-voicemail" class={cls(Tab::Voicemail)} onclick={go(Tab::Voicemail)}>{ pick(lang, "语音信箱", "Voicemail") }</button>
                         </nav>
                         <div hidden={*tab != Tab::Desk}>{ desk_page }</div>
-                        <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} /></div>
-                        <div hidden={*tab != Tab::Records}><sipcdr::CallRecords lang={lang} /></div>
+                        <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} profile={profile.clone()} /></div>
+                        if !*behind_gateway {
+                            <div hidden={*tab != Tab::Records}><sipcdr::CallRecords lang={lang} /></div>
+                        }
                         <div hidden={*tab != Tab::Phone}>
-                            <dapi::softphone::SoftphonePanel lang={lang} on_session={on_dapi} />
+                            <dapi::softphone::SoftphonePanel lang={lang} on_session={on_dapi} profile={profile.clone()} />
                             <dapi::upload::UploadBox lang={lang} session={(*dapi).clone()} />
                         </div>
                         <div hidden={*tab != Tab::Tasks}>
                             <dapi::tasks::CallTasks lang={lang} session={(*dapi).clone()} />
                         </div>
-                        <div hidden={*tab != Tab::Supervisor}>
-                            <pbx::supervisor::Supervisor lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::Supervisor} />
-                        </div>
+                        if supervisor_tab {
+                            <div hidden={*tab != Tab::Supervisor}>
+                                <pbx::supervisor::Supervisor lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::Supervisor} />
+                            </div>
+                        }
                         <div hidden={*tab != Tab::PbxCdr}>
                             <pbx::billing::BillingList lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::PbxCdr} />
                             <pbx::cdr::PbxCdr lang={lang} session={pbx.clone()} extension={ext.clone()} visible={*tab == Tab::PbxCdr} />
@@ -225,6 +259,7 @@ pub fn app() -> Html {
                             <pbx::voicemail::TtsBox lang={lang} session={pbx} />
                         </div>
                     </>
+                    }
         </div>
     }
 }

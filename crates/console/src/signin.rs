@@ -2,12 +2,13 @@
 
 use crate::kit::Reduced;
 use crate::Session;
-use agent_console::transport;
+use agent_console::transport::{self, FetchClient};
+use agent_console_core::gateway::{self, Profile};
 use agent_console_core::pbx::desk::{DeskAction, DeskState};
 use agent_console_core::{Error, PbxSettings};
 use agent_console_wire::de::string_lenient;
 use agent_console_wire::pbx::Extension;
-use agent_console_words::{text, Text};
+use agent_console_words::{pick, text, Text};
 use serde::Deserialize;
 use std::rc::Rc;
 use web_sys::HtmlInputElement;
@@ -167,8 +168,119 @@ fn field(
     }
 }
 
+/// Opens the PBX session behind the gateway for `profile` (no request sent).
+fn open_behind_gateway(cfg: &ConsoleConfig, profile: Profile) -> Result<(Session, Extension), Error> {
+    let mut pbx = cfg.pbx.clone();
+    pbx.gateway = true;
+    let opened = transport::open_pbx(&pbx)?;
+    let ext = Extension::parse("extension", &profile.extension)?;
+    let session = Session {
+        pbx: Rc::new(opened.session),
+        media_url: opened.media_url.into(),
+        push_url: opened.push_url.into(),
+        spool_dir: opened.spool_dir.into(),
+        profile: Some(Rc::new(profile)),
+    };
+    Ok((session, ext))
+}
+
+/// The console's sign-in: the gateway's (the agent's own login) when
+/// `config.json` says `"gateway": true`, else the PBX account's form.
 #[function_component(SignIn)]
 pub fn sign_in(props: &SignInProps) -> Html {
+    let mode = use_state(|| None::<ConsoleConfig>);
+    {
+        let mode = mode.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move { mode.set(Some(load_config().await)) });
+        });
+    }
+    match &*mode {
+        None => html! { <p class="muted">{ text(props.desk.lang, Text::SigningIn) }</p> },
+        Some(c) if c.pbx.gateway => html! {
+            <GatewaySignIn desk={props.desk.clone()} on_signed_in={props.on_signed_in.clone()} cfg={c.clone()} />
+        },
+        Some(_) => {
+            html! { <DirectSignIn desk={props.desk.clone()} on_signed_in={props.on_signed_in.clone()} /> }
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct GatewayProps {
+    desk: UseReducerHandle<Reduced<DeskState>>,
+    on_signed_in: Callback<Session>,
+    cfg: ConsoleConfig,
+}
+
+/// The agent's own login and password, checked by the gateway; a reload
+/// finds the session still open (`GET /session`) and skips the form.
+#[function_component(GatewaySignIn)]
+fn gateway_sign_in(props: &GatewayProps) -> Html {
+    let login = use_state(String::new);
+    let password = use_state(String::new);
+    let in_flight = use_mut_ref(|| false);
+    let finish = {
+        let (desk, on_signed_in, cfg) =
+            (props.desk.dispatcher(), props.on_signed_in.clone(), props.cfg.clone());
+        Callback::from(move |profile: Profile| match open_behind_gateway(&cfg, profile) {
+            Ok((session, ext)) => {
+                on_signed_in.emit(session);
+                desk.dispatch(DeskAction::SignedIn(ext));
+            }
+            Err(e) => desk.dispatch(DeskAction::SignInFailed(e)),
+        })
+    };
+    {
+        let finish = finish.clone();
+        use_effect_with((), move |_| {
+            spawn_local(async move {
+                if let Ok(Some(p)) = gateway::current(&FetchClient, &crate::gateway::base()).await {
+                    finish.emit(p);
+                }
+            });
+        });
+    }
+    let onsubmit = {
+        let (login, password, desk, in_flight) =
+            (login.clone(), password.clone(), props.desk.dispatcher(), in_flight.clone());
+        Callback::from(move |e: SubmitEvent| {
+            e.prevent_default();
+            if std::mem::replace(&mut *in_flight.borrow_mut(), true) {
+                return;
+            }
+            desk.dispatch(DeskAction::SignInStarted);
+            let (l, p, desk, finish, in_flight) =
+                ((*login).clone(), (*password).clone(), desk.clone(), finish.clone(), in_flight.clone());
+            spawn_local(async move {
+                match gateway::sign_in(&FetchClient, &crate::gateway::base(), &l, &p).await {
+                    Ok(profile) => finish.emit(profile),
+                    Err(err) => desk.dispatch(DeskAction::SignInFailed(err)),
+                }
+                *in_flight.borrow_mut() = false;
+            });
+        })
+    };
+    let set = |h: &UseStateHandle<String>| {
+        let h = h.clone();
+        Callback::from(move |e: InputEvent| h.set(e.target_unchecked_into::<HtmlInputElement>().value()))
+    };
+    let lang = props.desk.lang;
+    let busy = props.desk.pending.sign_in;
+    html! {
+        <form id="signin" class="card signin" data-mode="gateway" {onsubmit}>
+            <h2>{ text(lang, Text::SignIn) }</h2>
+            { field("login", pick(lang, "登录名", "Login"), &login, "text", set(&login)) }
+            { field("password", text(lang, Text::Password), &password, "password", set(&password)) }
+            <button id="signin-submit" type="submit" disabled={busy}>
+                { text(lang, if busy { Text::SigningIn } else { Text::SignIn }) }
+            </button>
+        </form>
+    }
+}
+
+#[function_component(DirectSignIn)]
+fn direct_sign_in(props: &SignInProps) -> Html {
     let cfg = use_state(ConsoleConfig::default);
     let in_flight = use_mut_ref(|| false);
     {
@@ -212,6 +324,7 @@ pub fn sign_in(props: &SignInProps) -> Html {
                     media_url: opened.media_url.into(),
                     push_url: opened.push_url.into(),
                     spool_dir: opened.spool_dir.into(),
+                    profile: None,
                 };
                 Ok((session, ext))
             })();

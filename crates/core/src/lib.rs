@@ -16,6 +16,7 @@
 // Shared by every backend.
 pub mod backoff;
 mod error;
+pub mod gateway;
 pub mod paging;
 pub mod session;
 pub mod time;

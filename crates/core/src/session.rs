@@ -48,7 +48,11 @@ pub type Clock = Rc<dyn Fn() -> Instant>;
 /// One PBX account's session: token lifecycle plus the typed calls.
 pub struct PbxSession<C> {
     api: PbxApi,
-    creds: Credentials,
+    // `None`: behind the gateway, which holds the account and adds its own
+    // token; the browser's session cookie is the only credential here.
+    creds: Option<Credentials>,
+    // Behind the gateway: it answered 401 (the agent's session ended).
+    gateway_refused: std::cell::Cell<bool>,
     http: C,
     clock: Clock,
     tokens: RefCell<TokenManager>,
@@ -69,7 +73,8 @@ impl<C: HttpClient> PbxSession<C> {
         let seed = clock().0 ^ 0x5DEE_CE66_D1CE_4E5B;
         Self {
             api,
-            creds,
+            creds: Some(creds),
+            gateway_refused: std::cell::Cell::new(false),
             http,
             clock,
             tokens: RefCell::new(TokenManager::with_seed(seed)),
@@ -77,6 +82,31 @@ impl<C: HttpClient> PbxSession<C> {
             token_gate: Mutex::new(()),
             on_rejected: RefCell::new(None),
         }
+    }
+
+    /// A session behind the agent-console gateway: no credentials and no
+    /// token here (the gateway adds its own); the browser's session cookie
+    /// goes with each same-origin request. A 401 means the agent's gateway
+    /// session ended: every later call fails with
+    /// [`Error::CredentialsRejected`] and the rejected hook is told once.
+    pub fn behind_gateway(api: PbxApi, http: C, clock: Clock) -> Self {
+        let seed = clock().0 ^ 0x5DEE_CE66_D1CE_4E5B;
+        Self {
+            api,
+            creds: None,
+            gateway_refused: std::cell::Cell::new(false),
+            http,
+            clock,
+            tokens: RefCell::new(TokenManager::with_seed(seed)),
+            closed: std::cell::Cell::new(false),
+            token_gate: Mutex::new(()),
+            on_rejected: RefCell::new(None),
+        }
+    }
+
+    /// Whether the gateway holds the PBX account (see [`PbxSession::behind_gateway`]).
+    pub fn is_behind_gateway(&self) -> bool {
+        self.creds.is_none()
     }
 
     /// The session with its token-retry jitter seeded with `seed` rather
@@ -97,6 +127,9 @@ impl<C: HttpClient> PbxSession<C> {
         if self.closed.get() {
             return Err(Error::SignedOut);
         }
+        let Some(creds) = self.creds.as_ref() else {
+            return Err(Error::InvalidState("the gateway holds the PBX token"));
+        };
         let now = (self.clock)();
         {
             let t = self.tokens.borrow();
@@ -130,7 +163,7 @@ impl<C: HttpClient> PbxSession<C> {
         for _ in 0..2 {
             let ticket = self.tokens.borrow_mut().poll_request(now);
             let Some(ticket) = ticket else { break };
-            let req = self.api.token(&self.creds, &ticket.grant);
+            let req = self.api.token(creds, &ticket.grant);
             let outcome = match exchange(&self.http, req).await {
                 Ok(resp) => TokenResponse::decode(&resp).map_err(Error::Api),
                 Err(e) => Err(e),
@@ -178,6 +211,10 @@ impl<C: HttpClient> PbxSession<C> {
     /// Signs in: makes sure a valid token is held. An explicit sign-in is
     /// what lifts the credentials latch and any backoff.
     pub async fn login(&self) -> Result<(), Error> {
+        if self.creds.is_none() {
+            // The sign-in was the gateway's (`POST /session`).
+            return if self.closed.get() { Err(Error::SignedOut) } else { Ok(()) };
+        }
         self.tokens.borrow_mut().allow_retry();
         self.token().await.map(|_| ())
     }
@@ -192,7 +229,7 @@ impl<C: HttpClient> PbxSession<C> {
     /// Whether the server refused the credentials: every call fails with
     /// [`Error::CredentialsRejected`] until [`PbxSession::login`].
     pub fn credentials_rejected(&self) -> bool {
-        self.tokens.borrow().credentials_rejected()
+        self.gateway_refused.get() || self.tokens.borrow().credentials_rejected()
     }
 
     /// Forgets the tokens and closes the session: later calls fail with
@@ -205,6 +242,9 @@ impl<C: HttpClient> PbxSession<C> {
     /// Sends an authenticated request; after a 401 it drops the token,
     /// fetches a fresh one and retries once.
     pub async fn send(&self, req: HttpRequest) -> Result<HttpResponse, Error> {
+        if self.creds.is_none() {
+            return self.send_through_gateway(req).await;
+        }
         let mut retried = false;
         loop {
             let token = self.token().await?;
@@ -218,6 +258,33 @@ impl<C: HttpClient> PbxSession<C> {
             }
             return Ok(resp);
         }
+    }
+
+    async fn send_through_gateway(&self, req: HttpRequest) -> Result<HttpResponse, Error> {
+        let refusal = || {
+            Error::CredentialsRejected(ApiError::Http {
+                status: 401,
+                message: "网关登录已失效，请重新登录（the gateway session ended: sign in again）".into(),
+            })
+        };
+        if self.closed.get() {
+            return Err(Error::SignedOut);
+        }
+        if self.gateway_refused.get() {
+            return Err(refusal());
+        }
+        let resp = exchange(&self.http, req).await?;
+        if resp.status != 401 {
+            return Ok(resp);
+        }
+        let e = refusal();
+        if !self.gateway_refused.replace(true) {
+            let hook = self.on_rejected.borrow().clone();
+            if let Some(hook) = hook {
+                hook(&e);
+            }
+        }
+        Err(e)
     }
 
     /// `call/dial`.

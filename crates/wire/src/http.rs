@@ -18,6 +18,8 @@ pub enum Method {
     Post,
     /// `PUT`
     Put,
+    /// `DELETE` (the gateway's sign-out)
+    Delete,
 }
 
 impl Method {
@@ -27,6 +29,7 @@ impl Method {
             Method::Get => "GET",
             Method::Post => "POST",
             Method::Put => "PUT",
+            Method::Delete => "DELETE",
         }
     }
 }

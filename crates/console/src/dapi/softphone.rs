@@ -145,6 +145,9 @@ pub struct SoftphoneProps {
     pub lang: Lang,
     /// Called with the session when we go online (None when offline).
     pub on_session: Callback<Option<DapiRef>>,
+    /// Behind the gateway: the signed-in agent (the uid is the agent's own).
+    #[prop_or_default]
+    pub profile: Option<Rc<agent_console_core::gateway::Profile>>,
 }
 
 /// The softphone panel.
@@ -164,13 +167,17 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
     let now_ms = use_state(|| transport::now().0);
     {
         let uid_input = uid_input.clone();
-        use_effect_with((), move |_| {
-            spawn_local(async move {
-                let cfg = load_config().await.dapi;
-                if uid_input.is_empty() {
-                    uid_input.set(uid_from_page().unwrap_or(cfg.uid));
-                }
-            });
+        use_effect_with(props.profile.clone(), move |profile| {
+            // Behind the gateway the uid is the agent's (it refuses any other).
+            match profile.as_ref().map(|p| p.dapi_uid.clone()).filter(|u| !u.is_empty()) {
+                Some(uid) => uid_input.set(uid),
+                None => spawn_local(async move {
+                    let cfg = load_config().await.dapi;
+                    if uid_input.is_empty() {
+                        uid_input.set(uid_from_page().unwrap_or(cfg.uid));
+                    }
+                }),
+            }
         });
     }
     // The talk timer: a display tick while a call is up.
@@ -410,7 +417,7 @@ pub fn softphone_panel(props: &SoftphoneProps) -> Html {
             <h2>{ pick(lang, "软电话", "Softphone") }{ " " }{ conn }</h2>
             <form id="sp-online-form" class="row" onsubmit={go_online}>
                 <label for="sp-uid">{ pick(lang, "我的用户 ID", "My user id") }
-                    <input id="sp-uid" value={(*uid_input).clone()} oninput={text_input(&uid_input)} autocomplete="off" />
+                    <input id="sp-uid" value={(*uid_input).clone()} oninput={text_input(&uid_input)} autocomplete="off" readonly={props.profile.is_some()} />
                 </label>
                 <button id="sp-online" type="submit">{ if online { pick(lang, "重新上线", "Go online again") } else { pick(lang, "上线", "Go online") } }</button>
                 if online { <button id="sp-offline" type="button" onclick={go_offline}>{ pick(lang, "下线", "Go offline") }</button> }

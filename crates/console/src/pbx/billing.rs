@@ -57,7 +57,9 @@ pub fn billing_list(props: &BillingProps) -> Html {
     {
         let view = view.clone();
         use_effect_with(props.session.clone(), move |session| {
-            let driver = session.as_ref().map(|s| {
+            // Behind the gateway the PBX push is the gateway's (one socket
+            // for every console), not yet relayed to consoles: no socket here.
+            let driver = session.as_ref().filter(|s| s.profile.is_none()).map(|s| {
                 let dispatch = view.dispatcher();
                 let floor_ms = wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64;
                 BillingDriver::subscribe(s.pbx.clone(), s.push_url.to_string(), floor_ms, move |ev| {
@@ -74,6 +76,14 @@ pub fn billing_list(props: &BillingProps) -> Html {
             <section id="billing-list" class="billing" data-state="stopped">
                 <h3>{ pick(lang, "实时话单", "Live billing") }</h3>
                 <p class="empty">{ pick(lang, "登录后显示实时话单。", "Sign in to see live billing records.") }</p>
+            </section>
+        };
+    }
+    if props.session.as_ref().is_some_and(|s| s.profile.is_some()) {
+        return html! {
+            <section id="billing-list" class="billing" data-state="gateway">
+                <h3>{ pick(lang, "实时话单", "Live billing") }</h3>
+                <p class="empty">{ pick(lang, "经网关登录时暂不提供实时话单；下方呼叫详单可查询本人的通话。", "Live billing does not come through the gateway yet; search your own calls in the call log below.") }</p>
             </section>
         };
     }

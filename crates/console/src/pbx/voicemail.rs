@@ -71,11 +71,16 @@ pub fn voicemail_page(props: &VoicemailProps) -> Html {
     {
         // A new sign-in starts from nothing, showing its own mailbox.
         let d = state.dispatcher();
-        use_effect_with((props.session.clone(), props.extension.clone()), move |(_, ext)| {
+        use_effect_with((props.session.clone(), props.extension.clone()), move |(session, ext)| {
             d.dispatch(A::Reset);
             let own = ext.as_ref().map(|e| e.to_string()).unwrap_or_default();
+            // Behind the gateway the role says (the gateway enforces it too).
+            let role = session.as_ref().and_then(|s| s.profile.as_ref().map(|p| p.is_supervisor()));
             spawn_local(async move {
-                let supervisor = load_config().await.supervisor;
+                let supervisor = match role {
+                    Some(r) => r,
+                    None => load_config().await.supervisor,
+                };
                 d.dispatch(A::Setup { own, supervisor });
             });
         });

@@ -30,6 +30,12 @@ pub const MAX_PLAUSIBLE_SKEW_MS: u64 = 366 * 86_400_000;
 pub trait Signer {
     /// The header value for `timestamp_ms`.
     async fn authorization(&self, timestamp_ms: u64) -> Result<String, Error>;
+
+    /// Whether requests are signed here; `false` for [`AnySigner::Gateway`],
+    /// where the agent-console gateway signs on the way out.
+    fn signs_here(&self) -> bool {
+        true
+    }
 }
 
 /// Signs in-process with the secret: for native services and a trusted console.
@@ -76,6 +82,9 @@ pub enum AnySigner<C> {
     Secret(SecretSigner),
     /// Asks the embedder's server.
     Url(UrlSigner<C>),
+    /// Nothing here: the requests go to the agent-console gateway (same
+    /// origin, the session cookie), which holds the secret and signs.
+    Gateway,
 }
 
 impl<C: HttpClient> Signer for AnySigner<C> {
@@ -83,7 +92,12 @@ impl<C: HttpClient> Signer for AnySigner<C> {
         match self {
             AnySigner::Secret(s) => s.authorization(timestamp_ms).await,
             AnySigner::Url(s) => s.authorization(timestamp_ms).await,
+            AnySigner::Gateway => Err(Error::InvalidState("the gateway signs")),
         }
+    }
+
+    fn signs_here(&self) -> bool {
+        !matches!(self, AnySigner::Gateway)
     }
 }
 
@@ -232,10 +246,12 @@ impl<C: HttpClient, S: Signer> CallbackSession<C, S> {
             let before = self.skew.borrow().offset_ms();
             let sent = (self.clock)().0;
             let ts = self.skew.borrow().timestamp(sent);
-            let auth = self.signer.authorization(ts).await?;
-            check_authorization(&self.app_id, ts, &auth)?;
             let mut r = req.clone();
-            r.set_header("Authorization", auth.trim());
+            if self.signer.signs_here() {
+                let auth = self.signer.authorization(ts).await?;
+                check_authorization(&self.app_id, ts, &auth)?;
+                r.set_header("Authorization", auth.trim());
+            }
             let resp = crate::session::exchange(&self.http, r).await?;
             let received = (self.clock)().0;
             let after = {

@@ -38,6 +38,9 @@ pub struct PbxSettings {
     pub spool_dir: Option<String>,
     /// `Accept-Language` and message language; default `zh-CN`.
     pub language: Option<String>,
+    /// Behind the agent-console gateway: no credentials in the browser
+    /// (the four above stay empty); see [`PbxSession::behind_gateway`].
+    pub gateway: bool,
 }
 
 // No Debug derive: the secret and password must not reach a log.
@@ -47,6 +50,7 @@ impl std::fmt::Debug for PbxSettings {
             .field("base_url", &self.base_url)
             .field("client_id", &self.client_id)
             .field("username", &self.username)
+            .field("gateway", &self.gateway)
             .finish_non_exhaustive()
     }
 }
@@ -115,7 +119,11 @@ impl PbxSettings {
         resolve: impl Fn(&str) -> String,
     ) -> Result<Opened<C>, Error> {
         let api = PbxApi::new(&resolve(&self.base_url), self.language.as_deref().unwrap_or(""))?;
-        let creds = Credentials::new(&self.client_id, &self.client_secret, &self.username, &self.password)?;
+        let creds = if self.gateway {
+            None
+        } else {
+            Some(Credentials::new(&self.client_id, &self.client_secret, &self.username, &self.password)?)
+        };
         let media_url = match self.media_url.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
             // Every recording's `<audio src>` starts with it: the link check, named.
             Some(m) => agent_console_wire::http::check_link(&resolve(m))
@@ -132,7 +140,11 @@ impl PbxSettings {
         };
         let spool_dir =
             agent_console_wire::pbx::cdr::check_spool_dir(self.spool_dir.as_deref().unwrap_or(""))?;
-        Ok(Opened { session: PbxSession::new(api, creds, http, clock), media_url, push_url, spool_dir })
+        let session = match creds {
+            Some(creds) => PbxSession::new(api, creds, http, clock),
+            None => PbxSession::behind_gateway(api, http, clock),
+        };
+        Ok(Opened { session, media_url, push_url, spool_dir })
     }
 }
 
