@@ -76,6 +76,9 @@ pub struct SipcdrConfig {
     pub api_url: String,
     /// Its token.
     pub token: String,
+    /// Seconds between the gateway's syncs (default 30).
+    #[serde(default)]
+    pub sync_secs: Option<u64>,
 }
 
 /// `[dapi]`.

@@ -24,6 +24,7 @@ pub mod error;
 pub mod events;
 pub mod pbx;
 pub mod session;
+pub mod sipcdr;
 pub mod store;
 pub mod upstream;
 
@@ -66,6 +67,7 @@ pub struct Gateway {
     pub(crate) store: Store,
     pub(crate) hub: events::Hub,
     pub(crate) dapi_known: dapi::Known,
+    pub(crate) sipcdr: Option<Arc<sipcdr::SipCdr>>,
     // Password checks running at once.
     hashing: tokio::sync::Semaphore,
     // Verified against when the login is unknown, so a wrong login takes as
@@ -92,6 +94,10 @@ impl Gateway {
         let pbx = Pbx::new(&config.pbx).map_err(GatewayError::Config)?;
         let up = Upstream::new().map_err(GatewayError::Config)?;
         let dummy_hash = session::hash_password("not a password").map_err(GatewayError::Hash)?;
+        let sipcdr = match &config.sipcdr {
+            Some(c) => Some(Arc::new(sipcdr::SipCdr::new(c).map_err(GatewayError::Config)?)),
+            None => None,
+        };
         Ok(Arc::new(Self {
             config,
             sessions: Mutex::default(),
@@ -102,9 +108,16 @@ impl Gateway {
             store,
             hub: events::Hub::default(),
             dapi_known: dapi::Known::default(),
+            sipcdr,
             hashing: tokio::sync::Semaphore::new(MAX_HASHING),
             dummy_hash,
         }))
+    }
+
+    /// Starts the background work (the sipcdr sync); call once, inside
+    /// the tokio runtime.
+    pub fn start(gw: &Shared) {
+        sipcdr::start(gw);
     }
 
     /// The database.
@@ -165,6 +178,7 @@ pub fn app(gw: Shared) -> Router {
         .route("/dapi/{*route}", any(dapi::proxy))
         .route("/d/upload", post(dapi::upload))
         .route("/hooks/dapi", post(dapi::hook))
+        .route("/sipcdr", post(sipcdr::proxy))
         .with_state(gw.clone());
     if let Some(www) = &gw.config.www {
         router = router.fallback_service(tower_http::services::ServeDir::new(www));

@@ -106,6 +106,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    Gateway::start(&gw);
     if let Ok(local) = listener.local_addr() {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "gateway listening on http://{local}");

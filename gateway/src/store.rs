@@ -68,6 +68,19 @@ impl Store {
                 data TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS events_login ON events(login, id);
+            CREATE TABLE IF NOT EXISTS sip_bills (
+                id INTEGER PRIMARY KEY,
+                extnumber TEXT NOT NULL,
+                start_ms INTEGER NOT NULL,
+                bill TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS sip_bills_start ON sip_bills(start_ms);
+            CREATE INDEX IF NOT EXISTS sip_bills_ext ON sip_bills(extnumber, start_ms);
+            CREATE TABLE IF NOT EXISTS sip_marks (
+                login TEXT NOT NULL,
+                id INTEGER NOT NULL,
+                PRIMARY KEY (login, id)
+            ) WITHOUT ROWID;
             CREATE TABLE IF NOT EXISTS callback_calls (
                 callidentifier TEXT PRIMARY KEY,
                 login TEXT NOT NULL,
@@ -121,6 +134,106 @@ impl Store {
                 })
             })?;
             rows.collect()
+        })
+        .await
+    }
+}
+
+/// A bill as kept: (id, extension, start ms, the bill's JSON).
+pub type BillRow = (u64, String, i64, String);
+
+impl Store {
+    /// Keeps bills not kept yet (by id); returns how many were new.
+    pub async fn put_bills(&self, rows: Vec<BillRow>) -> Result<usize, GatewayError> {
+        self.with(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let mut added = 0;
+            {
+                let mut st = tx.prepare(
+                    "INSERT OR IGNORE INTO sip_bills (id, extnumber, start_ms, bill) VALUES (?1, ?2, ?3, ?4)",
+                )?;
+                for (id, ext, start, bill) in rows {
+                    // SQLite integers are signed: an id past i64 is kept as its bit pattern.
+                    added += st.execute(params![id as i64, ext, start, bill])?;
+                }
+            }
+            tx.commit()?;
+            Ok(added)
+        })
+        .await
+    }
+
+    /// Bills that started in `from..=to` ms (of `exts`, or all when empty),
+    /// by id; at most `limit + 1`, so the caller sees it went over.
+    pub async fn bills_in(
+        &self,
+        from: i64,
+        to: i64,
+        exts: Vec<String>,
+        limit: usize,
+    ) -> Result<Vec<(u64, String)>, GatewayError> {
+        self.with(move |c| {
+            let cap = limit.saturating_add(1) as i64;
+            let mut out = Vec::new();
+            let mut read = |sql: &str, ext: Option<&str>| -> Result<(), rusqlite::Error> {
+                let mut st = c.prepare(sql)?;
+                let rows = match ext {
+                    Some(e) => st.query_map(params![from, to, e, cap], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => st.query_map(params![from, to, cap], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
+                out.extend(rows);
+                Ok(())
+            };
+            if exts.is_empty() {
+                read("SELECT id, bill FROM sip_bills WHERE start_ms BETWEEN ?1 AND ?2 ORDER BY id LIMIT ?3", None)?;
+            } else {
+                for e in &exts {
+                    read(
+                        "SELECT id, bill FROM sip_bills WHERE start_ms BETWEEN ?1 AND ?2 AND extnumber = ?3 ORDER BY id LIMIT ?4",
+                        Some(e),
+                    )?;
+                }
+                out.sort_by_key(|r| r.0);
+                out.dedup_by_key(|r| r.0);
+            }
+            out.truncate(limit.saturating_add(1));
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Which of `ids` `login` has fetched with `syncflag=1`.
+    pub async fn marked(
+        &self,
+        login: String,
+        ids: Vec<u64>,
+    ) -> Result<std::collections::HashSet<u64>, GatewayError> {
+        self.with(move |c| {
+            let mut st = c.prepare_cached("SELECT 1 FROM sip_marks WHERE login = ?1 AND id = ?2")?;
+            let mut out = std::collections::HashSet::new();
+            for id in ids {
+                if st.exists(params![login, id as i64])? {
+                    out.insert(id);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Marks `ids` fetched for `login`.
+    pub async fn mark(&self, login: String, ids: Vec<u64>) -> Result<(), GatewayError> {
+        self.with(move |c| {
+            let tx = c.unchecked_transaction()?;
+            {
+                let mut st = tx.prepare("INSERT OR IGNORE INTO sip_marks (login, id) VALUES (?1, ?2)")?;
+                for id in ids {
+                    st.execute(params![login, id as i64])?;
+                }
+            }
+            tx.commit()
         })
         .await
     }

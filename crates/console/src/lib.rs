@@ -221,10 +221,7 @@ pub fn app() -> Html {
                         <nav class="tabs">
                             <button id="tab-desk" class={cls(Tab::Desk)} onclick={go(Tab::Desk)}>{ pick(lang, "坐席", "Desk") }</button>
                             <button id="tab-callback" class={cls(Tab::ClickToCall)} onclick={go(Tab::ClickToCall)}>{ pick(lang, "双向回呼", "Click to call") }</button>
-                            // SIP bills through the gateway (its sync, per agent) are still to come.
-                            if !*behind_gateway {
-                                <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
-                            }
+                            <button id="tab-records" class={cls(Tab::Records)} onclick={go(Tab::Records)}>{ pick(lang, "通话记录", "Call records") }</button>
                             <button id="tab-phone" class={cls(Tab::Phone)} onclick={go(Tab::Phone)}>{ pick(lang, "软电话", "Softphone") }</button>
                             <button id="tab-tasks" class={cls(Tab::Tasks)} onclick={go(Tab::Tasks)}>{ pick(lang, "定时呼叫", "Scheduled calls") }</button>
                             if supervisor_tab {
@@ -235,9 +232,7 @@ pub fn app() -> Html {
                         </nav>
                         <div hidden={*tab != Tab::Desk}>{ desk_page }</div>
                         <div hidden={*tab != Tab::ClickToCall}><callback::ClickToCall lang={lang} profile={profile.clone()} /></div>
-                        if !*behind_gateway {
-                            <div hidden={*tab != Tab::Records}><sipcdr::CallRecords lang={lang} /></div>
-                        }
+                        <div hidden={*tab != Tab::Records}><sipcdr::CallRecords lang={lang} behind_gateway={profile.is_some()} /></div>
                         <div hidden={*tab != Tab::Phone}>
                             <dapi::softphone::SoftphonePanel lang={lang} on_session={on_dapi} profile={profile.clone()} />
                             <dapi::upload::UploadBox lang={lang} session={(*dapi).clone()} />

@@ -107,6 +107,11 @@ app_secret = "{APPSECRET}"
 [dapi]
 base_url = "http://{addr}"
 
+[sipcdr]
+api_url = "http://{addr}/sipcdr"
+token = "{SIPCDR_TOKEN}"
+sync_secs = 1
+
 [[agent]]
 login = "li"
 password_hash = "{li}"
@@ -138,12 +143,41 @@ dapi_uid = "2002"
         wang = cheap_hash("wang-pass"),
         APPID = agent_console_sandbox::callback::DEMO_APPID,
         APPSECRET = agent_console_sandbox::callback::DEMO_APPSECRET,
+        SIPCDR_TOKEN = SIPCDR_TOKEN,
     )
+}
+
+/// The sandbox's demo sipcdr token, which only the gateway holds.
+pub const SIPCDR_TOKEN: &str = "ABCDEFG";
+
+impl Console {
+    /// POSTs a GetBill form to the gateway's `/sipcdr` (the console's
+    /// request, token field and all).
+    pub async fn get_bill(&mut self, fields: &[(&str, &str)]) -> Answer {
+        let mut f: Vec<(&str, String)> = vec![("service", agent_console_wire::sipcdr::SERVICE.to_string())];
+        f.extend(fields.iter().map(|(k, v)| (*k, v.to_string())));
+        let (content_type, body) = agent_console_wire::sipcdr::multipart(&f);
+        let mut b =
+            self.http.post(format!("{}/sipcdr", self.base)).header("content-type", content_type).body(body);
+        if let Some(c) = &self.cookie {
+            b = b.header("cookie", format!("agc_session={c}"));
+        }
+        let resp = b.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        self.received.push(text.clone());
+        Answer {
+            status,
+            json: serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+            set_cookie: None,
+        }
+    }
 }
 
 /// A gateway on a free port for `config`; its base URL.
 pub async fn gateway(config: &str) -> String {
     let gw = Gateway::new(Config::parse(config).unwrap()).unwrap();
+    Gateway::start(&gw);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let svc = app(gw).into_make_service_with_connect_info::<SocketAddr>();

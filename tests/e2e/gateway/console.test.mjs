@@ -104,6 +104,21 @@ test('an agent signs in with the own login, has no Supervisor tab, dials and cal
   assert.match(await page.getAttribute('#cb-reason', 'data-reason'), /^(HangUp|CallerAbandon)$/);
   await page.screenshot({ path: `${ART}/gateway-agent-callback.png`, fullPage: true });
 
+  // SIP call records from the gateway's store: the agent's own extension only;
+  // the agent's sync takes each bill once.
+  await page.click('#tab-records');
+  await page.click('#cdr-search');
+  await page.waitForSelector('#cdr-table tbody tr', { timeout: 15000 });
+  const exts = await page.$$eval('#cdr-table tbody tr', (rows) => rows.map((r) => r.children[2]?.textContent));
+  assert.ok(exts.length > 0 && exts.every((e) => e === '8001'), `only 8001's bills: ${[...new Set(exts)]}`);
+  await page.click('#cdr-sync');
+  await page.waitForSelector('#cdr-sync-result');
+  const synced = Number(await page.getAttribute('#cdr-sync-result', 'data-count'));
+  assert.ok(synced > 0, `the first sync brings the agent's bills: ${synced}`);
+  await page.click('#cdr-sync');
+  await page.waitForFunction((n) => document.querySelector('#cdr-sync-result')?.dataset.count !== String(n), synced);
+  assert.ok(Number(await page.getAttribute('#cdr-sync-result', 'data-count')) <= 1, 'then only what is new');
+
   // A reload keeps the session (the cookie): no form.
   await page.reload();
   await page.waitForSelector('#agent-extension');
