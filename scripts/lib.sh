@@ -41,7 +41,7 @@ direct_www() {
 start_gateway() {
   local var=$1 vendors=$2 www=$3
   local dir; dir=$(mktemp -d)
-  sed -e "s#http://127.0.0.1:8081#$vendors#g" gateway/gateway.example.toml >"$dir/gateway.toml"
+  sed -e "s#127.0.0.1:8081#${vendors#http://}#g" gateway/gateway.example.toml >"$dir/gateway.toml"
   "${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$dir/gateway.toml" --listen 127.0.0.1:0 \
     --www "$www" --data "$dir/data" >"$dir/out" 2>"$dir/err" &
   local pid=$!

@@ -17,7 +17,7 @@ start_sandbox SANDBOX_URL --port "${SANDBOX_PORT:-8081}" \
   --dapi-webhook-url "http://127.0.0.1:$GW_PORT/hooks/dapi"
 data="${XDG_DATA_HOME:-$HOME/.local/share}/agent-console/gateway-data"
 mkdir -p "$data"
-sed -e "s#http://127.0.0.1:8081#$SANDBOX_URL#g" gateway/gateway.example.toml >"$data/gateway.toml"
+sed -e "s#127.0.0.1:8081#${SANDBOX_URL#http://}#g" gateway/gateway.example.toml >"$data/gateway.toml"
 chmod 600 "$data/gateway.toml"
 "${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$data/gateway.toml" \
   --listen "127.0.0.1:$GW_PORT" --www dist --data "$data" &

@@ -118,6 +118,7 @@ impl Gateway {
     /// the tokio runtime.
     pub fn start(gw: &Shared) {
         sipcdr::start(gw);
+        pbx::billing::start(gw);
     }
 
     /// The database.

@@ -68,6 +68,12 @@ impl Store {
                 data TEXT NOT NULL
             );
             CREATE INDEX IF NOT EXISTS events_login ON events(login, id);
+            CREATE TABLE IF NOT EXISTS billing_cdrs (
+                key TEXT PRIMARY KEY,
+                calldate_ms INTEGER NOT NULL,
+                row TEXT NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS billing_cdrs_at ON billing_cdrs(calldate_ms);
             CREATE TABLE IF NOT EXISTS sip_bills (
                 id INTEGER PRIMARY KEY,
                 extnumber TEXT NOT NULL,
@@ -136,6 +142,38 @@ impl Store {
             rows.collect()
         })
         .await
+    }
+}
+
+impl Store {
+    /// Keeps billing CDRs (key, calldate ms, JSON) not kept yet; returns the
+    /// keys that were new.
+    pub async fn put_billing(
+        &self,
+        rows: Vec<(String, i64, String)>,
+    ) -> Result<std::collections::HashSet<String>, GatewayError> {
+        self.with(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let mut new = std::collections::HashSet::new();
+            {
+                let mut st = tx.prepare(
+                    "INSERT OR IGNORE INTO billing_cdrs (key, calldate_ms, row) VALUES (?1, ?2, ?3)",
+                )?;
+                for (key, at, row) in rows {
+                    if st.execute(params![key, at, row])? == 1 {
+                        new.insert(key);
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(new)
+        })
+        .await
+    }
+
+    /// The newest kept CDR's `calldate` (ms), if any.
+    pub async fn newest_billing_ms(&self) -> Result<Option<i64>, GatewayError> {
+        self.with(|c| c.query_row("SELECT MAX(calldate_ms) FROM billing_cdrs", [], |r| r.get(0))).await
     }
 }
 

@@ -4,6 +4,7 @@
 //! The token's life is the core's sans-IO [`TokenManager`], driven here with
 //! the gateway's clock, as the console drives it in the browser.
 
+pub mod billing;
 pub mod rules;
 
 use crate::config::PbxConfig;
@@ -35,6 +36,7 @@ const VOICEMAIL_PAGE: u32 = 1000;
 pub struct Pbx {
     api: PbxApi,
     creds: Credentials,
+    push_url: Option<String>,
     token: Mutex<(TokenManager, Option<CoreInstant>)>,
     started: Instant,
 }
@@ -65,6 +67,7 @@ impl Pbx {
         Ok(Self {
             api,
             creds,
+            push_url: c.push_url.clone().filter(|u| !u.trim().is_empty()),
             token: Mutex::new((TokenManager::with_seed(rand::random()), None)),
             started: Instant::now(),
         })
@@ -129,20 +132,27 @@ impl Pbx {
             url.push_str(query);
         }
         let max_body = if route == "tts/synthesize" { TTS_MAX_BODY } else { DEFAULT_MAX_BODY };
+        let req = HttpRequest {
+            method,
+            url,
+            headers: vec![
+                ("Accept-Language".into(), "zh-CN".into()),
+                ("Content-Type".into(), "application/json".into()),
+                ("Accept".into(), "application/json".into()),
+            ],
+            body,
+            max_body,
+        };
+        self.send_authorized(up, req).await
+    }
+
+    /// Sends `req` under the gateway's token; on a 401 the token is dropped
+    /// and the request sent once more.
+    pub async fn send_authorized(&self, up: &Upstream, req: HttpRequest) -> Result<HttpResponse, CoreError> {
         for attempt in 0..2 {
             let token = self.token(up).await?;
-            let req = HttpRequest {
-                method,
-                url: url.clone(),
-                headers: vec![
-                    ("Authorization".into(), format!("Bearer {token}")),
-                    ("Accept-Language".into(), "zh-CN".into()),
-                    ("Content-Type".into(), "application/json".into()),
-                    ("Accept".into(), "application/json".into()),
-                ],
-                body: body.clone(),
-                max_body,
-            };
+            let mut req = req.clone();
+            req.set_header("Authorization", format!("Bearer {token}"));
             let resp = up.send(&req).await?;
             if resp.status == 401 && attempt == 0 {
                 self.token.lock().await.0.handle_unauthorized(&token);

@@ -5,7 +5,7 @@
 
 use agent_console_gateway::config::Config;
 use agent_console_gateway::{app, Gateway};
-use agent_console_sandbox::pbx::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USERNAME};
+pub use agent_console_sandbox::pbx::{DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, DEMO_PASSWORD, DEMO_USERNAME};
 use axum::body::{to_bytes, Body};
 use axum::extract::Request;
 use axum::middleware::{self, Next};
@@ -98,6 +98,7 @@ client_id = "{DEMO_CLIENT_ID}"
 client_secret = "{DEMO_CLIENT_SECRET}"
 username = "{DEMO_USERNAME}"
 password = "{DEMO_PASSWORD}"
+push_url = "ws://{addr}/push/"
 
 [callback]
 base_url = "http://{addr}"

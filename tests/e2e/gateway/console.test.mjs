@@ -85,8 +85,13 @@ test('an agent signs in with the own login, has no Supervisor tab, dials and cal
   await page.dblclick('#call');
   await page.waitForSelector('#current-call[data-active="true"]');
   assert.equal((await (await fetch(`${SANDBOX}/sandbox/state`)).json()).pbx.calls.length, 1, 'one call');
+  const uniqueid = (await page.textContent('#call-uniqueid')).trim();
   await page.click('#hangup');
   await page.waitForSelector('#current-call[data-active="false"]');
+  // Its CDR comes back on the gateway's one billing socket, through /events.
+  await page.click('#tab-cdr');
+  await page.waitForSelector(`#billing-rows li[data-uniqueid="${uniqueid}"]`, { timeout: 20000 });
+  assert.equal(await page.getAttribute('#billing-list', 'data-state'), 'open');
 
   // Click to call: the gateway signs; the caller is the agent's number;
   // the end arrives on /events from the platform's webhook.

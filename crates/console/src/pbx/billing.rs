@@ -5,6 +5,7 @@
 use crate::Session;
 use agent_console::transport::billing::BillingDriver;
 use agent_console::transport::wall_clock_ms;
+use agent_console_core::gateway::GatewayEvent;
 use agent_console_core::pbx::billing::{BillingEvent, BillingView, FeedState, DEFAULT_HISTORY};
 use agent_console_core::pbx::desk::format_duration;
 use agent_console_wire::pbx::Extension;
@@ -57,8 +58,17 @@ pub fn billing_list(props: &BillingProps) -> Html {
     {
         let view = view.clone();
         use_effect_with(props.session.clone(), move |session| {
-            // Behind the gateway the PBX push is the gateway's (one socket
-            // for every console), not yet relayed to consoles: no socket here.
+            // Behind the gateway the push is the gateway's (one socket for
+            // every console): its rows come on the event stream, live.
+            let relayed = session.as_ref().filter(|s| s.profile.is_some()).and_then(|_| {
+                let dispatch = view.dispatcher();
+                dispatch.dispatch(BillingEvent::State(FeedState::Live));
+                crate::gateway::EventFeed::open(&["billing_cdr"], move |e| {
+                    if let GatewayEvent::BillingCdr(row) = e {
+                        dispatch.dispatch(BillingEvent::Records(vec![*row]));
+                    }
+                })
+            });
             let driver = session.as_ref().filter(|s| s.profile.is_none()).map(|s| {
                 let dispatch = view.dispatcher();
                 let floor_ms = wall_clock_ms() as i64 - DEFAULT_HISTORY.0 as i64;
@@ -67,7 +77,7 @@ pub fn billing_list(props: &BillingProps) -> Html {
                 })
             });
             // RAII: the socket and timer go when the session changes or the list unmounts.
-            move || drop(driver)
+            move || drop((driver, relayed))
         });
     }
     let v = &view.0;
@@ -76,14 +86,6 @@ pub fn billing_list(props: &BillingProps) -> Html {
             <section id="billing-list" class="billing" data-state="stopped">
                 <h3>{ pick(lang, "实时话单", "Live billing") }</h3>
                 <p class="empty">{ pick(lang, "登录后显示实时话单。", "Sign in to see live billing records.") }</p>
-            </section>
-        };
-    }
-    if props.session.as_ref().is_some_and(|s| s.profile.is_some()) {
-        return html! {
-            <section id="billing-list" class="billing" data-state="gateway">
-                <h3>{ pick(lang, "实时话单", "Live billing") }</h3>
-                <p class="empty">{ pick(lang, "经网关登录时暂不提供实时话单；下方呼叫详单可查询本人的通话。", "Live billing does not come through the gateway yet; search your own calls in the call log below.") }</p>
             </section>
         };
     }

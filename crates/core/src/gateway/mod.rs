@@ -145,6 +145,8 @@ pub enum GatewayEvent {
     CallbackStatus(StatusNotification),
     /// `dapi_record`: seed 000's call record (kept as sent).
     DapiRecord(serde_json::Value),
+    /// `billing_cdr`: a CDR of the PBX's billing push (or the gateway's fill).
+    BillingCdr(Box<agent_console_wire::pbx::Cdr>),
 }
 
 impl GatewayEvent {
@@ -155,6 +157,9 @@ impl GatewayEvent {
             "callback_status" => StatusNotification::decode(data.as_bytes())
                 .map(|n| Some(Self::CallbackStatus(n)))
                 .map_err(Error::Api),
+            "billing_cdr" => serde_json::from_str(data)
+                .map(|c| Some(Self::BillingCdr(Box::new(c))))
+                .map_err(|e| Error::Api(ApiError::Decode(e.to_string()))),
             "dapi_record" => serde_json::from_str(data)
                 .map(|v| Some(Self::DapiRecord(v)))
                 .map_err(|e| Error::Api(ApiError::Decode(e.to_string()))),
