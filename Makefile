@@ -1,7 +1,7 @@
 # The two set-up commands (they install whatever is missing):
 #   make serve   open the console against the sandbox
 #   make test    run every test
-.PHONY: serve test lint pkg size sandbox bench-heartbeat bench-cdr shift fuzz
+.PHONY: serve test lint pkg size sandbox bench-heartbeat bench-cdr shift fuzz load-gateway
 
 serve:
 	scripts/serve.sh
@@ -43,3 +43,8 @@ shift:
 # with overflow checks on (prints inputs, inputs/s and findings per decoder).
 fuzz:
 	scripts/fuzz.sh
+
+# The gateway with 1000 consoles on loopback: added latency, memory per console,
+# events delivered all and once (prints figures; CONSOLES=N SECS=S to change).
+load-gateway:
+	scripts/load-gateway.sh

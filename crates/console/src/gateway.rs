@@ -24,8 +24,12 @@ impl EventFeed {
     /// Opens `/events` and calls `on_event` with each event of `kinds`
     /// that decodes (an undecodable one is dropped: it cannot be shown).
     pub fn open(kinds: &[&'static str], on_event: impl Fn(GatewayEvent) + 'static) -> Option<Self> {
+        Self::open_dyn(kinds, Rc::new(on_event))
+    }
+
+    // One copy in the wasm whatever the callers' closures.
+    fn open_dyn(kinds: &[&'static str], on_event: Rc<dyn Fn(GatewayEvent)>) -> Option<Self> {
         let source = web_sys::EventSource::new(&gateway::events_url(&base(), None)).ok()?;
-        let on_event = Rc::new(on_event);
         let mut listeners = Vec::new();
         for &kind in kinds {
             let on_event = on_event.clone();

@@ -157,9 +157,18 @@ impl GatewayEvent {
             "callback_status" => StatusNotification::decode(data.as_bytes())
                 .map(|n| Some(Self::CallbackStatus(n)))
                 .map_err(Error::Api),
-            "billing_cdr" => serde_json::from_str(data)
-                .map(|c| Some(Self::BillingCdr(Box::new(c))))
-                .map_err(|e| Error::Api(ApiError::Decode(e.to_string()))),
+            // Through the push frames' own row decoder (one copy of Cdr's
+            // lenient decode in the wasm, not two).
+            "billing_cdr" => {
+                let v: serde_json::Value =
+                    serde_json::from_str(data).map_err(|e| Error::Api(ApiError::Decode(e.to_string())))?;
+                let listed =
+                    agent_console_wire::de::Listed::<agent_console_wire::pbx::Cdr>::from_items(vec![v]);
+                match listed.rows.into_iter().next() {
+                    Some(row) => Ok(Some(Self::BillingCdr(Box::new(row)))),
+                    None => Err(Error::Api(ApiError::Decode("billing_cdr: not a CDR".into()))),
+                }
+            }
             "dapi_record" => serde_json::from_str(data)
                 .map(|v| Some(Self::DapiRecord(v)))
                 .map_err(|e| Error::Api(ApiError::Decode(e.to_string()))),
@@ -206,5 +215,14 @@ mod tests {
         assert_eq!(events_url("https://gw.example/", Some(7)), "https://gw.example/events?after=7");
         assert_eq!(GatewayEvent::decode("billing_cdr_v9", "{}").unwrap(), None);
         assert!(GatewayEvent::decode("callback_status", "not json").is_err());
+        let row =
+            r#"{"id":7,"uniqueid":"hwd-1.1","calldate":"2026-12-01 10:00:00","src":"8001","dst":"8002"}"#;
+        match GatewayEvent::decode("billing_cdr", row).unwrap() {
+            Some(GatewayEvent::BillingCdr(c)) => {
+                assert_eq!((c.src.as_str(), c.uniqueid.as_str()), ("8001", "hwd-1.1"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(GatewayEvent::decode("billing_cdr", "[]").is_err());
     }
 }
