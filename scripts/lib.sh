@@ -3,24 +3,30 @@
 # rustup's proxies stay in ~/.cargo/bin.
 export PATH="$PWD/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$HOME/.cargo/bin:$PATH"
 
+# await_listening VAR PID OUT ERR NAME: waits for NAME's "NAME listening on URL"
+# line in OUT and stores URL in VAR (the process is stopped by stop_sandboxes).
+await_listening() {
+  local var=$1 pid=$2 out=$3 err=$4 name=$5
+  SANDBOX_PIDS="${SANDBOX_PIDS:-} $pid"
+  for _ in $(seq 1 100); do
+    if grep -q "$name listening on" "$out" 2>/dev/null; then
+      printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$out" | head -1)"
+      SANDBOX_LOGS="${SANDBOX_LOGS:-} $err"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "$name did not start:"; cat "$out" "$err"; return 1
+}
+
 # start_sandbox VAR [flags…]: starts the sandbox binary in the background,
 # waits for its "listening" line and stores its base URL in VAR.
 start_sandbox() {
   local var=$1; shift
   local log; log=$(mktemp)
   "${CARGO_TARGET_DIR:-target}/debug/sandbox" "$@" >"$log.out" 2>"$log.err" &
-  local pid=$!
-  SANDBOX_PIDS="${SANDBOX_PIDS:-} $pid"
-  for _ in $(seq 1 100); do
-    if grep -q 'sandbox listening on' "$log.out" 2>/dev/null; then
-      printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$log.out" | head -1)"
-      SANDBOX_LOGS="${SANDBOX_LOGS:-} $log.err"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "sandbox did not start:"; cat "$log.out" "$log.err"; return 1
+  await_listening "$var" $! "$log.out" "$log.err" sandbox
 }
 
 stop_sandboxes() {
@@ -44,16 +50,5 @@ start_gateway() {
   sed -e "s#127.0.0.1:8081#${vendors#http://}#g" gateway/gateway.example.toml >"$dir/gateway.toml"
   "${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$dir/gateway.toml" --listen 127.0.0.1:0 \
     --www "$www" --data "$dir/data" >"$dir/out" 2>"$dir/err" &
-  local pid=$!
-  SANDBOX_PIDS="${SANDBOX_PIDS:-} $pid"
-  for _ in $(seq 1 100); do
-    if grep -q 'gateway listening on' "$dir/out" 2>/dev/null; then
-      printf -v "$var" '%s' "$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$dir/out" | head -1)"
-      SANDBOX_LOGS="${SANDBOX_LOGS:-} $dir/err"
-      return 0
-    fi
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "gateway did not start:"; cat "$dir/out" "$dir/err"; return 1
+  await_listening "$var" $! "$dir/out" "$dir/err" gateway
 }

@@ -15,16 +15,17 @@ GW_PORT="${GATEWAY_PORT:-8080}"
 start_sandbox SANDBOX_URL --port "${SANDBOX_PORT:-8081}" \
   --callback-webhook-url "http://127.0.0.1:$GW_PORT/hooks/callback" \
   --dapi-webhook-url "http://127.0.0.1:$GW_PORT/hooks/dapi"
-data="${XDG_DATA_HOME:-$HOME/.local/share}/agent-console/gateway-data"
-mkdir -p "$data"
+# A fresh database each run: the sandbox's simulated vendors start afresh too
+# (their ids restart), so yesterday's rows would clash with today's.
+data=$(mktemp -d)
 sed -e "s#127.0.0.1:8081#${SANDBOX_URL#http://}#g" gateway/gateway.example.toml >"$data/gateway.toml"
 chmod 600 "$data/gateway.toml"
 "${CARGO_TARGET_DIR:-target}/debug/gateway" --config "$data/gateway.toml" \
-  --listen "127.0.0.1:$GW_PORT" --www dist --data "$data" &
-SANDBOX_PIDS="${SANDBOX_PIDS:-} $!"
-echo "sandbox: $SANDBOX_URL · gateway database: $data"
+  --listen "127.0.0.1:$GW_PORT" --www dist --data "$data/data" >"$data/out" 2>"$data/err" &
+await_listening GATEWAY_URL $! "$data/out" "$data/err" gateway
+echo "sandbox: $SANDBOX_URL · gateway: $GATEWAY_URL (database and log in $data)"
 echo
-echo "  Console: http://127.0.0.1:$GW_PORT/"
+echo "  Console: $GATEWAY_URL/"
 echo "  Sign in as agent / agent-pass (extension 8001) or supervisor / supervisor-pass (8002)."
 echo
 wait

@@ -48,7 +48,7 @@ fn pct(v: &mut [u64], p: f64) -> f64 {
 #[tokio::main(flavor = "multi_thread")]
 async fn main() {
     let mut args = std::env::args().skip(1);
-    let consoles: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000);
+    let consoles: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1000).max(1);
     let secs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(30);
 
     // The vendors, in-process, with no simulated callers (quiet figures).
@@ -169,7 +169,8 @@ async fn main() {
             }
         });
     }
-    while streams_open.load(std::sync::atomic::Ordering::SeqCst) < consoles {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while streams_open.load(std::sync::atomic::Ordering::SeqCst) < consoles && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // The consoles' polling, through the gateway; the same request direct.

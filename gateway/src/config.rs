@@ -7,6 +7,11 @@ use serde::Deserialize;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+/// Days rows are kept unless `retention_days` says.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// The least `retention_days` (more than the sipcdr back-fill's three days).
+pub const MIN_RETENTION_DAYS: u32 = 7;
+
 /// The whole file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,6 +23,11 @@ pub struct Config {
     pub www: Option<PathBuf>,
     /// The folder of the SQLite database (created if missing).
     pub data: PathBuf,
+    /// Days events, webhooks, billing CDRs and SIP bills are kept (default
+    /// 90, at least 7: longer than the sipcdr back-fill, so a pruned bill
+    /// is never fetched again). The audit log is kept.
+    #[serde(default)]
+    pub retention_days: Option<u32>,
     /// The PBX (seed 003).
     pub pbx: PbxConfig,
     /// The callback telco API (seed 002).
@@ -148,8 +158,16 @@ impl Config {
         Ok(c)
     }
 
+    /// Days rows are kept (see [`Config::retention_days`]).
+    pub fn retention_days(&self) -> u32 {
+        self.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS)
+    }
+
     fn check(&self) -> Result<(), GatewayError> {
         let bad = |m: String| Err(GatewayError::Config(m));
+        if self.retention_days() < MIN_RETENTION_DAYS {
+            return bad(format!("retention_days {}: at least {MIN_RETENTION_DAYS}", self.retention_days()));
+        }
         let mut logins = HashSet::new();
         // Records and events are routed by these: two agents with one would
         // see each other's.

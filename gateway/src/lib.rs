@@ -31,7 +31,7 @@ pub mod upstream;
 use crate::config::{AgentConfig, Config, Role};
 use crate::pbx::rules::{self, Actor, Decision};
 use crate::pbx::{Pbx, Reply};
-use crate::session::{CallRate, FailureLimit, Profile, Sessions};
+use crate::session::{CallRate, FailureLimit, Sessions};
 use crate::store::{AuditRow, Store};
 use crate::upstream::Upstream;
 use agent_console_wire::http::Method as WireMethod;
@@ -119,6 +119,18 @@ impl Gateway {
     pub fn start(gw: &Shared) {
         sipcdr::start(gw);
         pbx::billing::start(gw);
+        let gw = gw.clone();
+        // Retention: at start, then hourly.
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tick.tick().await;
+                let keep_ms = i64::from(gw.config.retention_days()) * 86_400_000;
+                if let Err(e) = gw.store.prune(now_ms() - keep_ms).await {
+                    eprintln!("gateway: pruning old rows failed (retried in an hour): {e}");
+                }
+            }
+        });
     }
 
     /// The database.
@@ -280,7 +292,7 @@ async fn session_post(
     let id = lock(&gw.sessions).create(&agent, now);
     gw.audit(&agent.login, "POST /session".into(), agent.extension.clone(), "signed in".into()).await;
     let cookie = session::set_cookie(&id, session::behind_https(&headers));
-    let mut resp = Json(Profile::of(&agent)).into_response();
+    let mut resp = Json(session::profile(&agent)).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
@@ -289,7 +301,7 @@ async fn session_post(
 
 async fn session_get(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     match gw.signed_in(&headers).and_then(|(_, login, _)| gw.config.agent(&login).cloned()) {
-        Some(a) => Json(Profile::of(&a)).into_response(),
+        Some(a) => Json(session::profile(&a)).into_response(),
         None => error(StatusCode::UNAUTHORIZED, "signed_out", "未登录", "Not signed in"),
     }
 }

@@ -3,13 +3,13 @@
 //! check on state-changing requests.
 
 use crate::config::{AgentConfig, Role};
+pub use agent_console_core::gateway::Profile;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::http::{header, HeaderMap, Method};
 use base64::Engine;
 use rand::RngCore;
-use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};
 
@@ -40,35 +40,19 @@ pub const FAIL_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Recordings and voicemail ids remembered per session (oldest dropped).
 pub const MAX_SEEN: usize = 20_000;
 
-/// What the browser learns about the signed-in agent (no secret).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    /// Sign-in name.
-    pub login: String,
-    /// Own extension.
-    pub extension: String,
-    /// PBX agent id.
-    pub agent_id: String,
-    /// `agent` or `supervisor`.
-    pub role: &'static str,
-    /// Callback caller number.
-    pub callback_number: String,
-    /// dapi uid.
-    pub dapi_uid: String,
-}
-
-impl Profile {
-    /// The profile of `a`.
-    pub fn of(a: &AgentConfig) -> Self {
-        Self {
-            login: a.login.clone(),
-            extension: a.extension.clone(),
-            agent_id: a.agent_id.clone(),
-            role: a.role.as_str(),
-            callback_number: a.callback_number.clone(),
-            dapi_uid: a.dapi_uid.clone(),
-        }
+/// What the browser learns about the signed-in agent (no secret): the
+/// core's [`Profile`], which the console decodes.
+pub fn profile(a: &AgentConfig) -> Profile {
+    Profile {
+        login: a.login.clone(),
+        extension: a.extension.clone(),
+        agent_id: a.agent_id.clone(),
+        role: match a.role {
+            crate::config::Role::Supervisor => agent_console_core::gateway::Role::Supervisor,
+            crate::config::Role::Agent => agent_console_core::gateway::Role::Agent,
+        },
+        callback_number: a.callback_number.clone(),
+        dapi_uid: a.dapi_uid.clone(),
     }
 }
 

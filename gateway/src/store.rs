@@ -61,7 +61,7 @@ impl Store {
                 body TEXT NOT NULL
             );
             CREATE TABLE IF NOT EXISTS events (
-                id INTEGER PRIMARY KEY,
+                id INTEGER PRIMARY KEY AUTOINCREMENT,
                 at_ms INTEGER NOT NULL,
                 login TEXT NOT NULL,
                 kind TEXT NOT NULL,
@@ -146,27 +146,33 @@ impl Store {
 }
 
 impl Store {
-    /// Keeps billing CDRs (key, calldate ms, JSON) not kept yet; returns the
-    /// keys that were new.
-    pub async fn put_billing(
-        &self,
-        rows: Vec<(String, i64, String)>,
-    ) -> Result<std::collections::HashSet<String>, GatewayError> {
+    /// Keeps billing CDRs (key, calldate ms, JSON, the logins it is for)
+    /// not kept yet and, in the same transaction, a `billing_cdr` event for
+    /// each of their logins; returns those events. A row kept before gets none.
+    pub async fn put_billing(&self, rows: Vec<BillingRow>) -> Result<Vec<StoredEvent>, GatewayError> {
         self.with(move |c| {
             let tx = c.unchecked_transaction()?;
-            let mut new = std::collections::HashSet::new();
+            let mut events = Vec::new();
             {
-                let mut st = tx.prepare(
+                let mut row_st = tx.prepare(
                     "INSERT OR IGNORE INTO billing_cdrs (key, calldate_ms, row) VALUES (?1, ?2, ?3)",
                 )?;
-                for (key, at, row) in rows {
-                    if st.execute(params![key, at, row])? == 1 {
-                        new.insert(key);
+                let mut ev_st = tx.prepare(
+                    "INSERT INTO events (at_ms, login, kind, data) VALUES (?1, ?2, 'billing_cdr', ?3)",
+                )?;
+                for (key, at, row, logins) in rows {
+                    if row_st.execute(params![key, at, row])? == 0 {
+                        continue;
+                    }
+                    for login in logins {
+                        ev_st.execute(params![crate::now_ms(), login, row])?;
+                        let id = tx.last_insert_rowid();
+                        events.push(StoredEvent { id, login, kind: "billing_cdr".into(), data: row.clone() });
                     }
                 }
             }
             tx.commit()?;
-            Ok(new)
+            Ok(events)
         })
         .await
     }
@@ -176,6 +182,46 @@ impl Store {
         self.with(|c| c.query_row("SELECT MAX(calldate_ms) FROM billing_cdrs", [], |r| r.get(0))).await
     }
 }
+
+/// Rows deleted by one [`Store::prune`], per table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pruned {
+    /// Events.
+    pub events: usize,
+    /// Webhooks received.
+    pub webhooks: usize,
+    /// Billing CDRs.
+    pub billing: usize,
+    /// SIP bills (and their marks).
+    pub bills: usize,
+    /// Callback call owners.
+    pub calls: usize,
+}
+
+impl Store {
+    /// Deletes what is older than `before_ms` (events and webhooks by
+    /// arrival, CDRs by `calldate`, bills by start); the audit log stays.
+    pub async fn prune(&self, before_ms: i64) -> Result<Pruned, GatewayError> {
+        self.with(move |c| {
+            let tx = c.unchecked_transaction()?;
+            let del = |sql: &str| tx.execute(sql, params![before_ms]);
+            let p = Pruned {
+                events: del("DELETE FROM events WHERE at_ms < ?1")?,
+                webhooks: del("DELETE FROM webhooks WHERE at_ms < ?1")?,
+                billing: del("DELETE FROM billing_cdrs WHERE calldate_ms < ?1")?,
+                bills: del("DELETE FROM sip_bills WHERE start_ms < ?1")?,
+                calls: del("DELETE FROM callback_calls WHERE at_ms < ?1")?,
+            };
+            tx.execute("DELETE FROM sip_marks WHERE id NOT IN (SELECT id FROM sip_bills)", [])?;
+            tx.commit()?;
+            Ok(p)
+        })
+        .await
+    }
+}
+
+/// A billing CDR to keep: (key, calldate ms, JSON, the logins it is for).
+pub type BillingRow = (String, i64, String, Vec<String>);
 
 /// A bill as kept: (id, extension, start ms, the bill's JSON).
 pub type BillRow = (u64, String, i64, String);
@@ -240,6 +286,11 @@ impl Store {
             Ok(out)
         })
         .await
+    }
+
+    /// The newest kept bill's start (ms), if any.
+    pub async fn newest_bill_ms(&self) -> Result<Option<i64>, GatewayError> {
+        self.with(|c| c.query_row("SELECT MAX(start_ms) FROM sip_bills", [], |r| r.get(0))).await
     }
 
     /// Which of `ids` `login` has fetched with `syncflag=1`.
@@ -369,6 +420,62 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn prune_deletes_only_what_is_older_and_keeps_the_audit_log() {
+        let dir = std::env::temp_dir().join(format!("gw-store-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let s = Store::open(&dir).unwrap();
+        let recent = crate::now_ms();
+        let old = recent - 100 * 86_400_000;
+        s.audit(AuditRow {
+            at_ms: old,
+            login: "li".into(),
+            action: "a".into(),
+            target: String::new(),
+            result: "r".into(),
+        })
+        .await
+        .unwrap();
+        s.event("li".into(), "dapi_record", "{}".into()).await.unwrap();
+        s.with(move |c| {
+            c.execute(
+                "INSERT INTO events (at_ms, login, kind, data) VALUES (?1, 'li', 'dapi_record', '{}')",
+                params![old],
+            )?;
+            c.execute("INSERT INTO webhooks (at_ms, source, body) VALUES (?1, 'dapi', '{}')", params![old])
+        })
+        .await
+        .unwrap();
+        let sent = s
+            .put_billing(vec![
+                ("old".into(), old, "{}".into(), vec![]),
+                ("new".into(), recent, "{}".into(), vec!["li".into()]),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(sent.len(), 1);
+        assert!(s
+            .put_billing(vec![("new".into(), recent, "{}".into(), vec!["li".into()])])
+            .await
+            .unwrap()
+            .is_empty());
+        s.put_bills(vec![(1, "8001".into(), old, "{}".into()), (2, "8001".into(), recent, "{}".into())])
+            .await
+            .unwrap();
+        s.mark("li".into(), vec![1, 2]).await.unwrap();
+        let p = s.prune(recent - 90 * 86_400_000).await.unwrap();
+        assert_eq!((p.events, p.webhooks, p.billing, p.bills), (1, 1, 1, 1));
+        assert_eq!(
+            s.events_after("li".into(), 0).await.unwrap().len(),
+            2,
+            "the recent dapi and billing events"
+        );
+        assert_eq!(s.newest_billing_ms().await.unwrap(), Some(recent));
+        assert_eq!(s.marked("li".into(), vec![1, 2]).await.unwrap(), [2].into_iter().collect());
+        assert_eq!(s.audit_log(10).await.unwrap().len(), 1, "the audit log stays");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[tokio::test]
     async fn rows_survive_a_reopen_newest_first() {

@@ -69,11 +69,15 @@ pub struct PbxSession<C> {
 impl<C: HttpClient> PbxSession<C> {
     /// A session for `creds` at `api`, sending through `http`.
     pub fn new(api: PbxApi, creds: Credentials, http: C, clock: Clock) -> Self {
+        Self::with_creds(api, Some(creds), http, clock)
+    }
+
+    fn with_creds(api: PbxApi, creds: Option<Credentials>, http: C, clock: Clock) -> Self {
         // Each console's own retry jitter: its clock reading at creation.
         let seed = clock().0 ^ 0x5DEE_CE66_D1CE_4E5B;
         Self {
             api,
-            creds: Some(creds),
+            creds,
             gateway_refused: std::cell::Cell::new(false),
             http,
             clock,
@@ -90,18 +94,7 @@ impl<C: HttpClient> PbxSession<C> {
     /// session ended: every later call fails with
     /// [`Error::CredentialsRejected`] and the rejected hook is told once.
     pub fn behind_gateway(api: PbxApi, http: C, clock: Clock) -> Self {
-        let seed = clock().0 ^ 0x5DEE_CE66_D1CE_4E5B;
-        Self {
-            api,
-            creds: None,
-            gateway_refused: std::cell::Cell::new(false),
-            http,
-            clock,
-            tokens: RefCell::new(TokenManager::with_seed(seed)),
-            closed: std::cell::Cell::new(false),
-            token_gate: Mutex::new(()),
-            on_rejected: RefCell::new(None),
-        }
+        Self::with_creds(api, None, http, clock)
     }
 
     /// Whether the gateway holds the PBX account (see [`PbxSession::behind_gateway`]).

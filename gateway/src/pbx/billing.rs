@@ -72,8 +72,10 @@ async fn connect(gw: &Shared) -> Result<(Socket, String), CoreError> {
 async fn run(gw: Shared) {
     let started = Instant::now();
     let now = || CoreInstant::from_millis(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    // A row dated in the future (a PBX clock glitch) must not hold the
+    // floor above every real row: never later than now.
     let floor = match gw.store.newest_billing_ms().await {
-        Ok(Some(newest)) => (newest - FIRST_HISTORY_MS).max(now_ms() - MAX_CATCH_UP_MS),
+        Ok(Some(newest)) => (newest.min(now_ms()) - FIRST_HISTORY_MS).max(now_ms() - MAX_CATCH_UP_MS),
         _ => now_ms() - FIRST_HISTORY_MS,
     };
     let mut feed = BillingFeed::new(BillingSettings::default(), floor, rand::random());
@@ -103,12 +105,29 @@ async fn run(gw: Shared) {
                 }
             }
         }
+        let mut lost_from = None;
         while let Some(ev) = feed.poll_event() {
             match ev {
-                BillingEvent::Records(rows) => deliver(&gw, rows).await,
+                BillingEvent::Records(rows) => {
+                    if let Err(from) = deliver(&gw, rows).await {
+                        lost_from = Some(lost_from.map_or(from, |f: i64| f.min(from)));
+                    }
+                }
                 BillingEvent::Trouble(e) => eprintln!("gateway: billing feed: {e} (retrying)"),
                 _ => {}
             }
+        }
+        // Rows the feed counts as seen but the store did not keep: a new
+        // feed reads them again from cdr/list (the store de-duplicates).
+        if let Some(from) = lost_from {
+            socket = None;
+            feed = BillingFeed::new(
+                BillingSettings::default(),
+                from.min(now_ms()) - FIRST_HISTORY_MS,
+                rand::random(),
+            );
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            continue;
         }
         if Instant::now() >= next_token_check {
             next_token_check = Instant::now() + TOKEN_CHECK;
@@ -147,35 +166,38 @@ async fn run(gw: Shared) {
     }
 }
 
-/// Keeps new rows and sends each to the agents it concerns.
-async fn deliver(gw: &Shared, rows: Vec<Cdr>) {
+/// Keeps new rows and, in the same transaction, an event for each agent a
+/// row concerns (so a crash cannot keep a row whose events were never
+/// written); then wakes their streams. `Err(earliest calldate)`: nothing
+/// was kept.
+async fn deliver(gw: &Shared, rows: Vec<Cdr>) -> Result<(), i64> {
+    let earliest = rows
+        .iter()
+        .filter_map(|r| CstDateTime::parse("calldate", &r.calldate).ok().map(|t| t.epoch_ms()))
+        .min()
+        .unwrap_or_else(now_ms);
     let kept = rows
         .into_iter()
         .filter_map(|r| {
             let at = CstDateTime::parse("calldate", &r.calldate).map(|t| t.epoch_ms()).unwrap_or(0);
-            serde_json::to_string(&r).ok().map(|j| (r.key().to_string(), at, r, j))
+            let to: Vec<String> = gw
+                .config
+                .agents
+                .iter()
+                .filter(|a| a.role == Role::Supervisor || a.extension == r.src || a.extension == r.dst)
+                .map(|a| a.login.clone())
+                .collect();
+            serde_json::to_string(&r).ok().map(|j| (r.key().to_string(), at, j, to))
         })
         .collect::<Vec<_>>();
-    let keys = kept.iter().map(|(k, at, _, j)| (k.clone(), *at, j.clone())).collect();
-    let new = match gw.store.put_billing(keys).await {
-        Ok(n) => n,
+    match gw.store.put_billing(kept).await {
+        Ok(events) => {
+            events.into_iter().for_each(|e| gw.hub.publish(e));
+            Ok(())
+        }
         Err(e) => {
-            eprintln!("gateway: billing rows not stored: {e}");
-            return;
-        }
-    };
-    for (key, _, row, json) in kept {
-        // Kept before (a fill re-reading a window after a restart): sent then.
-        if !new.contains(&key) {
-            continue;
-        }
-        for a in &gw.config.agents {
-            if a.role == Role::Supervisor || a.extension == row.src || a.extension == row.dst {
-                match gw.store.event(a.login.clone(), "billing_cdr", json.clone()).await {
-                    Ok(e) => gw.hub.publish(e),
-                    Err(e) => eprintln!("gateway: could not store a billing event: {e}"),
-                }
-            }
+            eprintln!("gateway: billing rows not stored (read again from cdr/list): {e}");
+            Err(earliest)
         }
     }
 }

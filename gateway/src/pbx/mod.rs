@@ -154,9 +154,14 @@ impl Pbx {
             let mut req = req.clone();
             req.set_header("Authorization", format!("Bearer {token}"));
             let resp = up.send(&req).await?;
-            if resp.status == 401 && attempt == 0 {
+            if resp.status == 401 {
                 self.token.lock().await.0.handle_unauthorized(&token);
-                continue;
+                if attempt == 0 {
+                    continue;
+                }
+                // A second 401 is the PBX refusing the gateway's account: not
+                // handed to the console, which would read it as its own sign-out.
+                break;
             }
             return Ok(resp);
         }

@@ -34,9 +34,9 @@ pub const SYNC_EVERY: Duration = Duration::from_secs(30);
 /// three days, the console's default search window.
 pub const LOOKBACK_MS: i64 = 72 * 3_600_000;
 
-/// Most bills one console query reads from the store before paging (the
-/// window of a busy site's day; a wider one is refused with a clear message).
-pub const MAX_QUERY_ROWS: usize = 200_000;
+/// Most bills one console query reads from the store before paging (a
+/// wider window is refused with a clear message: narrow it).
+pub const MAX_QUERY_ROWS: usize = 20_000;
 
 /// Most form fields and bytes a console's GetBill may carry.
 const MAX_FIELDS: usize = 32;
@@ -58,9 +58,9 @@ impl SipCdr {
     }
 }
 
-fn window(now: i64, flag: SyncFlag) -> Result<BillQuery, CoreError> {
+fn window(from: i64, now: i64, flag: SyncFlag) -> Result<BillQuery, CoreError> {
     let mut q = BillQueryInput::window(
-        &CstDateTime::from_epoch_ms(now - LOOKBACK_MS).to_string(),
+        &CstDateTime::from_epoch_ms(from).to_string(),
         &CstDateTime::from_epoch_ms(now + 60_000).to_string(),
     );
     q.itemsperpage = "1000".into();
@@ -74,8 +74,9 @@ async fn get_bills(gw: &Shared, s: &SipCdr, q: &BillQuery) -> Result<BillPage, C
     Ok(decode_bills(&resp)?)
 }
 
-/// Keeps bills; returns how many were new.
-async fn keep(gw: &Shared, bills: Vec<Bill>) -> usize {
+/// Keeps bills; returns how many were new (an error: the store failed,
+/// and the bills are to be read again by a back-fill).
+async fn keep(gw: &Shared, bills: Vec<Bill>) -> Result<usize, crate::GatewayError> {
     let rows = bills
         .into_iter()
         .filter_map(|b| {
@@ -83,24 +84,23 @@ async fn keep(gw: &Shared, bills: Vec<Bill>) -> usize {
             serde_json::to_string(&b).ok().map(|j| (b.id, b.extnumber.clone(), start, j))
         })
         .collect();
-    match gw.store.put_bills(rows).await {
-        Ok(n) => n,
-        Err(e) => {
-            eprintln!("gateway: sipcdr bills not stored: {e}");
-            0
-        }
-    }
+    gw.store.put_bills(rows).await
 }
 
-/// Re-reads the look-back window with `syncflag=3` (marks nothing).
+/// Re-reads with `syncflag=3` (marks nothing) from an hour before the
+/// newest bill kept (at most the look-back): bills marked on the server but
+/// not kept (a crash, a store failure) are read again.
 pub async fn backfill(gw: &Shared, s: &SipCdr) -> Result<usize, CoreError> {
-    let mut q = window(now_ms(), SyncFlag::All)?;
+    let now = now_ms();
+    let newest = gw.store.newest_bill_ms().await.ok().flatten();
+    let from = newest.map_or(now - LOOKBACK_MS, |n| (n.min(now) - 3_600_000).max(now - LOOKBACK_MS));
+    let mut q = window(from, now, SyncFlag::All)?;
     let mut added = 0;
     for page in 1..=agent_console_core::sipcdr::MAX_PAGES_PER_RUN {
         q.currentpage = page;
         let p = get_bills(gw, s, &q).await?;
         let n = p.bills.len() as u64;
-        added += keep(gw, p.bills).await;
+        added += keep(gw, p.bills).await.map_err(|e| CoreError::Network(format!("store: {e}")))?;
         if n < u64::from(q.itemsperpage) || u64::from(page) * u64::from(q.itemsperpage) >= p.totalitems {
             break;
         }
@@ -110,7 +110,8 @@ pub async fn backfill(gw: &Shared, s: &SipCdr) -> Result<usize, CoreError> {
 
 /// One run of the marking sync; returns how many bills it stored.
 pub async fn sync_once(gw: &Shared, s: &SipCdr) -> Result<usize, CoreError> {
-    let mut run = lock(&s.sync).start(window(now_ms(), SyncFlag::Unfetched)?);
+    let now = now_ms();
+    let mut run = lock(&s.sync).start(window(now - LOOKBACK_MS, now, SyncFlag::Unfetched)?);
     loop {
         let q = run.next_query();
         run.sending(&mut lock(&s.sync));
@@ -118,26 +119,40 @@ pub async fn sync_once(gw: &Shared, s: &SipCdr) -> Result<usize, CoreError> {
         let step = run.handle(&mut lock(&s.sync), outcome);
         match step {
             Step::Continue => {}
-            Step::Done(listed) => return Ok(keep(gw, listed.rows).await),
+            // Marked on the server and handed over here: if they cannot be
+            // kept, only a back-fill (syncflag=3) reads them again.
+            Step::Done(listed) => {
+                return keep(gw, listed.rows).await.map_err(|e| CoreError::Network(format!("store: {e}")))
+            }
             Step::Failed(e) => return Err(e),
         }
     }
 }
 
-/// Starts the sync (when `[sipcdr]` is configured): the back-fill, then a
-/// run every period; failures are logged and retried at the next period.
+/// Starts the sync (when `[sipcdr]` is configured): every period, the
+/// back-fill until it has succeeded once since the last failure to keep
+/// bills, then the marking sync; failures are logged and retried.
 pub fn start(gw: &Shared) {
     let Some(s) = gw.sipcdr.clone() else { return };
     let gw = gw.clone();
     tokio::spawn(async move {
-        if let Err(e) = backfill(&gw, &s).await {
-            eprintln!("gateway: sipcdr back-fill failed (retried by the sync): {e}");
-        }
         let mut tick = tokio::time::interval(s.every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backfill_due = true;
         loop {
             tick.tick().await;
+            if backfill_due {
+                match backfill(&gw, &s).await {
+                    Ok(_) => backfill_due = false,
+                    Err(e) => {
+                        eprintln!("gateway: sipcdr back-fill failed (retried in {:?}): {e}", s.every);
+                        continue;
+                    }
+                }
+            }
             if let Err(e) = sync_once(&gw, &s).await {
+                // A store failure after the server marked bills: read them again.
+                backfill_due = true;
                 eprintln!("gateway: sipcdr sync failed (retried in {:?}): {e}", s.every);
             }
         }
@@ -253,7 +268,9 @@ pub async fn proxy(
         }
     }
     let reqtime = now_ms() / 1000;
-    let exts: Vec<String> = q.extnumber.iter().map(|e| e.as_str().to_string()).collect();
+    let mut exts: Vec<String> = q.extnumber.iter().map(|e| e.as_str().to_string()).collect();
+    exts.sort();
+    exts.dedup();
     let rows =
         match gw.store.bills_in(q.starttime.epoch_ms(), q.endtime.epoch_ms(), exts, MAX_QUERY_ROWS).await {
             Ok(r) => r,

@@ -35,6 +35,8 @@ async function openPage() {
   const page = await context.newPage();
   const bodies = [];
   const errors = [];
+  const streams = [];
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/events') streams.push(r.url()); });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.on('response', async (r) => {
     if ((r.headers()['content-type'] ?? '').includes('text/event-stream')) return;
@@ -42,7 +44,7 @@ async function openPage() {
   });
   await page.goto(GW);
   await page.waitForSelector('#signin[data-mode="gateway"]');
-  return { context, page, bodies, errors };
+  return { context, page, bodies, errors, streams };
 }
 
 async function signIn(page, login, password) {
@@ -65,7 +67,7 @@ function assertNoSecret(bodies, where) {
 }
 
 test('an agent signs in with the own login, has no Supervisor tab, dials and calls back through the gateway', async () => {
-  const { context, page, bodies, errors } = await openPage();
+  const { context, page, bodies, errors, streams } = await openPage();
   // Nothing of the PBX account is asked for, and no page shows before the sign-in.
   assert.equal(await page.locator('#clientSecret').count(), 0);
   assert.equal(await page.locator('#tab-desk').count(), 0);
@@ -123,6 +125,9 @@ test('an agent signs in with the own login, has no Supervisor tab, dials and cal
   await page.click('#cdr-sync');
   await page.waitForFunction((n) => document.querySelector('#cdr-sync-result')?.dataset.count !== String(n), synced);
   assert.ok(Number(await page.getAttribute('#cdr-sync-result', 'data-count')) <= 1, 'then only what is new');
+
+  // Every page shares one event stream (a browser allows six connections a host).
+  assert.equal(streams.length, 1, `one /events stream: ${streams}`);
 
   // A reload keeps the session (the cookie): no form.
   await page.reload();

@@ -7,13 +7,13 @@ use crate::session::{exchange, HttpClient};
 use crate::Error;
 use agent_console_wire::callback::StatusNotification;
 use agent_console_wire::{ApiError, HttpRequest, HttpResponse, Method};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Longest profile reply read (a few short fields).
 const MAX_PROFILE_BODY: u64 = 16 * 1024;
 
 /// What the agent may do, as the gateway says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Own extension, own calls, own records.
@@ -22,8 +22,9 @@ pub enum Role {
     Supervisor,
 }
 
-/// The signed-in agent (`POST`/`GET /session`); no secret in it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The signed-in agent (`POST`/`GET /session`); no secret in it. The
+/// gateway answers with this type, the console reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Profile {
     /// The sign-in name.
