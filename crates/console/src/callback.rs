@@ -7,7 +7,7 @@ use crate::signin::{load_config, CallbackConfig};
 use crate::Held;
 use agent_console::transport::{self, wall_clock_ms, FetchClient};
 use agent_console_core::callback::click_to_call::{
-    relay_reply, relay_request, ClickToCallAction as A, ClickToCallState, Phase,
+    notified, relay_reply, relay_request, ClickToCallAction as A, ClickToCallState, Phase,
 };
 use agent_console_core::{AnySigner, CallbackSession, Error, HttpClient, SecretSigner, UrlSigner};
 use agent_console_wire::callback::{
@@ -137,10 +137,11 @@ pub fn click_to_call(props: &ClickToCallProps) -> Html {
         use_effect_with(props.profile.is_some(), move |behind| {
             let feed = behind.then(|| {
                 crate::gateway::EventFeed::open(&["callback_status"], move |e| {
-                    let agent_console_core::gateway::GatewayEvent::CallbackStatus(n) = e else { return };
-                    // Not one of ours to show (the reducer ignores other calls).
-                    if let Ok(id) = CallIdentifier::parse(&n.callidentifier) {
-                        dispatch.dispatch(A::Status { id, phase: Some(Phase::Ended), notification: Some(n) });
+                    // The reducer ignores another call's end.
+                    if let agent_console_core::gateway::GatewayEvent::CallbackStatus(n) = e {
+                        if let Some(a) = notified(n) {
+                            dispatch.dispatch(a);
+                        }
                     }
                 })
             });

@@ -136,6 +136,14 @@ pub fn relay_reply(id: &CallIdentifier, resp: Option<&HttpResponse>) -> ClickToC
     }
 }
 
+/// A status notification a server delivered (the gateway's `/events`
+/// `callback_status`): the end of the call it names, as an action; `None`
+/// when its id is unusable (nothing to show).
+pub fn notified(n: StatusNotification) -> Option<ClickToCallAction> {
+    let id = CallIdentifier::parse(&n.callidentifier).ok()?;
+    Some(ClickToCallAction::Status { id, phase: Some(Phase::Ended), notification: Some(n) })
+}
+
 /// Everything that changes the box.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -285,5 +293,39 @@ impl ClickToCallState {
             A::DismissError => self.error = None,
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivered_notification_ends_the_call_it_names() {
+        let body =
+            br#"{"callidentifier":" c-1 ","status":"1","endTime":"2026-12-01 10:00:00","reason":"HangUp"}"#;
+        let n = StatusNotification::decode(body).unwrap();
+        let mut s = ClickToCallState::default().reduce(ClickToCallAction::CallStarted);
+        s = s.reduce(ClickToCallAction::Called {
+            id: CallIdentifier::parse("c-1").unwrap(),
+            caller: "138".into(),
+            callee: "139".into(),
+            now_ms: 0,
+        });
+        let other = StatusNotification::decode(
+            br#"{"callidentifier":"c-2","status":"1","endTime":"2026-12-01 10:00:00"}"#,
+        )
+        .unwrap();
+        s = s.reduce(notified(other).unwrap());
+        assert_eq!(
+            s.call.as_ref().map(|c| c.phase),
+            Some(Phase::Placed),
+            "another call's end changes nothing"
+        );
+        s = s.reduce(notified(n).unwrap());
+        assert_eq!(s.call.as_ref().map(|c| c.phase), Some(Phase::Ended));
+        let mut bad = StatusNotification::decode(body).unwrap();
+        bad.callidentifier = "has space".into();
+        assert!(notified(bad).is_none());
     }
 }
